@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Set everything up, then run the whole suite: lint, types, and every test (unit and integration
+# against throwaway PostgreSQL, MariaDB and SeaweedFS servers). Arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --test
+.venv/bin/ruff check src tests benchmarks
+.venv/bin/ruff format --check src tests benchmarks
+.venv/bin/mypy
+exec .venv/bin/pytest "$@"

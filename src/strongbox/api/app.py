@@ -1,0 +1,33 @@
+"""The FastAPI application: REST API under /api/v1, the web page at /."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, FastAPI
+
+from strongbox import __version__
+from strongbox.api import problems
+from strongbox.api.deps import require_principal
+from strongbox.api.routes import backups, databases, storages
+from strongbox.services.context import Context
+from strongbox.web import pages
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(ctx: Context) -> FastAPI:
+    app = FastAPI(
+        title="Strongbox",
+        version=__version__,
+        summary="Backups of PostgreSQL and MySQL/MariaDB into S3-compatible storage",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.context = ctx
+    problems.install(app)
+    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_principal)])
+    for module in (storages, databases, backups):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(pages.router)
+    return app

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+
+from strongbox.api.deps import Ctx
+from strongbox.services import backups
+from strongbox.services.schemas import BackupCreate, BackupOut
+
+router = APIRouter(prefix="/databases/{database}/backups", tags=["backups"])
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED)
+def create_backup(ctx: Ctx, database: str, body: BackupCreate) -> BackupOut:
+    """Take a backup now. Answers the queued backup; poll it until it ends."""
+    return backups.create(ctx, database, body)
+
+
+@router.get("")
+def list_backups(ctx: Ctx, database: str) -> list[BackupOut]:
+    """The database's backups, newest first."""
+    return backups.list_for(ctx, database)
+
+
+@router.get("/{name}")
+def get_backup(ctx: Ctx, database: str, name: str) -> BackupOut:
+    return backups.get(ctx, database, name)
+
+
+@router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_backup(ctx: Ctx, database: str, name: str) -> Response:
+    """Delete the backup's artifacts from its storage, then its record."""
+    backups.delete(ctx, database, name)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

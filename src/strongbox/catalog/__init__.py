@@ -1,0 +1,1 @@
+"""The catalog: what Strongbox knows (storages, databases, backups, tokens), in SQLAlchemy."""

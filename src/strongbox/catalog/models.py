@@ -1,0 +1,116 @@
+"""Tables of the catalog. Every change to them goes with an Alembic migration in `migrations/`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, DateTime, Index, String, Text, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware datetimes in UTC on every backend (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to the catalog")
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    # Only "admin" exists now; users and scoped roles will add values here.
+    role: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+
+
+class Storage(Base):
+    __tablename__ = "storages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    type: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(Text, default="")
+    # Non-secret settings (endpoint, bucket, region, prefix, flags, or the folder path).
+    settings: Mapped[dict[str, Any]]
+    # The secret access key, encrypted with the server's secret key.
+    secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Database(Base):
+    __tablename__ = "databases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    engine: Mapped[str] = mapped_column(String(16))
+    host: Mapped[str] = mapped_column(String(255))
+    port: Mapped[int]
+    username: Mapped[str] = mapped_column(String(255))
+    password_encrypted: Mapped[str] = mapped_column(Text)
+    databases: Mapped[list[Any]]
+    description: Mapped[str] = mapped_column(Text, default="")
+    server_version: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Backup(Base):
+    __tablename__ = "backups"
+    __table_args__ = (
+        Index("ux_backups_database_name", "database", "name", unique=True),
+        # At most one queued or running backup per database, enforced by the catalog itself so
+        # that two requests (or two servers) racing cannot both start one.
+        Index(
+            "ux_backups_one_active",
+            "database",
+            unique=True,
+            sqlite_where=text("state IN ('queued', 'running')"),
+            postgresql_where=text("state IN ('queued', 'running')"),
+        ),
+        Index("ix_backups_state", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(63))
+    # Names, not foreign keys: backups outlive the records of their database and storage.
+    database: Mapped[str] = mapped_column(String(63))
+    storage: Mapped[str] = mapped_column(String(63))
+    method: Mapped[str] = mapped_column(String(16))
+    trigger: Mapped[str] = mapped_column(String(80))
+    state: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    stored_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    # Raw bytes read from the dump so far, for progress displays while running.
+    progress_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    expected_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    location: Mapped[str | None] = mapped_column(Text)
+    engine: Mapped[str | None] = mapped_column(String(16))
+    server_version: Mapped[str | None] = mapped_column(String(255))
+    log_position: Mapped[dict[str, Any] | None]
+    artifacts: Mapped[list[Any]] = mapped_column(JSON, default=list)

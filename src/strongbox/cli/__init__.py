@@ -1,0 +1,1 @@
+"""The `strongbox` command: `serve`, and client commands that talk to the REST API."""

@@ -1,0 +1,133 @@
+"""`strongbox backup create|list|show|delete`."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+import typer
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
+
+from strongbox.cli.client import ApiClient, CliError
+from strongbox.cli.output import console, human_bytes, print_json, print_record, print_table
+
+app = typer.Typer(help="Backups: take one now, list, show and delete them.")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
+POLL_SECONDS = 0.5
+ACTIVE = ("queued", "running")
+
+
+@app.command("create")
+def create(
+    database: Annotated[str, typer.Argument(help="the database to back up")],
+    storage: Annotated[str, typer.Option(help="the backup storage to write to")],
+    name: Annotated[str | None, typer.Option(help="default: backup-YYYYMMDD-HHMM-xxx")] = None,
+    wait: Annotated[bool, typer.Option(help="show progress until the backup ends")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Take a backup now. With --wait, exits 1 if the backup fails."""
+    client = ApiClient()
+    body = {"storage": storage, "name": name}
+    backup = client.post(f"/databases/{database}/backups", {k: v for k, v in body.items() if v})
+    if wait:
+        backup = _follow(client, database, backup["name"], show_progress=not as_json)
+    _print_one(backup, as_json)
+    if backup["state"] in ("failed", "canceled"):
+        raise CliError(f"backup {backup['name']} {backup['state']}: {backup['error']}", 1)
+
+
+@app.command("list")
+def list_(database: str, as_json: JsonOpt = False) -> None:
+    """List a database's backups, newest first."""
+    rows = ApiClient().get(f"/databases/{database}/backups")
+    if as_json:
+        print_json(rows)
+        return
+    for row in rows:
+        row["size"] = human_bytes(row["size_bytes"])
+        row["stored"] = human_bytes(row["stored_bytes"])
+        row["duration"] = _duration(row["duration_seconds"])
+    print_table(
+        rows,
+        [
+            ("NAME", "name"),
+            ("STATE", "state"),
+            ("STORAGE", "storage"),
+            ("SIZE", "size"),
+            ("STORED", "stored"),
+            ("STARTED", "started_at"),
+            ("DURATION", "duration"),
+            ("TRIGGER", "trigger"),
+        ],
+    )
+
+
+@app.command("show")
+def show(database: str, name: str, as_json: JsonOpt = False) -> None:
+    """Show one backup, with its artifacts and checksums."""
+    _print_one(ApiClient().get(f"/databases/{database}/backups/{name}"), as_json)
+
+
+@app.command("delete")
+def delete(database: str, name: str) -> None:
+    """Delete a backup: its artifacts in the storage, then its record."""
+    ApiClient().delete(f"/databases/{database}/backups/{name}")
+    print(f"deleted backup {database}/{name}")
+
+
+def _follow(client: ApiClient, database: str, name: str, *, show_progress: bool) -> dict[str, Any]:
+    path = f"/databases/{database}/backups/{name}"
+    backup: dict[str, Any] = client.get(path)
+    if not show_progress:
+        while backup["state"] in ACTIVE:
+            time.sleep(POLL_SECONDS)
+            backup = client.get(path)
+        return backup
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(f"{name} {backup['state']}", total=backup["expected_bytes"])
+        while backup["state"] in ACTIVE:
+            time.sleep(POLL_SECONDS)
+            backup = client.get(path)
+            progress.update(
+                task,
+                completed=backup["progress_bytes"],
+                total=backup["expected_bytes"],
+                description=f"{name} {backup['state']}",
+            )
+    return backup
+
+
+def _print_one(backup: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print_json(backup)
+        return
+    record = {k: v for k, v in backup.items() if k != "artifacts"}
+    record["size_bytes"] = f"{human_bytes(backup['size_bytes'])} ({backup['size_bytes']})"
+    print_record(record)
+    if backup["artifacts"]:
+        print_table(
+            backup["artifacts"],
+            [("ARTIFACT", "key"), ("STORED BYTES", "stored_bytes"), ("SHA-256", "sha256")],
+        )
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"

@@ -1,0 +1,117 @@
+"""`strongbox db add|list|show|edit|remove`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from strongbox.cli.client import ApiClient
+from strongbox.cli.output import print_json, print_record, print_table
+from strongbox.cli.secrets_input import secret_or_prompt
+
+app = typer.Typer(help="Databases (database servers) to back up.")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
+PASSWORD_ENV = "STRONGBOX_DB_PASSWORD"  # noqa: S105 - a variable name
+
+
+@app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="name of the database in Strongbox")],
+    engine: Annotated[str, typer.Option(help="postgresql or mysql (mysql covers MariaDB)")],
+    host: Annotated[str, typer.Option()],
+    username: Annotated[str, typer.Option()],
+    port: Annotated[int | None, typer.Option(help="default 5432 or 3306")] = None,
+    password: Annotated[
+        str | None, typer.Option(envvar=PASSWORD_ENV, help=f"or set {PASSWORD_ENV}")
+    ] = None,
+    database: Annotated[
+        list[str] | None,
+        typer.Option("--database", "-d", help="a database on the server (repeat); default all"),
+    ] = None,
+    description: Annotated[str, typer.Option()] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a database; Strongbox tests the connection before saving."""
+    body: dict[str, Any] = {
+        "name": name,
+        "engine": engine,
+        "host": host,
+        "port": port,
+        "username": username,
+        "password": secret_or_prompt(password, "database password", "--password", PASSWORD_ENV),
+        "databases": database or [],
+        "description": description,
+    }
+    show_one(
+        ApiClient().post("/databases", {k: v for k, v in body.items() if v is not None}), as_json
+    )
+
+
+@app.command("list")
+def list_(as_json: JsonOpt = False) -> None:
+    """List the databases."""
+    rows = ApiClient().get("/databases")
+    if as_json:
+        print_json(rows)
+        return
+    for row in rows:
+        row["address"] = f"{row['host']}:{row['port']}"
+        row["dbs"] = ", ".join(row["databases"]) or "all"
+    print_table(
+        rows,
+        [
+            ("NAME", "name"),
+            ("ENGINE", "engine"),
+            ("VERSION", "server_version"),
+            ("ADDRESS", "address"),
+            ("DATABASES", "dbs"),
+        ],
+    )
+
+
+@app.command("show")
+def show(name: str, as_json: JsonOpt = False) -> None:
+    """Show one database (never its password)."""
+    show_one(ApiClient().get(f"/databases/{name}"), as_json)
+
+
+@app.command("edit")
+def edit(
+    name: str,
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+    username: Annotated[str | None, typer.Option()] = None,
+    password: Annotated[
+        str | None, typer.Option(envvar=PASSWORD_ENV, help=f"or set {PASSWORD_ENV}")
+    ] = None,
+    database: Annotated[list[str] | None, typer.Option("--database", "-d")] = None,
+    description: Annotated[str | None, typer.Option()] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change a database; options left out keep their value."""
+    changes = {
+        "host": host,
+        "port": port,
+        "username": username,
+        "password": password,
+        "databases": database,
+        "description": description,
+    }
+    body = {k: v for k, v in changes.items() if v is not None}
+    show_one(ApiClient().patch(f"/databases/{name}", body), as_json)
+
+
+@app.command("remove")
+def remove(name: str) -> None:
+    """Remove a database record; its backups are kept."""
+    ApiClient().delete(f"/databases/{name}")
+    print(f"removed database {name}")
+
+
+def show_one(record: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print_json(record)
+    else:
+        print_record(record)

@@ -1,0 +1,69 @@
+"""Entry point of the `strongbox` command.
+
+Errors print one line on stderr: exit code 2 for bad input (including what the API refused as
+bad input), 1 for failures such as an unreachable server or a failed backup. Never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, NoReturn
+
+import typer
+
+from strongbox.cli import backup, database, storage
+from strongbox.cli.client import CliError
+
+app = typer.Typer(
+    name="strongbox",
+    help="Backups of PostgreSQL and MySQL/MariaDB into S3-compatible storage.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(storage.app, name="storage")
+app.add_typer(database.app, name="db")
+app.add_typer(backup.app, name="backup")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8080,
+) -> None:
+    """Run the API, the web page, the scheduler and the workers in one process."""
+    from pydantic import ValidationError
+
+    from strongbox.config import Settings
+    from strongbox.server import serve as run_server
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "STRONGBOX_" + str(first["loc"][0]).upper()
+        raise CliError(f"{name}: {first['msg']}") from exc
+    run_server(settings, host, port)
+
+
+def main() -> None:
+    try:
+        result = app(standalone_mode=False)
+    except CliError as exc:
+        _fail(str(exc), exc.exit_code)
+    except typer.Abort:
+        _fail("aborted", 1)
+    except typer.TyperException as exc:
+        # Usage errors (unknown option, missing argument...) carry the command's context.
+        if not exc.format_message():  # no arguments at all: the help was printed
+            sys.exit(2)
+        context = getattr(exc, "ctx", None)
+        hint = f" (see '{context.command_path} --help')" if context is not None else ""
+        _fail(exc.format_message() + hint, 2)
+    if isinstance(result, int) and result:
+        sys.exit(result)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    print(f"strongbox: error: {message}", file=sys.stderr)
+    sys.exit(code)

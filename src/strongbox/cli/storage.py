@@ -1,0 +1,152 @@
+"""`strongbox storage add|list|show|edit|remove`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from strongbox.cli.client import ApiClient, CliError
+from strongbox.cli.output import print_json, print_record, print_table
+from strongbox.cli.secrets_input import secret_or_prompt
+
+app = typer.Typer(help="Backup storages: S3-compatible buckets or local folders.")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
+SECRET_ENV = "STRONGBOX_S3_SECRET_ACCESS_KEY"  # noqa: S105 - a variable name
+
+
+@app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="name of the storage")],
+    type_: Annotated[str, typer.Option("--type", help="s3 or filesystem")] = "s3",
+    endpoint_url: Annotated[
+        str | None, typer.Option(help="S3 endpoint, http(s)://host:port")
+    ] = None,
+    bucket: Annotated[str | None, typer.Option()] = None,
+    region: Annotated[str, typer.Option()] = "us-east-1",
+    prefix: Annotated[str, typer.Option(help="key prefix inside the bucket")] = "",
+    access_key_id: Annotated[str | None, typer.Option()] = None,
+    secret_access_key: Annotated[
+        str | None, typer.Option(envvar=SECRET_ENV, help=f"or set {SECRET_ENV}")
+    ] = None,
+    verify_tls: Annotated[bool, typer.Option("--verify-tls/--no-verify-tls")] = True,
+    force_path_style: Annotated[bool, typer.Option()] = False,
+    path: Annotated[str | None, typer.Option(help="folder, for --type filesystem")] = None,
+    description: Annotated[str, typer.Option()] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a backup storage; Strongbox tests access to it before saving."""
+    body: dict[str, Any] = {"type": type_, "name": name, "description": description}
+    if type_ == "s3":
+        missing = [
+            opt
+            for opt, value in (
+                ("--endpoint-url", endpoint_url),
+                ("--bucket", bucket),
+                ("--access-key-id", access_key_id),
+            )
+            if not value
+        ]
+        if missing:
+            raise CliError(f"an s3 storage needs {', '.join(missing)}")
+        body.update(
+            endpoint_url=endpoint_url,
+            bucket=bucket,
+            region=region,
+            prefix=prefix,
+            access_key_id=access_key_id,
+            secret_access_key=secret_or_prompt(
+                secret_access_key, "secret access key", "--secret-access-key", SECRET_ENV
+            ),
+            verify_tls=verify_tls,
+            force_path_style=force_path_style,
+        )
+    elif type_ == "filesystem":
+        if not path:
+            raise CliError("a filesystem storage needs --path")
+        body["path"] = path
+    else:
+        raise CliError(f"unknown storage type '{type_}': use s3 or filesystem")
+    created = ApiClient().post("/backup-storages", body)
+    show_one(created, as_json)
+
+
+@app.command("list")
+def list_(as_json: JsonOpt = False) -> None:
+    """List the backup storages."""
+    rows = ApiClient().get("/backup-storages")
+    if as_json:
+        print_json(rows)
+        return
+    for row in rows:
+        row["where"] = (
+            f"{row['endpoint_url']}/{row['bucket']}/{row.get('prefix') or ''}"
+            if row["type"] == "s3"
+            else row["path"]
+        )
+    print_table(
+        rows,
+        [("NAME", "name"), ("TYPE", "type"), ("WHERE", "where"), ("DESCRIPTION", "description")],
+    )
+
+
+@app.command("show")
+def show(name: str, as_json: JsonOpt = False) -> None:
+    """Show one backup storage (never its secret)."""
+    show_one(ApiClient().get(f"/backup-storages/{name}"), as_json)
+
+
+@app.command("edit")
+def edit(
+    name: str,
+    endpoint_url: Annotated[str | None, typer.Option()] = None,
+    bucket: Annotated[str | None, typer.Option()] = None,
+    region: Annotated[str | None, typer.Option()] = None,
+    prefix: Annotated[str | None, typer.Option()] = None,
+    access_key_id: Annotated[str | None, typer.Option()] = None,
+    secret_access_key: Annotated[
+        str | None, typer.Option(envvar=SECRET_ENV, help=f"or set {SECRET_ENV}")
+    ] = None,
+    verify_tls: Annotated[bool | None, typer.Option("--verify-tls/--no-verify-tls")] = None,
+    force_path_style: Annotated[
+        bool | None, typer.Option("--force-path-style/--no-force-path-style")
+    ] = None,
+    path: Annotated[str | None, typer.Option()] = None,
+    description: Annotated[str | None, typer.Option()] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change a backup storage; options left out keep their value."""
+    changes = {
+        "endpoint_url": endpoint_url,
+        "bucket": bucket,
+        "region": region,
+        "prefix": prefix,
+        "access_key_id": access_key_id,
+        "secret_access_key": secret_access_key,
+        "verify_tls": verify_tls,
+        "force_path_style": force_path_style,
+        "path": path,
+        "description": description,
+    }
+    body = {k: v for k, v in changes.items() if v is not None}
+    show_one(ApiClient().patch(f"/backup-storages/{name}", body), as_json)
+
+
+@app.command("remove")
+def remove(
+    name: str,
+    force: Annotated[
+        bool, typer.Option(help="remove even if backups refer to it (artifacts are kept)")
+    ] = False,
+) -> None:
+    """Remove a backup storage record. Its artifacts stay in the bucket or folder."""
+    ApiClient().delete(f"/backup-storages/{name}", force=str(force).lower() if force else None)
+    print(f"removed backup storage {name}")
+
+
+def show_one(record: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print_json(record)
+    else:
+        print_record({k: v for k, v in record.items() if v is not None})

@@ -1,0 +1,47 @@
+"""Object keys of the artifact layout, built in this one place.
+
+```
+{prefix}/{database}/{backup}/manifest.json
+{prefix}/{database}/{backup}/{dbname}.pgdump.zst     (or .sql.zst for mysql)
+```
+"""
+
+from __future__ import annotations
+
+MANIFEST_NAME = "manifest.json"
+
+
+def join_key(*parts: str) -> str:
+    """Join key parts with '/', skipping empty parts and stray slashes.
+
+    >>> join_key("", "prod", "b1", "manifest.json")
+    'prod/b1/manifest.json'
+    >>> join_key("/team/backups/", "prod")
+    'team/backups/prod'
+    """
+    return "/".join(p.strip("/") for p in parts if p.strip("/"))
+
+
+def backup_prefix(storage_prefix: str, database: str, backup: str) -> str:
+    """The folder of one backup, ending with '/'.
+
+    >>> backup_prefix("team", "prod", "nightly-1")
+    'team/prod/nightly-1/'
+    """
+    return join_key(storage_prefix, database, backup) + "/"
+
+
+def manifest_key(storage_prefix: str, database: str, backup: str) -> str:
+    """
+    >>> manifest_key("", "prod", "b1")
+    'prod/b1/manifest.json'
+    """
+    return join_key(storage_prefix, database, backup, MANIFEST_NAME)
+
+
+def artifact_key(storage_prefix: str, database: str, backup: str, filename: str) -> str:
+    """
+    >>> artifact_key("x", "prod", "b1", "app.pgdump.zst")
+    'x/prod/b1/app.pgdump.zst'
+    """
+    return join_key(storage_prefix, database, backup, filename)

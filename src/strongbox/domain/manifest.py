@@ -1,0 +1,42 @@
+"""The manifest written next to a backup's artifacts: what a person (or a new Strongbox) needs to
+know to restore the backup without the catalog."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+MANIFEST_FORMAT_VERSION = 1
+
+
+class ManifestArtifact(BaseModel):
+    name: str = Field(description="file name inside the backup folder")
+    key: str = Field(description="full object key in the storage")
+    kind: str = Field(description="'database' for one database's dump, 'globals' for roles")
+    dbname: str | None = None
+    format: str = Field(description="'pg_dump-custom', 'sql'")
+    raw_bytes: int
+    stored_bytes: int
+    sha256: str = Field(description="SHA-256 of the stored (compressed) object")
+
+
+class Manifest(BaseModel):
+    format_version: int = MANIFEST_FORMAT_VERSION
+    strongbox_version: str
+    backup: str
+    database: str
+    engine: str
+    server_version: str
+    method: str
+    trigger: str
+    tool_versions: dict[str, str]
+    started_at: datetime
+    finished_at: datetime
+    size_bytes: int
+    stored_bytes: int
+    compression: dict[str, Any]
+    encryption: dict[str, Any] | None = None
+    log_position: dict[str, Any] | None = None
+    artifacts: list[ManifestArtifact]

@@ -1,0 +1,1 @@
+"""Execution of jobs (backups now; restores, retention and log streaming later)."""

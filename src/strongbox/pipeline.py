@@ -1,0 +1,200 @@
+"""The backup stream: dump program stdout -> zstd -> SHA-256 -> storage upload.
+
+Nothing is buffered whole and nothing touches the local disk: the storage pulls bytes from a
+`CompressingReader`, which pulls from the dump program's stdout. The reader raises when the dump
+program fails, so the storage aborts its upload and no partial object becomes visible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import IO, Any
+
+import zstandard
+
+from strongbox.engines.base import DumpCommand
+from strongbox.errors import ErrorKind, StrongboxError
+from strongbox.process import ToolProcess
+from strongbox.storage.base import BackupStorage
+
+READ_CHUNK = 1024 * 1024
+HEAD_BYTES = 256 * 1024  # how much of the dump's start is shown to `position_from_head`
+
+CANCELED = "canceled"
+
+
+class CanceledError(StrongboxError):
+    """The job was canceled while its stream ran."""
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    zstd_level: int = 3
+    zstd_threads: int = 0  # 0: one per core
+    stall_timeout_seconds: float = 300.0
+
+
+@dataclass(frozen=True)
+class ArtifactResult:
+    raw_bytes: int
+    stored_bytes: int
+    sha256: str
+    log_position: dict[str, Any] | None
+
+
+class CompressingReader:
+    """A non-seekable reader of the zstd-compressed form of `source`, hashing what it hands out.
+
+    `tool` is checked when `source` ends: a tool that failed turns the end of the stream into a
+    ToolFailedError, so the consumer never mistakes a truncated dump for a whole one.
+    """
+
+    def __init__(
+        self,
+        source: IO[bytes],
+        tool: ToolProcess,
+        options: PipelineOptions,
+        *,
+        on_raw_bytes: Callable[[int], None] | None = None,
+        position_from_head: Callable[[bytes], dict[str, Any] | None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        threads = -1 if options.zstd_threads == 0 else options.zstd_threads
+        compressor = zstandard.ZstdCompressor(level=options.zstd_level, threads=threads)
+        self._compress = compressor.compressobj()
+        self._source = source
+        self._tool = tool
+        self._pending = bytearray()
+        self._done = False
+        self._sha = hashlib.sha256()
+        self._on_raw_bytes = on_raw_bytes
+        self._position_from_head = position_from_head
+        self._head = bytearray()
+        self._cancel = cancel
+        self.raw_bytes = 0
+        self.stored_bytes = 0
+        self.log_position: dict[str, Any] | None = None
+        self.last_progress = time.monotonic()
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def read(self, size: int = -1, /) -> bytes:
+        while not self._done and (size < 0 or len(self._pending) < size):
+            self._pull()
+        if size < 0 or size >= len(self._pending):
+            out = bytes(self._pending)
+            self._pending.clear()
+        else:
+            out = bytes(self._pending[:size])
+            del self._pending[:size]
+        self._sha.update(out)
+        self.stored_bytes += len(out)
+        return out
+
+    def _pull(self) -> None:
+        if self._cancel is not None and self._cancel.is_set():
+            self._tool.kill("was canceled")
+            raise CanceledError("the backup was canceled", CANCELED, ErrorKind.CONFLICT)
+        chunk = self._source.read1(READ_CHUNK)  # type: ignore[attr-defined]
+        if not chunk:
+            self._finish()
+            return
+        self.last_progress = time.monotonic()
+        self.raw_bytes += len(chunk)
+        self._watch_head(chunk)
+        self._pending += self._compress.compress(chunk)
+        if self._on_raw_bytes is not None:
+            self._on_raw_bytes(self.raw_bytes)
+
+    def _watch_head(self, chunk: bytes) -> None:
+        if self._position_from_head is None or len(self._head) >= HEAD_BYTES:
+            return
+        self._head += chunk[: HEAD_BYTES - len(self._head)]
+        if len(self._head) >= HEAD_BYTES:
+            self._read_position()
+
+    def _read_position(self) -> None:
+        if self._position_from_head is not None and self.log_position is None:
+            self.log_position = self._position_from_head(bytes(self._head))
+
+    def _finish(self) -> None:
+        # The dump ended: it counts only if the tool says it succeeded.
+        self._tool.check()
+        self._read_position()
+        self._pending += self._compress.flush()
+        self._done = True
+
+    def sha256(self) -> str:
+        return self._sha.hexdigest()
+
+
+class StallWatchdog:
+    """Kills the tool when the reader has seen no new byte for `timeout` seconds.
+
+    A dump blocked on a lock or a dead network would otherwise hang "running" for hours.
+    """
+
+    def __init__(self, reader: CompressingReader, tool: ToolProcess, timeout: float) -> None:
+        self._reader = reader
+        self._tool = tool
+        self._timeout = timeout
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> StallWatchdog:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        interval = min(5.0, self._timeout / 4)
+        while not self._stop.wait(interval):
+            idle = time.monotonic() - self._reader.last_progress
+            if idle > self._timeout:
+                self._tool.kill(f"stalled: no data for {int(idle)} s, so it was stopped")
+                return
+
+
+def dump_to_storage(
+    command: DumpCommand,
+    storage: BackupStorage,
+    key: str,
+    options: PipelineOptions,
+    *,
+    on_raw_bytes: Callable[[int], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> ArtifactResult:
+    """Run `command` and store its compressed output under `key`.
+
+    Returns sizes and checksum once the object is durably stored. Raises ToolFailedError when the
+    dump fails or stalls, CanceledError when `cancel` is set, or the storage's error; in every
+    such case no object is left under `key`.
+    """
+    with ToolProcess(command.argv, command.env) as tool:
+        reader = CompressingReader(
+            tool.stdout,
+            tool,
+            options,
+            on_raw_bytes=on_raw_bytes,
+            position_from_head=command.position_from_head,
+            cancel=cancel,
+        )
+        with StallWatchdog(reader, tool, options.stall_timeout_seconds):
+            storage.put_stream(key, reader, command.expected_bytes)
+    return ArtifactResult(
+        raw_bytes=reader.raw_bytes,
+        stored_bytes=reader.stored_bytes,
+        sha256=reader.sha256(),
+        log_position=reader.log_position,
+    )

@@ -1,0 +1,87 @@
+"""Assembly of the embedded default: one process with the API, the web page, the scheduler and
+a thread pool of workers, on a SQLite catalog in the data folder."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+
+import uvicorn
+
+from strongbox.api.app import create_app
+from strongbox.catalog.db import Catalog
+from strongbox.clock import SystemClock
+from strongbox.config import Settings
+from strongbox.jobs.local import LocalExecutor
+from strongbox.scheduler.loop import SchedulerLoop
+from strongbox.secretbox import SecretBox
+from strongbox.services import auth, backups
+from strongbox.services.context import Context
+
+log = logging.getLogger("strongbox")
+
+
+def build_context(settings: Settings) -> Context:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    secret = settings.secret_key
+    secrets = (
+        SecretBox.from_passphrase(secret.get_secret_value())
+        if secret is not None
+        else SecretBox.from_key_file(settings.data_dir)
+    )
+    return Context(
+        settings=settings,
+        catalog=Catalog.open(settings.resolved_catalog_url()),
+        secrets=secrets,
+        clock=SystemClock(),
+        executor=LocalExecutor(settings.workers),
+    )
+
+
+@dataclass
+class Embedded:
+    """The parts of `strongbox serve` around the HTTP server, started and stopped together."""
+
+    context: Context
+    scheduler: SchedulerLoop
+
+    @classmethod
+    def prepare(cls, settings: Settings) -> Embedded:
+        ctx = build_context(settings)
+        interrupted = backups.recover_interrupted(ctx)
+        for name in interrupted:
+            log.warning("backup %s was interrupted by a stop and is now failed", name)
+        setup = auth.ensure_admin_token(ctx)
+        if setup.token is not None:
+            # Printed once, to the console of the person who started the server, never logged.
+            print(
+                f"Strongbox admin token (shown once, also saved to {setup.file}):\n"
+                f"  {setup.token}\n",
+                file=sys.stderr,
+                flush=True,
+            )
+        scheduler = SchedulerLoop(ctx.clock, next_due=lambda _now: None, run_due=lambda _now: None)
+        return cls(context=ctx, scheduler=scheduler)
+
+    def start(self) -> None:
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        self.scheduler.stop()
+        executor = self.context.executor
+        if isinstance(executor, LocalExecutor):
+            executor.shutdown(wait=True)
+        self.context.catalog.close()
+
+
+def serve(settings: Settings, host: str, port: int) -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    embedded = Embedded.prepare(settings)
+    embedded.start()
+    try:
+        uvicorn.run(create_app(embedded.context), host=host, port=port, log_level="info")
+    finally:
+        embedded.stop()

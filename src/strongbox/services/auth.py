@@ -1,0 +1,83 @@
+"""API tokens: the admin token made on first start, and checking the token of a request.
+
+Only a token's SHA-256 is stored: tokens are long random strings, so a plain hash is enough and
+lets a request be matched with one indexed look-up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select, update
+
+from strongbox.catalog.models import ApiToken
+from strongbox.errors import unauthorized
+from strongbox.secretbox import write_private_file
+from strongbox.services.context import Context
+
+ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 - a file name, not a secret
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who makes a request. Users and scoped roles will extend this."""
+
+    token_name: str
+    role: str
+
+
+@dataclass(frozen=True)
+class AdminTokenSetup:
+    created: bool
+    token: str | None  # the new token, only when it was generated now (to print once)
+    file: Path | None
+
+
+def ensure_admin_token(ctx: Context) -> AdminTokenSetup:
+    """Make the admin token on first start: from STRONGBOX_ADMIN_TOKEN, else a random one written
+    to a 0600 file in the data folder. Later starts change nothing."""
+    with ctx.catalog.session() as session:
+        if session.scalars(select(ApiToken.id).where(ApiToken.name == "admin")).first():
+            return AdminTokenSetup(created=False, token=None, file=None)
+    given = ctx.settings.admin_token
+    token = given.get_secret_value() if given is not None else "sbx_" + secrets.token_urlsafe(32)
+    file = None
+    if given is None:
+        file = ctx.settings.data_dir / ADMIN_TOKEN_FILE
+        file.unlink(missing_ok=True)
+        write_private_file(file, (token + "\n").encode())
+    with ctx.catalog.session() as session:
+        session.add(
+            ApiToken(
+                name="admin",
+                token_sha256=token_hash(token),
+                role="admin",
+                created_at=ctx.clock.now(),
+            )
+        )
+    return AdminTokenSetup(created=True, token=None if given else token, file=file)
+
+
+def authenticate(ctx: Context, authorization: str | None) -> Principal:
+    """The principal of an `Authorization: Bearer <token>` header; 401 when missing or wrong."""
+    if not authorization:
+        raise unauthorized("missing Authorization header: send 'Authorization: Bearer <token>'")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise unauthorized("the Authorization header must be 'Bearer <token>'")
+    digest = token_hash(token.strip())
+    with ctx.catalog.session() as session:
+        row = session.scalars(select(ApiToken).where(ApiToken.token_sha256 == digest)).first()
+        if row is None:
+            raise unauthorized("the API token is not valid: check STRONGBOX_TOKEN")
+        session.execute(
+            update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=ctx.clock.now())
+        )
+        return Principal(token_name=row.name, role=row.role)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,219 @@
+"""Carrying out one backup: claim it, dump every database through the pipeline, write the
+manifest, check what is stored, and record the outcome on the backup's row."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+
+from strongbox import __version__
+from strongbox.catalog.models import Backup, Database
+from strongbox.domain.keys import artifact_key, backup_prefix, manifest_key
+from strongbox.domain.manifest import Manifest, ManifestArtifact
+from strongbox.domain.states import JobState
+from strongbox.errors import StrongboxError
+from strongbox.pipeline import PipelineOptions, dump_to_storage
+from strongbox.services import databases, storages
+from strongbox.services.context import Context
+from strongbox.storage.base import BackupStorage
+
+log = logging.getLogger(__name__)
+
+PROGRESS_EVERY_SECONDS = 1.0
+
+
+class _Progress:
+    """Writes bytes-so-far and a heartbeat on the row, at most once a second."""
+
+    def __init__(self, ctx: Context, backup_id: int) -> None:
+        self._ctx = ctx
+        self._id = backup_id
+        self._done_before = 0  # raw bytes of the artifacts already finished
+        self._last = 0.0
+
+    def artifact_done(self, raw_bytes: int) -> None:
+        self._done_before += raw_bytes
+
+    def __call__(self, raw_bytes: int) -> None:
+        now = time.monotonic()
+        if now - self._last < PROGRESS_EVERY_SECONDS:
+            return
+        self._last = now
+        with self._ctx.catalog.session() as session:
+            session.execute(
+                update(Backup)
+                .where(Backup.id == self._id)
+                .values(
+                    progress_bytes=self._done_before + raw_bytes,
+                    heartbeat_at=self._ctx.clock.now(),
+                )
+            )
+
+
+def run(ctx: Context, backup_id: int, cancel: threading.Event | None = None) -> None:
+    """Run the queued backup `backup_id` to its end. Never raises: the outcome is on the row."""
+    started = ctx.clock.now()
+    if not _claim(ctx, backup_id, started):
+        return
+    with ctx.catalog.session() as session:
+        row = session.get(Backup, backup_id)
+        assert row is not None
+        name, database, storage_name = row.name, row.database, row.storage
+    storage: BackupStorage | None = None
+    prefix = ""
+    try:
+        storage, storage_prefix = storages.open_by_name(ctx, storage_name)
+        prefix = backup_prefix(storage_prefix, database, name)
+        manifest = _take(ctx, backup_id, storage, storage_prefix, started, cancel)
+        _verify_stored(storage, prefix, manifest)
+        location = storages.location_of(ctx, storage_name, prefix)
+        _finish(ctx, backup_id, manifest, location)
+    except Exception as exc:
+        reason = str(exc) if isinstance(exc, StrongboxError) else f"unexpected error: {exc!r}"
+        if not isinstance(exc, StrongboxError):
+            log.exception("backup %s/%s failed unexpectedly", database, name)
+        _fail(ctx, backup_id, reason, cancel)
+        if storage is not None:
+            _remove_leftovers(storage, prefix)
+
+
+def _claim(ctx: Context, backup_id: int, now: datetime) -> bool:
+    # A conditional UPDATE: of two workers handed the same job, only one sees a row change.
+    with ctx.catalog.session() as session:
+        result = session.execute(
+            update(Backup)
+            .where(Backup.id == backup_id, Backup.state == JobState.QUEUED)
+            .values(state=JobState.RUNNING, started_at=now, heartbeat_at=now)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _take(
+    ctx: Context,
+    backup_id: int,
+    storage: BackupStorage,
+    storage_prefix: str,
+    started: datetime,
+    cancel: threading.Event | None,
+) -> Manifest:
+    with ctx.catalog.session() as session:
+        row = session.get(Backup, backup_id)
+        assert row is not None
+        db_row = databases.get_row(session, row.database)
+        name, database, method, trigger = row.name, row.database, row.method, row.trigger
+        engine_name, wanted = db_row.engine, list(db_row.databases)
+        conn = databases.connection_of(ctx, db_row)
+    engine = databases.engine_of(ctx, engine_name)
+    timeout = ctx.settings.check_timeout_seconds
+    info = engine.check(conn, wanted, timeout)
+    commands, tool_versions = engine.plan_dump(conn, wanted, timeout)
+    expected = sum(c.expected_bytes or 0 for c in commands) or None
+    _set(ctx, backup_id, engine=engine_name, server_version=info.version, expected_bytes=expected)
+    _update_server_version(ctx, database, info.version)
+
+    options = PipelineOptions(
+        zstd_level=ctx.settings.zstd_level,
+        zstd_threads=ctx.settings.zstd_threads,
+        stall_timeout_seconds=ctx.settings.stall_timeout_seconds,
+    )
+    progress = _Progress(ctx, backup_id)
+    artifacts: list[ManifestArtifact] = []
+    log_position: dict[str, Any] | None = None
+    for command in commands:
+        key = artifact_key(storage_prefix, database, name, command.artifact_name)
+        result = dump_to_storage(
+            command, storage, key, options, on_raw_bytes=progress, cancel=cancel
+        )
+        progress.artifact_done(result.raw_bytes)
+        log_position = log_position or result.log_position
+        artifacts.append(
+            ManifestArtifact(
+                name=command.artifact_name,
+                key=key,
+                kind=command.kind,
+                dbname=command.dbname,
+                format=command.format,
+                raw_bytes=result.raw_bytes,
+                stored_bytes=result.stored_bytes,
+                sha256=result.sha256,
+            )
+        )
+    manifest = Manifest(
+        strongbox_version=__version__,
+        backup=name,
+        database=database,
+        engine=engine_name,
+        server_version=info.version,
+        method=method,
+        trigger=trigger,
+        tool_versions=tool_versions,
+        started_at=started,
+        finished_at=ctx.clock.now(),
+        size_bytes=sum(a.raw_bytes for a in artifacts),
+        stored_bytes=sum(a.stored_bytes for a in artifacts),
+        compression={"algorithm": "zstd", "level": options.zstd_level},
+        log_position=log_position,
+        artifacts=artifacts,
+    )
+    storage.put_bytes(
+        manifest_key(storage_prefix, database, name),
+        manifest.model_dump_json(indent=2).encode(),
+    )
+    return manifest
+
+
+def _verify_stored(storage: BackupStorage, prefix: str, manifest: Manifest) -> None:
+    """Every artifact is listed in the storage with the size that was hashed while streaming."""
+    sizes = {o.key: o.size for o in storage.list(prefix)}
+    for artifact in manifest.artifacts:
+        if sizes.get(artifact.key) != artifact.stored_bytes:
+            raise StrongboxError(
+                f"the storage holds {sizes.get(artifact.key)} bytes for {artifact.key} after the "
+                f"upload, but {artifact.stored_bytes} were sent; the backup is not trustworthy",
+                "storage-verify-failed",
+            )
+
+
+def _finish(ctx: Context, backup_id: int, manifest: Manifest, location: str) -> None:
+    _set(
+        ctx,
+        backup_id,
+        state=JobState.SUCCEEDED,
+        finished_at=ctx.clock.now(),
+        size_bytes=manifest.size_bytes,
+        stored_bytes=manifest.stored_bytes,
+        progress_bytes=manifest.size_bytes,
+        location=location,
+        log_position=manifest.log_position,
+        artifacts=[a.model_dump(exclude={"format"}) for a in manifest.artifacts],
+    )
+
+
+def _fail(ctx: Context, backup_id: int, reason: str, cancel: threading.Event | None) -> None:
+    state = JobState.CANCELED if cancel is not None and cancel.is_set() else JobState.FAILED
+    _set(ctx, backup_id, state=state, error=reason, finished_at=ctx.clock.now())
+
+
+def _remove_leftovers(storage: BackupStorage, prefix: str) -> None:
+    # Whatever finished before the failure (other databases' dumps) must not look like a backup.
+    try:
+        storage.delete_prefix(prefix)
+    except Exception as exc:
+        log.warning("could not remove what failed backup left under %s: %s", prefix, exc)
+
+
+def _set(ctx: Context, backup_id: int, **values: Any) -> None:
+    with ctx.catalog.session() as session:
+        session.execute(update(Backup).where(Backup.id == backup_id).values(**values))
+
+
+def _update_server_version(ctx: Context, database: str, version: str) -> None:
+    with ctx.catalog.session() as session:
+        session.execute(
+            update(Database).where(Database.name == database).values(server_version=version)
+        )

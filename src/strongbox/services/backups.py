@@ -1,0 +1,190 @@
+"""Take, list, show and delete backups; mark backups that a stopped server left behind."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from strongbox.catalog.models import Backup
+from strongbox.domain.keys import backup_prefix
+from strongbox.domain.names import default_name
+from strongbox.domain.states import ACTIVE_STATES, JobState
+from strongbox.errors import StrongboxError, conflict, invalid, not_found
+from strongbox.services import backup_run, databases, storages
+from strongbox.services.context import Context
+from strongbox.services.schemas import ArtifactOut, BackupCreate, BackupOut
+
+log = logging.getLogger(__name__)
+
+INTERRUPTED = "interrupted: the server stopped during the backup"
+
+
+def create(
+    ctx: Context, database: str, body: BackupCreate, *, trigger: str = "manual"
+) -> BackupOut:
+    """Queue a backup of `database` and hand it to the executor; answers the queued backup.
+
+    Refused with 409 when the name is taken or another backup of the database is in progress.
+    """
+    now = ctx.clock.now()
+    name = body.name or default_name("backup", now)
+    try:
+        with ctx.catalog.session() as session:
+            databases.get_row(session, database)
+            _refuse_unknown_storage(session, body.storage)
+            if _find(session, database, name) is not None:
+                raise conflict(
+                    f"database '{database}' already has a backup named '{name}'", "name-taken"
+                )
+            _refuse_if_busy(session, database)
+            row = Backup(
+                name=name,
+                database=database,
+                storage=body.storage,
+                method=body.method,
+                trigger=trigger,
+                state=JobState.QUEUED,
+                created_at=now,
+                progress_bytes=0,
+                artifacts=[],
+            )
+            session.add(row)
+            session.flush()
+            backup_id = row.id
+            out = to_out(row)
+    except IntegrityError:
+        # Lost a race with another request: the catalog's unique indexes said no.
+        with ctx.catalog.session() as session:
+            _refuse_if_busy(session, database)
+        raise conflict(
+            f"database '{database}' already has a backup named '{name}'", "name-taken"
+        ) from None
+    ctx.executor.submit(lambda: backup_run.run(ctx, backup_id))
+    return out
+
+
+def list_for(ctx: Context, database: str) -> list[BackupOut]:
+    with ctx.catalog.session() as session:
+        databases.get_row(session, database)
+        rows = session.scalars(
+            select(Backup)
+            .where(Backup.database == database)
+            .order_by(Backup.created_at.desc(), Backup.id.desc())
+        )
+        return [to_out(r) for r in rows]
+
+
+def get(ctx: Context, database: str, name: str) -> BackupOut:
+    with ctx.catalog.session() as session:
+        databases.get_row(session, database)
+        return to_out(get_row(session, database, name))
+
+
+def delete(ctx: Context, database: str, name: str) -> None:
+    """Delete the backup's artifacts, then its record. Refused while it is in progress."""
+    with ctx.catalog.session() as session:
+        databases.get_row(session, database)
+        row = get_row(session, database, name)
+        if row.state in ACTIVE_STATES:
+            raise conflict(
+                f"backup '{name}' is {row.state}; wait for it to end before deleting it",
+                "backup-in-progress",
+            )
+        storage_name = row.storage
+    storage, prefix = storages.open_by_name(ctx, storage_name)
+    storage.delete_prefix(backup_prefix(prefix, database, name))
+    with ctx.catalog.session() as session:
+        session.delete(get_row(session, database, name))
+
+
+def recover_interrupted(ctx: Context) -> list[str]:
+    """Mark backups that were queued or running when the server stopped as failed, and remove
+    what they left in their storage. Run once at start, before workers take new jobs."""
+    with ctx.catalog.session() as session:
+        rows = session.scalars(select(Backup).where(Backup.state.in_(ACTIVE_STATES))).all()
+        found = [(r.id, r.database, r.name, r.storage) for r in rows]
+        session.execute(
+            update(Backup)
+            .where(Backup.id.in_([f[0] for f in found]))
+            .values(state=JobState.FAILED, error=INTERRUPTED, finished_at=ctx.clock.now())
+        )
+    for _id, database, name, storage_name in found:
+        try:
+            storage, prefix = storages.open_by_name(ctx, storage_name)
+            storage.delete_prefix(backup_prefix(prefix, database, name))
+        except Exception as exc:  # the storage may be gone or down; the row is already honest
+            log.warning("could not clean up interrupted backup %s/%s: %s", database, name, exc)
+    return [f"{db}/{name}" for _i, db, name, _s in found]
+
+
+def get_row(session: Session, database: str, name: str) -> Backup:
+    row = _find(session, database, name)
+    if row is None:
+        raise not_found(
+            f"database '{database}' has no backup named '{name}': list them with "
+            f"GET /api/v1/databases/{database}/backups",
+            "backup-not-found",
+        )
+    return row
+
+
+def _find(session: Session, database: str, name: str) -> Backup | None:
+    return session.scalars(
+        select(Backup).where(Backup.database == database, Backup.name == name)
+    ).first()
+
+
+def _refuse_unknown_storage(session: Session, storage: str) -> None:
+    try:
+        storages.get_row(session, storage)
+    except StrongboxError as exc:
+        raise invalid(
+            f"no backup storage named '{storage}': add it first (POST /api/v1/backup-storages) "
+            "or pick one of GET /api/v1/backup-storages",
+            "storage-not-found",
+            field_name="body.storage",
+        ) from exc
+
+
+def _refuse_if_busy(session: Session, database: str) -> None:
+    busy = session.scalars(
+        select(Backup).where(Backup.database == database, Backup.state.in_(ACTIVE_STATES))
+    ).first()
+    if busy is not None:
+        raise conflict(
+            f"backup '{busy.name}' of database '{database}' is {busy.state}; one backup at a "
+            "time per database: wait for it to end",
+            "backup-in-progress",
+        )
+
+
+def to_out(row: Backup) -> BackupOut:
+    duration = (
+        (row.finished_at - row.started_at).total_seconds()
+        if row.finished_at and row.started_at
+        else None
+    )
+    return BackupOut(
+        name=row.name,
+        database=row.database,
+        storage=row.storage,
+        method=row.method,
+        trigger=row.trigger,
+        state=row.state,
+        error=row.error,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        duration_seconds=duration,
+        size_bytes=row.size_bytes,
+        stored_bytes=row.stored_bytes,
+        progress_bytes=row.progress_bytes,
+        expected_bytes=row.expected_bytes,
+        location=row.location,
+        server_version=row.server_version,
+        log_position=row.log_position,
+        artifacts=[ArtifactOut(**a) for a in row.artifacts],
+    )

@@ -1,0 +1,27 @@
+"""What every use case needs: settings, the catalog, the secret box, a clock and an executor."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from strongbox.catalog.db import Catalog
+from strongbox.clock import Clock
+from strongbox.config import Settings
+from strongbox.secretbox import SecretBox
+
+
+class Executor(Protocol):
+    def submit(self, job: Callable[[], None]) -> None:
+        """Run `job` soon, on a worker; never raises the job's errors into the caller."""
+        ...
+
+
+@dataclass
+class Context:
+    settings: Settings
+    catalog: Catalog
+    secrets: SecretBox
+    clock: Clock
+    executor: Executor

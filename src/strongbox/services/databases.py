@@ -1,0 +1,151 @@
+"""Register, check, change and remove databases (database servers)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from strongbox.catalog.models import Backup, Database
+from strongbox.domain.states import ACTIVE_STATES
+from strongbox.engines.base import ConnectionInfo, Engine, ServerInfo
+from strongbox.engines.registry import engine_for
+from strongbox.errors import conflict, not_found
+from strongbox.services.context import Context
+from strongbox.services.schemas import DatabaseCreate, DatabaseOut, DatabaseUpdate
+
+DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306}
+
+
+def create(ctx: Context, body: DatabaseCreate) -> DatabaseOut:
+    with ctx.catalog.session() as session:
+        _refuse_taken(session, body.name)
+    conn = ConnectionInfo(
+        host=body.host,
+        port=body.port or DEFAULT_PORTS[body.engine],
+        username=body.username,
+        password=body.password.get_secret_value(),
+    )
+    info = _check(ctx, body.engine, conn, body.databases)
+    now = ctx.clock.now()
+    row = Database(
+        name=body.name,
+        engine=body.engine,
+        host=conn.host,
+        port=conn.port,
+        username=conn.username,
+        password_encrypted=ctx.secrets.encrypt(conn.password),
+        databases=list(body.databases),
+        description=body.description,
+        server_version=info.version,
+        created_at=now,
+        updated_at=now,
+    )
+    with ctx.catalog.session() as session:
+        _refuse_taken(session, body.name)
+        session.add(row)
+    return to_out(row)
+
+
+def list_all(ctx: Context) -> list[DatabaseOut]:
+    with ctx.catalog.session() as session:
+        return [to_out(r) for r in session.scalars(select(Database).order_by(Database.name))]
+
+
+def get(ctx: Context, name: str) -> DatabaseOut:
+    with ctx.catalog.session() as session:
+        return to_out(get_row(session, name))
+
+
+def update(ctx: Context, name: str, body: DatabaseUpdate) -> DatabaseOut:
+    with ctx.catalog.session() as session:
+        row = get_row(session, name)
+        engine_name = row.engine
+        conn = ConnectionInfo(
+            host=body.host or row.host,
+            port=body.port or row.port,
+            username=body.username or row.username,
+            password=(
+                body.password.get_secret_value()
+                if body.password is not None
+                else ctx.secrets.decrypt(row.password_encrypted)
+            ),
+        )
+        databases = body.databases if body.databases is not None else list(row.databases)
+    info = _check(ctx, engine_name, conn, databases)
+    with ctx.catalog.session() as session:
+        row = get_row(session, name)
+        row.host, row.port, row.username = conn.host, conn.port, conn.username
+        row.password_encrypted = ctx.secrets.encrypt(conn.password)
+        row.databases = list(databases)
+        if body.description is not None:
+            row.description = body.description
+        row.server_version = info.version
+        row.updated_at = ctx.clock.now()
+        return to_out(row)
+
+
+def delete(ctx: Context, name: str) -> None:
+    """Remove the database record. Its backups stay, in the catalog and in their storages, and
+    show again if a database of the same name is registered later."""
+    with ctx.catalog.session() as session:
+        row = get_row(session, name)
+        active = session.scalars(
+            select(Backup.name).where(Backup.database == name, Backup.state.in_(ACTIVE_STATES))
+        ).all()
+        if active:
+            raise conflict(
+                f"database '{name}' has a backup in progress ({', '.join(active)}); "
+                "wait for it to end before removing the database",
+                "database-busy",
+            )
+        session.delete(row)
+
+
+def connection_of(ctx: Context, row: Database) -> ConnectionInfo:
+    return ConnectionInfo(
+        host=row.host,
+        port=row.port,
+        username=row.username,
+        password=ctx.secrets.decrypt(row.password_encrypted),
+    )
+
+
+def engine_of(ctx: Context, engine_name: str) -> Engine:
+    return engine_for(engine_name, pg_bin_dir=ctx.settings.pg_bin_dir)
+
+
+def get_row(session: Session, name: str) -> Database:
+    row = session.scalars(select(Database).where(Database.name == name)).first()
+    if row is None:
+        raise not_found(
+            f"no database named '{name}': list them with GET /api/v1/databases",
+            "database-not-found",
+        )
+    return row
+
+
+def _refuse_taken(session: Session, name: str) -> None:
+    if session.scalars(select(Database.id).where(Database.name == name)).first() is not None:
+        raise conflict(f"a database named '{name}' already exists", "name-taken")
+
+
+def _check(
+    ctx: Context, engine_name: str, conn: ConnectionInfo, databases: list[str]
+) -> ServerInfo:
+    engine = engine_of(ctx, engine_name)
+    return engine.check(conn, databases, ctx.settings.check_timeout_seconds)
+
+
+def to_out(row: Database) -> DatabaseOut:
+    return DatabaseOut(
+        name=row.name,
+        engine=row.engine,
+        host=row.host,
+        port=row.port,
+        username=row.username,
+        databases=list(row.databases),
+        description=row.description,
+        server_version=row.server_version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )

@@ -1,0 +1,170 @@
+"""The shapes of what goes in and out of the use cases; the REST API uses them as they are.
+
+Input models forbid unknown fields, so a typo is an error rather than silently ignored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
+
+from strongbox.domain.names import NAME_RULE, is_valid_name
+
+
+def _check_name(value: str) -> str:
+    if not is_valid_name(value):
+        raise ValueError(f"'{value}' is not a valid name: {NAME_RULE}")
+    return value
+
+
+Name = Annotated[str, AfterValidator(_check_name)]
+NonEmpty = Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# --- backup storages ---------------------------------------------------------------------------
+
+
+class S3StorageCreate(Input):
+    type: Literal["s3"]
+    name: Name
+    description: str = ""
+    endpoint_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+", max_length=1024)] = Field(
+        description="http(s)://host[:port] of the S3 API"
+    )
+    bucket: Annotated[str, Field(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9.\-_]{1,254}$")]
+    region: NonEmpty = "us-east-1"
+    prefix: Annotated[str, Field(max_length=512)] = ""
+    access_key_id: NonEmpty
+    secret_access_key: SecretStr = Field(min_length=1)
+    verify_tls: bool = True
+    force_path_style: bool = False
+
+
+class FilesystemStorageCreate(Input):
+    type: Literal["filesystem"]
+    name: Name
+    description: str = ""
+    path: Annotated[str, Field(pattern=r"^/", max_length=4096)] = Field(
+        description="absolute path of the folder on the Strongbox server"
+    )
+
+
+StorageCreate = Annotated[S3StorageCreate | FilesystemStorageCreate, Field(discriminator="type")]
+
+
+class StorageUpdate(Input):
+    """Fields to change; absent fields keep their value. A secret left out keeps the stored one."""
+
+    description: str | None = None
+    endpoint_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+", max_length=1024)] | None = None
+    bucket: Annotated[str, Field(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9.\-_]{1,254}$")] | None = None
+    region: NonEmpty | None = None
+    prefix: Annotated[str, Field(max_length=512)] | None = None
+    access_key_id: NonEmpty | None = None
+    secret_access_key: SecretStr | None = Field(default=None, min_length=1)
+    verify_tls: bool | None = None
+    force_path_style: bool | None = None
+    path: Annotated[str, Field(pattern=r"^/", max_length=4096)] | None = None
+
+
+class StorageOut(BaseModel):
+    name: str
+    type: str
+    description: str
+    endpoint_url: str | None = None
+    bucket: str | None = None
+    region: str | None = None
+    prefix: str | None = None
+    access_key_id: str | None = None
+    verify_tls: bool | None = None
+    force_path_style: bool | None = None
+    path: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+# --- databases ---------------------------------------------------------------------------------
+
+
+class DatabaseCreate(Input):
+    name: Name
+    engine: Literal["postgresql", "mysql"]
+    host: Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^\s/]+$")]
+    port: Annotated[int, Field(ge=1, le=65535)] | None = Field(
+        default=None, description="default 5432 for postgresql, 3306 for mysql"
+    )
+    username: NonEmpty
+    password: SecretStr = SecretStr("")
+    databases: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(
+        default_factory=list, description="database names on the server; empty means all"
+    )
+    description: str = ""
+
+
+class DatabaseUpdate(Input):
+    host: Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^\s/]+$")] | None = None
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    username: NonEmpty | None = None
+    password: SecretStr | None = None
+    databases: list[Annotated[str, Field(min_length=1, max_length=128)]] | None = None
+    description: str | None = None
+
+
+class DatabaseOut(BaseModel):
+    name: str
+    engine: str
+    host: str
+    port: int
+    username: str
+    databases: list[str]
+    description: str
+    server_version: str
+    created_at: datetime
+    updated_at: datetime
+
+
+# --- backups -----------------------------------------------------------------------------------
+
+
+class BackupCreate(Input):
+    storage: Name
+    name: Name | None = None
+    method: Literal["logical"] = "logical"
+
+
+class ArtifactOut(BaseModel):
+    key: str
+    name: str
+    kind: str
+    dbname: str | None
+    sha256: str
+    raw_bytes: int
+    stored_bytes: int
+
+
+class BackupOut(BaseModel):
+    name: str
+    database: str
+    storage: str
+    method: str
+    trigger: str
+    state: str
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_seconds: float | None
+    size_bytes: int | None = Field(description="raw dump bytes")
+    stored_bytes: int | None = Field(description="bytes stored after compression")
+    progress_bytes: int = Field(description="raw dump bytes read so far")
+    expected_bytes: int | None = Field(description="estimate of the raw size, for progress")
+    location: str | None
+    server_version: str | None
+    log_position: dict[str, Any] | None
+    artifacts: list[ArtifactOut]

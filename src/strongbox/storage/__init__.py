@@ -1,0 +1,1 @@
+"""Backup storages: one module per backend behind the `BackupStorage` protocol."""

@@ -1,0 +1,169 @@
+"""Backups that go wrong end `failed` with a readable reason, and leave nothing in the storage."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fixtures.app import RunningServer, start_server, stop_server
+from fixtures.postgres import PostgresServer
+from fixtures.seaweed import SeaweedServer
+from integration.problems import assert_problem
+from integration.seeds import seed_postgres
+from integration.tool_wrappers import DIES_MIDWAY, PAUSES, STALLS, pg_bin_with
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def mid(pg_server: PostgresServer) -> Iterator[str]:
+    """A database of about 15 MB: big enough to be cut midway."""
+    seed_postgres(pg_server, "mid", scale=0.3)
+    yield "mid"
+    pg_server.execute("DROP DATABASE mid")
+
+
+def server_with_pg_dump(tmp_path: Path, body: str, **settings: Any) -> tuple[RunningServer, Any]:
+    bin_dir = pg_bin_with(tmp_path / "bin", body)
+    return start_server(tmp_path / "data", pg_bin_dir=bin_dir, **settings)
+
+
+def register(running: RunningServer, pg: PostgresServer, storage: dict[str, Any]) -> None:
+    running.client.post(
+        "/api/v1/databases",
+        json={
+            "name": "prod",
+            "engine": "postgresql",
+            "host": pg.host,
+            "port": pg.port,
+            "username": pg.superuser,
+            "password": pg.password,
+            "databases": ["mid"],
+        },
+    ).raise_for_status()
+    running.client.post("/api/v1/backup-storages", json=storage).raise_for_status()
+
+
+def s3_storage(seaweed: SeaweedServer, bucket: str) -> dict[str, Any]:
+    return {
+        "type": "s3",
+        "name": "bucket",
+        "endpoint_url": seaweed.endpoint_url,
+        "bucket": bucket,
+        "access_key_id": seaweed.access_key,
+        "secret_access_key": seaweed.secret_key,
+        "force_path_style": True,
+    }
+
+
+def objects_under(seaweed: SeaweedServer, bucket: str, prefix: str) -> list[str]:
+    listed = seaweed.client().list_objects_v2(Bucket=bucket, Prefix=prefix)
+    return [o["Key"] for o in listed.get("Contents", [])]
+
+
+def wait_until_running_with_bytes(running: RunningServer, name: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        body = running.client.get(f"/api/v1/databases/prod/backups/{name}").json()
+        if body["state"] == "running" and body["progress_bytes"] > 0:
+            return body
+        assert body["state"] in ("queued", "running"), body
+        time.sleep(0.1)
+    raise AssertionError("the backup never showed progress")
+
+
+def test_a_dump_tool_that_dies_midway_fails_the_backup_and_leaves_no_object(
+    tmp_path: Path, pg_server: PostgresServer, mid: str, seaweed: SeaweedServer, s3_bucket: str
+) -> None:
+    running, server = server_with_pg_dump(tmp_path, DIES_MIDWAY)
+    try:
+        register(running, pg_server, s3_storage(seaweed, s3_bucket))
+        running.client.post(
+            "/api/v1/databases/prod/backups", json={"storage": "bucket", "name": "cut"}
+        ).raise_for_status()
+        backup = running.wait_for_backup("prod", "cut")
+        assert backup["state"] == "failed"
+        assert "pg_dump exited with status 1" in backup["error"]
+        assert "connection to server was lost" in backup["error"]  # the tool's stderr tail
+        assert backup["finished_at"] is not None
+        assert objects_under(seaweed, s3_bucket, "prod/cut/") == []
+        uploads = seaweed.client().list_multipart_uploads(Bucket=s3_bucket, Prefix="prod/cut/")
+        assert uploads.get("Uploads", []) == []
+    finally:
+        stop_server(running, server)
+
+
+def test_a_stalled_dump_is_stopped_and_failed(
+    tmp_path: Path, pg_server: PostgresServer, mid: str
+) -> None:
+    running, server = server_with_pg_dump(tmp_path, STALLS, stall_timeout_seconds=2)
+    folder = tmp_path / "backups"
+    try:
+        register(running, pg_server, {"type": "filesystem", "name": "disk", "path": str(folder)})
+        running.client.post(
+            "/api/v1/databases/prod/backups", json={"storage": "disk", "name": "stuck"}
+        ).raise_for_status()
+        backup = running.wait_for_backup("prod", "stuck", timeout=60)
+        assert backup["state"] == "failed"
+        assert "stalled" in backup["error"]
+        assert list(folder.rglob("*")) == []  # not even a temp file
+    finally:
+        stop_server(running, server)
+
+
+def test_one_backup_at_a_time_per_database(
+    tmp_path: Path, pg_server: PostgresServer, mid: str
+) -> None:
+    running, server = server_with_pg_dump(tmp_path, PAUSES.format(first_bytes=100_000, seconds=3))
+    try:
+        register(
+            running,
+            pg_server,
+            {"type": "filesystem", "name": "disk", "path": str(tmp_path / "b")},
+        )
+        running.client.post(
+            "/api/v1/databases/prod/backups", json={"storage": "disk", "name": "first"}
+        ).raise_for_status()
+        second = running.client.post("/api/v1/databases/prod/backups", json={"storage": "disk"})
+        problem = assert_problem(second, 409, "backup-in-progress")
+        assert "first" in problem["detail"]
+        # Deleting a running backup is refused too.
+        assert_problem(running.client.delete("/api/v1/databases/prod/backups/first"), 409)
+        assert running.wait_for_backup("prod", "first")["state"] == "succeeded"
+        again = running.client.post("/api/v1/databases/prod/backups", json={"storage": "disk"})
+        assert again.status_code == 202
+        assert running.wait_for_backup("prod", again.json()["name"])["state"] == "succeeded"
+    finally:
+        stop_server(running, server)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"storage": "disk", "name": "Bad Name"}, "body.name"),
+        ({"storage": "nowhere"}, "body.storage"),
+        ({"storage": "disk", "method": "physical"}, "body.method"),
+        ({}, "body.storage"),
+        ({"storage": "disk", "when": "now"}, "body.when"),
+    ],
+)
+def test_bad_backup_input_names_the_field(
+    strongbox: RunningServer,
+    pg_server: PostgresServer,
+    mid: str,
+    tmp_path: Path,
+    body: dict[str, Any],
+    field: str,
+) -> None:
+    register(
+        strongbox, pg_server, {"type": "filesystem", "name": "disk", "path": str(tmp_path / "b")}
+    )
+    problem = assert_problem(
+        strongbox.client.post("/api/v1/databases/prod/backups", json=body), 422
+    )
+    assert field in {e["field"] for e in problem["errors"]}, problem
+    assert strongbox.client.get("/api/v1/databases/prod/backups").json() == []

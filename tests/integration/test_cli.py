@@ -1,0 +1,169 @@
+"""The `strongbox` command against a real server: tables for people, JSON for scripts, one line
+and exit code 2 for bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fixtures.app import RunningServer
+from fixtures.postgres import PostgresServer
+
+pytestmark = pytest.mark.integration
+
+STRONGBOX = [sys.executable, "-m", "strongbox"]
+
+
+def cli(running: RunningServer | None, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("STRONGBOX_")}
+    if running is not None:
+        environ.update(STRONGBOX_URL=running.url, STRONGBOX_TOKEN=running.token)
+    environ.update(env)
+    environ["COLUMNS"] = "200"
+    return subprocess.run(
+        [*STRONGBOX, *args],
+        capture_output=True,
+        text=True,
+        env=environ,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], code: int, *words: str) -> None:
+    assert result.returncode == code, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("strongbox: error: ")
+    assert "Traceback" not in result.stderr
+    for word in words:
+        assert word in lines[0]
+
+
+def json_of(result: subprocess.CompletedProcess[str]) -> Any:
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_storage_db_and_backup_commands_end_to_end(
+    strongbox: RunningServer, pg_server: PostgresServer, tmp_path: Path
+) -> None:
+    pg_server.create_database("cli_app")
+    pg_server.execute(
+        "CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 1000)", "cli_app"
+    )
+    folder = tmp_path / "backups"
+
+    added = cli(strongbox, "storage", "add", "disk", "--type", "filesystem", "--path", str(folder))
+    assert added.returncode == 0, added.stderr
+    assert "disk" in added.stdout
+    assert [s["name"] for s in json_of(cli(strongbox, "storage", "list", "--json"))] == ["disk"]
+    edited = json_of(cli(strongbox, "storage", "edit", "disk", "--description", "local", "--json"))
+    assert edited["description"] == "local"
+
+    db = cli(
+        strongbox,
+        "db",
+        "add",
+        "prod",
+        "--engine",
+        "postgresql",
+        "--host",
+        pg_server.host,
+        "--port",
+        str(pg_server.port),
+        "--username",
+        pg_server.superuser,
+        "--database",
+        "cli_app",
+        STRONGBOX_DB_PASSWORD=pg_server.password,
+    )
+    assert db.returncode == 0, db.stderr
+    assert pg_server.password not in db.stdout
+    listed = cli(strongbox, "db", "list")
+    assert "prod" in listed.stdout
+    assert "15." in listed.stdout
+
+    taken = cli(
+        strongbox, "backup", "create", "prod", "--storage", "disk", "--name", "b1", "--wait"
+    )
+    assert taken.returncode == 0, taken.stderr
+    assert "succeeded" in taken.stdout
+    shown = json_of(cli(strongbox, "backup", "show", "prod", "b1", "--json"))
+    assert shown["state"] == "succeeded"
+    assert (folder / "prod" / "b1" / "cli_app.pgdump.zst").is_file()
+    table = cli(strongbox, "backup", "list", "prod")
+    assert "b1" in table.stdout
+    assert "manual" in table.stdout
+
+    in_use = cli(strongbox, "storage", "remove", "disk")
+    assert_one_line_error(in_use, 2, "b1")
+
+    deleted = cli(strongbox, "backup", "delete", "prod", "b1")
+    assert deleted.returncode == 0, deleted.stderr
+    assert json_of(cli(strongbox, "backup", "list", "prod", "--json")) == []
+    assert cli(strongbox, "storage", "remove", "disk").returncode == 0
+    assert cli(strongbox, "db", "remove", "prod").returncode == 0
+    pg_server.execute("DROP DATABASE cli_app")
+
+
+def test_a_failed_backup_with_wait_exits_1_with_the_reason(
+    strongbox: RunningServer, pg_server: PostgresServer, tmp_path: Path
+) -> None:
+    pg_server.create_database("cli_gone")
+    strongbox.client.post(
+        "/api/v1/databases",
+        json={
+            "name": "prod",
+            "engine": "postgresql",
+            "host": pg_server.host,
+            "port": pg_server.port,
+            "username": pg_server.superuser,
+            "password": pg_server.password,
+            "databases": ["cli_gone"],
+        },
+    ).raise_for_status()
+    strongbox.client.post(
+        "/api/v1/backup-storages",
+        json={"type": "filesystem", "name": "disk", "path": str(tmp_path / "b")},
+    ).raise_for_status()
+    pg_server.execute("DROP DATABASE cli_gone")  # the backup will find it missing
+    result = cli(strongbox, "backup", "create", "prod", "--storage", "disk", "--wait")
+    assert result.returncode == 1
+    assert "failed" in result.stderr
+    assert "cli_gone" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["backup", "create", "prod", "--storage", "disk", "--name", "Bad_Name"], ["name"]),
+        (["storage", "add", "x", "--type", "ftp"], ["ftp"]),
+        (["storage", "add", "x", "--type", "s3"], ["--endpoint-url"]),
+        (["storage", "show", "nope"], ["nope"]),
+        (["db", "show", "ghost"], ["ghost"]),
+        (["backup", "list", "ghost"], ["ghost"]),
+        (["backup", "create"], ["database"]),
+        (["db", "list", "--bogus"], ["--bogus"]),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_code_2(
+    strongbox: RunningServer, args: list[str], words: list[str]
+) -> None:
+    assert_one_line_error(cli(strongbox, *args), 2, *words)
+
+
+def test_a_wrong_token_says_how_to_fix_it(strongbox: RunningServer) -> None:
+    result = cli(None, "db", "list", STRONGBOX_URL=strongbox.url, STRONGBOX_TOKEN="wrong")
+    assert_one_line_error(result, 2, "STRONGBOX_TOKEN")
+
+
+def test_an_unreachable_server_is_one_line_and_exit_code_1(port: int) -> None:
+    result = cli(None, "db", "list", STRONGBOX_URL=f"http://127.0.0.1:{port}")
+    assert_one_line_error(result, 1, "STRONGBOX_URL")

@@ -1,0 +1,42 @@
+"""Fault injection around the real dump tools: a folder whose `pg_dump` runs the real pg_dump and
+then misbehaves (dies midway, stalls, or pauses), for STRONGBOX_PG_BIN_DIR."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from fixtures.postgres import server_bin_dir
+
+DIES_MIDWAY = """
+"$REAL/pg_dump" "$@" | head -c 3000000
+echo "pg_dump: error: connection to server was lost" >&2
+exit 1
+"""
+
+STALLS = """
+"$REAL/pg_dump" "$@" | head -c 200000
+sleep 120
+"""
+
+PAUSES = """
+"$REAL/pg_dump" "$@" | {{ head -c {first_bytes}; sleep {seconds}; cat; }}
+"""
+
+
+def pg_bin_with(folder: Path, body: str) -> Path:
+    """Make `folder` a PostgreSQL bin dir whose pg_dump runs `body` (a shell snippet in which
+    $REAL is the real bin dir); every other program is the real one."""
+    real = server_bin_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    for program in real.iterdir():
+        if program.name != "pg_dump":
+            (folder / program.name).symlink_to(program)
+    script = folder / "pg_dump"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'REAL="{real}"\n'
+        'if [ "$1" = "--version" ]; then exec "$REAL/pg_dump" --version; fi\n' + body
+    )
+    os.chmod(script, 0o755)
+    return folder
