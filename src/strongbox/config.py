@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     upload_concurrency: int = Field(default=4, ge=1, le=32)
     # A backup whose dump produces no byte for this long is failed as stalled.
     stall_timeout_seconds: float = Field(default=300.0, gt=0)
+    # How often the objects of failed backups that could not be removed are tried again.
+    cleanup_retry_seconds: float = Field(default=60.0, gt=0)
     # Timeout of the live checks of storages and databases.
     check_timeout_seconds: float = Field(default=10.0, gt=0)
     # Folder with PostgreSQL client programs to prefer (e.g. /usr/lib/postgresql/16/bin).

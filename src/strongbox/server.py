@@ -14,6 +14,7 @@ from strongbox.catalog.db import Catalog
 from strongbox.clock import SystemClock
 from strongbox.config import Settings
 from strongbox.jobs.local import LocalExecutor
+from strongbox.jobs.periodic import PeriodicTask
 from strongbox.scheduler.loop import SchedulerLoop
 from strongbox.secretbox import SecretBox
 from strongbox.services import auth, backups
@@ -45,6 +46,7 @@ class Embedded:
 
     context: Context
     scheduler: SchedulerLoop
+    janitor: PeriodicTask
 
     @classmethod
     def prepare(cls, settings: Settings) -> Embedded:
@@ -62,13 +64,20 @@ class Embedded:
                 flush=True,
             )
         scheduler = SchedulerLoop(ctx.clock, next_due=lambda _now: None, run_due=lambda _now: None)
-        return cls(context=ctx, scheduler=scheduler)
+        janitor = PeriodicTask(
+            "strongbox-janitor",
+            settings.cleanup_retry_seconds,
+            lambda: backups.retry_cleanups(ctx),
+        )
+        return cls(context=ctx, scheduler=scheduler, janitor=janitor)
 
     def start(self) -> None:
         self.scheduler.start()
+        self.janitor.start()
 
     def stop(self) -> None:
         self.scheduler.stop()
+        self.janitor.stop()
         executor = self.context.executor
         if isinstance(executor, LocalExecutor):
             executor.shutdown(wait=True)

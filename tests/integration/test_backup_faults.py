@@ -167,3 +167,65 @@ def test_bad_backup_input_names_the_field(
     )
     assert field in {e["field"] for e in problem["errors"]}, problem
     assert strongbox.client.get("/api/v1/databases/prod/backups").json() == []
+
+
+@pytest.fixture(scope="module")
+def big(pg_server: PostgresServer) -> Iterator[str]:
+    """A database of about 55 MB, whose compressed dump spans several upload parts."""
+    seed_postgres(pg_server, "big")
+    yield "big"
+    pg_server.execute("DROP DATABASE big")
+
+
+def test_losing_the_s3_server_mid_upload_fails_the_backup_and_leaves_no_object(
+    tmp_path: Path, pg_server: PostgresServer, big: str
+) -> None:
+    own = SeaweedServer.create()  # not the shared one: this test stops it
+    running = server = None
+    try:
+        bucket = own.create_bucket("lost-midway")
+        # 30 MB of dump flow (more than one 8 MiB part once compressed), then a pause in
+        # which the S3 server goes away.
+        running, server = server_with_pg_dump(
+            tmp_path, PAUSES.format(first_bytes=30_000_000, seconds=6), cleanup_retry_seconds=1
+        )
+        running.client.post(
+            "/api/v1/databases",
+            json={
+                "name": "prod",
+                "engine": "postgresql",
+                "host": pg_server.host,
+                "port": pg_server.port,
+                "username": pg_server.superuser,
+                "password": pg_server.password,
+                "databases": [big],
+            },
+        ).raise_for_status()
+        running.client.post(
+            "/api/v1/backup-storages", json=s3_storage(own, bucket)
+        ).raise_for_status()
+        running.client.post(
+            "/api/v1/databases/prod/backups", json={"storage": "bucket", "name": "lost"}
+        ).raise_for_status()
+        wait_until_running_with_bytes(running, "lost")
+        time.sleep(1.5)  # the dump reaches its pause
+        own.stop()
+        backup = running.wait_for_backup("prod", "lost", timeout=120)
+        assert backup["state"] == "failed"
+        assert backup["error"]
+        assert backup["stored_bytes"] is None
+        # A dump finished before the loss (globals) could not be removed then; once the
+        # server is back, the janitor removes it and aborts the incomplete upload.
+        own.start()
+        deadline = time.monotonic() + 30
+        while objects_under(own, bucket, "prod/lost/"):
+            assert time.monotonic() < deadline, "the failed backup's objects were never removed"
+            time.sleep(0.5)
+        uploads = own.client().list_multipart_uploads(Bucket=bucket, Prefix="prod/lost/")
+        assert uploads.get("Uploads", []) == []
+        assert running.client.delete("/api/v1/databases/prod/backups/lost").status_code == 204
+    finally:
+        if running is not None:
+            stop_server(running, server)
+        own.stop()
+        own.remove()

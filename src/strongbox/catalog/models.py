@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Index, String, Text, text
+from sqlalchemy import JSON, BigInteger, DateTime, Index, String, Text, false, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -114,3 +114,6 @@ class Backup(Base):
     server_version: Mapped[str | None] = mapped_column(String(255))
     log_position: Mapped[dict[str, Any] | None]
     artifacts: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # True while objects of a failed backup could not be removed (the storage was down); the
+    # janitor retries until they are gone.
+    cleanup_pending: Mapped[bool] = mapped_column(default=False, server_default=false())

@@ -78,8 +78,8 @@ def run(ctx: Context, backup_id: int, cancel: threading.Event | None = None) -> 
         if not isinstance(exc, StrongboxError):
             log.exception("backup %s/%s failed unexpectedly", database, name)
         _fail(ctx, backup_id, reason, cancel)
-        if storage is not None:
-            _remove_leftovers(storage, prefix)
+        if storage is not None and not remove_leftovers(storage, prefix):
+            _set(ctx, backup_id, cleanup_pending=True)
 
 
 def _claim(ctx: Context, backup_id: int, now: datetime) -> bool:
@@ -199,12 +199,15 @@ def _fail(ctx: Context, backup_id: int, reason: str, cancel: threading.Event | N
     _set(ctx, backup_id, state=state, error=reason, finished_at=ctx.clock.now())
 
 
-def _remove_leftovers(storage: BackupStorage, prefix: str) -> None:
-    # Whatever finished before the failure (other databases' dumps) must not look like a backup.
+def remove_leftovers(storage: BackupStorage, prefix: str) -> bool:
+    """Remove whatever a failed backup left under `prefix` (finished dumps of other databases,
+    incomplete uploads), so that nothing looks like a backup; False when the storage refused."""
     try:
         storage.delete_prefix(prefix)
     except Exception as exc:
-        log.warning("could not remove what failed backup left under %s: %s", prefix, exc)
+        log.warning("could not remove what a failed backup left under %s: %s", prefix, exc)
+        return False
+    return True
 
 
 def _set(ctx: Context, backup_id: int, **values: Any) -> None:

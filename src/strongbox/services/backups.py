@@ -111,13 +111,37 @@ def recover_interrupted(ctx: Context) -> list[str]:
             .where(Backup.id.in_([f[0] for f in found]))
             .values(state=JobState.FAILED, error=INTERRUPTED, finished_at=ctx.clock.now())
         )
-    for _id, database, name, storage_name in found:
+    with ctx.catalog.session() as session:
+        session.execute(
+            update(Backup).where(Backup.id.in_([f[0] for f in found])).values(cleanup_pending=True)
+        )
+    retry_cleanups(ctx)
+    return [f"{db}/{name}" for _i, db, name, _s in found]
+
+
+def retry_cleanups(ctx: Context) -> int:
+    """Remove the objects of failed backups whose storage could not be cleaned when they failed
+    (it was down); returns how many backups are clean now. The janitor calls this periodically."""
+    with ctx.catalog.session() as session:
+        pending = session.execute(
+            select(Backup.id, Backup.database, Backup.name, Backup.storage).where(
+                Backup.cleanup_pending.is_(True)
+            )
+        ).all()
+    cleaned = 0
+    for backup_id, database, name, storage_name in pending:
         try:
             storage, prefix = storages.open_by_name(ctx, storage_name)
-            storage.delete_prefix(backup_prefix(prefix, database, name))
-        except Exception as exc:  # the storage may be gone or down; the row is already honest
-            log.warning("could not clean up interrupted backup %s/%s: %s", database, name, exc)
-    return [f"{db}/{name}" for _i, db, name, _s in found]
+        except StrongboxError as exc:  # the storage record is gone: nothing left to reach
+            log.warning("cannot clean up backup %s/%s: %s", database, name, exc)
+            continue
+        if backup_run.remove_leftovers(storage, backup_prefix(prefix, database, name)):
+            with ctx.catalog.session() as session:
+                session.execute(
+                    update(Backup).where(Backup.id == backup_id).values(cleanup_pending=False)
+                )
+            cleaned += 1
+    return cleaned
 
 
 def get_row(session: Session, database: str, name: str) -> Backup:
