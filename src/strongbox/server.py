@@ -17,7 +17,7 @@ from strongbox.jobs.local import LocalExecutor
 from strongbox.jobs.periodic import PeriodicTask
 from strongbox.scheduler.loop import SchedulerLoop
 from strongbox.secretbox import SecretBox
-from strongbox.services import auth, backups
+from strongbox.services import auth, backups, restores
 from strongbox.services.context import Context
 
 log = logging.getLogger("strongbox")
@@ -54,6 +54,8 @@ class Embedded:
         interrupted = backups.recover_interrupted(ctx)
         for name in interrupted:
             log.warning("backup %s was interrupted by a stop and is now failed", name)
+        for name in restores.recover_interrupted(ctx):
+            log.warning("restore %s was interrupted by a stop and is now failed", name)
         setup = auth.ensure_admin_token(ctx)
         if setup.token is not None:
             # Printed once, to the console of the person who started the server, never logged.

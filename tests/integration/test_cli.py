@@ -167,3 +167,56 @@ def test_a_wrong_token_says_how_to_fix_it(strongbox: RunningServer) -> None:
 def test_an_unreachable_server_is_one_line_and_exit_code_1(port: int) -> None:
     result = cli(None, "db", "list", STRONGBOX_URL=f"http://127.0.0.1:{port}")
     assert_one_line_error(result, 1, "STRONGBOX_URL")
+
+
+def test_restore_commands_plan_run_and_list(
+    strongbox: RunningServer, pg_server: PostgresServer, tmp_path: Path
+) -> None:
+    pg_server.create_database("cli_src")
+    pg_server.execute("CREATE TABLE t AS SELECT generate_series(1, 500) AS id", "cli_src")
+    folder = tmp_path / "backups"
+    strongbox.client.post(
+        "/api/v1/backup-storages", json={"type": "filesystem", "name": "disk", "path": str(folder)}
+    ).raise_for_status()
+    strongbox.client.post(
+        "/api/v1/databases",
+        json={
+            "name": "prod",
+            "engine": "postgresql",
+            "host": pg_server.host,
+            "port": pg_server.port,
+            "username": pg_server.superuser,
+            "password": pg_server.password,
+            "databases": ["cli_src"],
+        },
+    ).raise_for_status()
+    taken = cli(
+        strongbox, "backup", "create", "prod", "--storage", "disk", "--name", "b1", "--wait"
+    )
+    assert taken.returncode == 0, taken.stderr
+
+    plan = cli(
+        strongbox, "restore", "prod", "--backup", "b1", "--map", "cli_src=cli_dst", "--dry-run"
+    )
+    assert plan.returncode == 0, plan.stderr
+    assert "create database cli_dst" in plan.stdout
+    assert "pg_restore" in plan.stdout
+    assert pg_server.password not in plan.stdout
+    assert cli(strongbox, "restore", "list", "prod", "--json").stdout.strip() == "[]"
+
+    done = cli(strongbox, "restore", "prod", "--backup", "b1", "--map", "cli_src=cli_dst", "--wait")
+    assert done.returncode == 0, done.stderr
+    assert "succeeded" in done.stdout
+    assert pg_server.query("SELECT count(*) FROM t", "cli_dst")[0][0] == 500
+    listed = json_of(cli(strongbox, "restore", "list", "prod", "--json"))
+    assert listed[0]["state"] == "succeeded"
+    assert listed[0]["summary"][0]["rows"] == 500
+
+    refused = cli(strongbox, "restore", "prod", "--backup", "b1", "--map", "cli_src=cli_dst")
+    assert_one_line_error(refused, 2, "cli_dst", "overwrite")
+    bad_map = cli(strongbox, "restore", "prod", "--backup", "b1", "--map", "nonsense")
+    assert_one_line_error(bad_map, 2, "--map")
+    imported = json_of(cli(strongbox, "backup", "import", "--storage", "disk", "--json"))
+    assert imported["skipped"] == ["prod/b1"]
+    pg_server.execute("DROP DATABASE cli_dst")
+    pg_server.execute("DROP DATABASE cli_src")

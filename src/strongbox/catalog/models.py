@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Index, String, Text, false, text
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, String, Text, false, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -71,6 +71,10 @@ class Database(Base):
     databases: Mapped[list[Any]]
     description: Mapped[str] = mapped_column(Text, default="")
     server_version: Mapped[str] = mapped_column(String(255))
+    # Raw size of the databases to back up, as last measured; estimates durations.
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    # {"days": [...], "start": "08:00", "end": "20:00", "timezone": "Europe/Berlin"} or None.
+    production_hours: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -117,3 +121,70 @@ class Backup(Base):
     # True while objects of a failed backup could not be removed (the storage was down); the
     # janitor retries until they are gone.
     cleanup_pending: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+class Restore(Base):
+    __tablename__ = "restores"
+    __table_args__ = (
+        Index("ux_restores_database_name", "database", "name", unique=True),
+        Index("ix_restores_state", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(63))
+    database: Mapped[str] = mapped_column(String(63))  # the database the backup came from
+    backup: Mapped[str] = mapped_column(String(63))
+    target: Mapped[str] = mapped_column(String(63))  # the registered database restored into
+    database_map: Mapped[dict[str, Any]]
+    overwrite: Mapped[bool]
+    restore_globals: Mapped[bool]
+    jobs: Mapped[int]
+    state: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+    restored_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    expected_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    # Per source database: target, tables, rows, duration_seconds.
+    summary: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class Schedule(Base):
+    __tablename__ = "schedules"
+    __table_args__ = (Index("ux_schedules_database_name", "database", "name", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    database: Mapped[str] = mapped_column(String(63))
+    name: Mapped[str] = mapped_column(String(63))
+    storage: Mapped[str] = mapped_column(String(63))
+    cron: Mapped[str] = mapped_column(String(255))
+    # The frequency as given ({"every": "day", "time": "02:00"}), or None for a cron line.
+    frequency: Mapped[dict[str, Any] | None]
+    timezone: Mapped[str] = mapped_column(String(64))
+    retention_copies: Mapped[int]
+    enabled: Mapped[bool]
+    on_overlap: Mapped[str] = mapped_column(String(16))
+    # Slots after this instant count; moved on creation, on a change of timing and on resume,
+    # so that slots from before are neither run nor reported missed.
+    slots_since: Mapped[datetime]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ScheduleRun(Base):
+    __tablename__ = "schedule_runs"
+    __table_args__ = (
+        # Exactly once per (schedule, slot), even with two schedulers on one catalog.
+        Index("ux_schedule_runs_slot", "schedule_id", "slot_at", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"))
+    slot_at: Mapped[datetime]
+    # "started" (see the backup), "waiting", "skipped" or "missed".
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    backup: Mapped[str | None] = mapped_column(String(63))
+    created_at: Mapped[datetime]

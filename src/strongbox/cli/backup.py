@@ -131,3 +131,22 @@ def _duration(seconds: float | None) -> str:
         return "-"
     minutes, secs = divmod(round(seconds), 60)
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+@app.command("import")
+def import_(
+    storage: Annotated[str, typer.Option(help="the backup storage to read manifests from")],
+    database: Annotated[str | None, typer.Option(help="only backups of this database")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Register the backups found in a storage (by their manifests), skipping known ones."""
+    body = {"database": database} if database else {}
+    result = ApiClient().post(f"/backup-storages/{storage}/import", body)
+    if as_json:
+        print_json(result)
+        return
+    print(f"imported {len(result['imported'])}, skipped {len(result['skipped'])} already known")
+    for label in result["imported"]:
+        print(f"  + {label}")
+    for problem in result["unreadable"]:
+        print(f"  ! {problem}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 BAD_CREDENTIALS = "database-bad-credentials"
 UNREACHABLE = "database-unreachable"
@@ -66,4 +66,74 @@ class Engine(Protocol):
     ) -> tuple[list[DumpCommand], dict[str, str]]:
         """The commands of one logical backup of `databases` (all user databases when empty),
         and the versions of the tools they use (e.g. {"pg_dump": "15.20"})."""
+        ...
+
+
+@dataclass(frozen=True)
+class RestoreCommand:
+    """One program run that reads one artifact (decompressed) and writes it into a database.
+
+    With `input_path` None the program reads the artifact on its stdin (streaming); otherwise it
+    reads that file (PostgreSQL parallel restore needs a seekable file)."""
+
+    argv: list[str]
+    env: dict[str, str] = field(repr=False)
+    input_path: str | None = None
+
+
+@dataclass(frozen=True)
+class DatabaseSummary:
+    tables: int
+    rows: int
+
+
+@runtime_checkable
+class RestoringEngine(Protocol):
+    """What restores need of an engine, beyond `Engine`."""
+
+    def database_state(self, conn: ConnectionInfo, name: str, timeout: float) -> str:
+        """'absent', 'empty' (exists, no user table, view or routine) or 'nonempty'."""
+        ...
+
+    def create_database(self, conn: ConnectionInfo, name: str, timeout: float) -> None:
+        """Create an empty database `name`; raises StrongboxError if it cannot."""
+        ...
+
+    def drop_database(self, conn: ConnectionInfo, name: str, timeout: float) -> None:
+        """Drop database `name` if it exists, ending other sessions on it first."""
+        ...
+
+    def plan_restore(
+        self,
+        conn: ConnectionInfo,
+        artifact_format: str,
+        target: str,
+        *,
+        jobs: int,
+        input_path: str | None,
+    ) -> RestoreCommand:
+        """The command that restores an artifact of `artifact_format` ('pg_dump-custom' or 'sql')
+        into the existing database `target`, stopping at the first error."""
+        ...
+
+    def plan_globals_restore(self, conn: ConnectionInfo) -> RestoreCommand | None:
+        """The command that applies a globals dump (roles) read on stdin, or None when the
+        engine has no globals. Errors of objects that already exist must not stop it."""
+        ...
+
+    def summarize(self, conn: ConnectionInfo, name: str, timeout: float) -> DatabaseSummary:
+        """Tables and exact row count of database `name` (user schemas only)."""
+        ...
+
+
+@runtime_checkable
+class GlobalsEngine(RestoringEngine, Protocol):
+    """An engine whose backups carry globals (roles): PostgreSQL."""
+
+    def globals_for_target(self, globals_sql: bytes, conn: ConnectionInfo) -> bytes:
+        """The globals dump made safe to apply with `conn` (e.g. without the connecting role)."""
+        ...
+
+    def globals_errors(self, stderr_text: str) -> list[str]:
+        """The real errors in the globals tool's stderr ('already exists' is not one)."""
         ...

@@ -5,6 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from strongbox.errors import invalid
+
+# Codes of the errors of restore operations (besides those in engines.base).
+DATABASE_EXISTS = "database-exists"
+CREATE_FAILED = "database-create-failed"
+DROP_FAILED = "database-drop-failed"
+FORMAT_MISMATCH = "artifact-format-mismatch"
+
 _SAFE_CHARS = re.compile(r"[^A-Za-z0-9_.-]")
 
 
@@ -49,3 +57,22 @@ def _first_free(stem: str, taken: set[str]) -> str:
 def scrub(text: str, secret: str) -> str:
     """`text` with every occurrence of `secret` masked (drivers may echo connection strings)."""
     return text.replace(secret, "***") if secret else text
+
+
+def require_restore_input(engine: str, artifact_format: str, expected: str, jobs: int) -> None:
+    """Raises invalid(FORMAT_MISMATCH) unless `artifact_format` is what `engine` restores, and
+    invalid() when `jobs` is below 1.
+
+    >>> require_restore_input("MySQL", "pg_dump-custom", "sql", 1)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    strongbox.errors.StrongboxError: a 'pg_dump-custom' artifact cannot be restored into MySQL...
+    """
+    if artifact_format != expected:
+        raise invalid(
+            f"a {artifact_format!r} artifact cannot be restored into {engine}, which takes "
+            f"{expected!r} artifacts: restore it into a server of the engine that made it",
+            FORMAT_MISMATCH,
+        )
+    if jobs < 1:
+        raise invalid(f"parallel jobs must be 1 or more, not {jobs}", field_name="jobs")

@@ -1,5 +1,5 @@
 """MySQL and MariaDB: checks with pymysql, backups with `mariadb-dump` (or `mysqldump`), one
-SQL dump per database.
+SQL dump per database, restores with the `mariadb` (or `mysql`) client.
 
 Every error a person can fix is `refused(...)` with a code from `engines.base`, and its message
 names the next step. No message ever contains the password.
@@ -7,6 +7,7 @@ names the next step. No message ever contains the password.
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import subprocess
@@ -26,17 +27,31 @@ from strongbox.engines.base import (
     UNKNOWN_DATABASE,
     UNREACHABLE,
     ConnectionInfo,
+    DatabaseSummary,
     DumpCommand,
+    RestoreCommand,
     ServerInfo,
 )
-from strongbox.engines.common import safe_file_stems, scrub
+from strongbox.engines.common import (
+    CREATE_FAILED,
+    DATABASE_EXISTS,
+    DROP_FAILED,
+    require_restore_input,
+    safe_file_stems,
+    scrub,
+)
 from strongbox.errors import StrongboxError, refused
 
 SYSTEM_SCHEMAS = frozenset({"information_schema", "performance_schema", "mysql", "sys"})
 _TOOL_VERSION_TIMEOUT = 10.0  # seconds for `mariadb-dump --version`
 # pymysql error numbers (client errors are 2xxx, server errors 1xxx).
+ER_DB_CREATE_EXISTS = 1007
+ER_DBACCESS_DENIED = 1044
 ER_ACCESS_DENIED = 1045
 ER_BAD_DB = 1049
+ER_NO_SUCH_THREAD = 1094
+ER_KILL_DENIED = 1095
+ER_LOCK_WAIT_TIMEOUT = 1205
 ER_HOST_NOT_PRIVILEGED = 1130
 CR_CONN_HOST_ERROR = 2003
 CR_SERVER_LOST = 2013
@@ -55,6 +70,13 @@ _MARIADB_GTID = re.compile(r"SET GLOBAL gtid_(?:slave|replica)_pos\s*=\s*'([^']*
 _MYSQL_GTID = re.compile(r"SET @@GLOBAL\.GTID_PURGED\s*=\s*(?:/\*!\d+ '\+'\*/\s*)?'([^']*)'")
 # Oracle's mysqldump renamed --master-data to --source-data in 8.0.26.
 _SOURCE_DATA_SINCE = (8, 0, 26)
+# Seconds to connect when planning a restore (the plan reads the server's flavor).
+_PLAN_TIMEOUT = 10.0
+# The client's largest packet (its maximum), so that no row of a dump is too long for the
+# client; the server's own max_allowed_packet still applies.
+_CLIENT_MAX_PACKET = 1024 * 1024 * 1024
+# Tables that hold rows: MariaDB's system-versioned tables are base tables too.
+_BASE_TABLE_TYPES = ("BASE TABLE", "SYSTEM VERSIONED")
 
 
 # --- pure helpers (unit tested without I/O) ---------------------------------------------------
@@ -104,6 +126,17 @@ def parse_tool_version(output: str) -> tuple[str, bool] | None:
         return f"{mariadb.group(1)}-MariaDB", True
     mysql = _MYSQL_TOOL_VERSION.search(output)
     return (mysql.group(1), False) if mysql else None
+
+
+def quote_identifier(name: str) -> str:
+    """`name` as a MySQL identifier, whatever characters it holds.
+
+    >>> quote_identifier("app")
+    '`app`'
+    >>> quote_identifier("we`ird")
+    '`we``ird`'
+    """
+    return "`" + name.replace("`", "``") + "`"
 
 
 def position_option(tool: DumpTool) -> str:
@@ -233,6 +266,151 @@ class MySQLEngine:
         ]
         return commands, {tool.name: tool.version}
 
+    # --- restores ---
+
+    def database_state(self, conn: ConnectionInfo, name: str, timeout: float) -> str:
+        """'absent' when no schema `name` exists (or the user may not see it), 'nonempty' when
+        it holds a table, view, sequence, stored routine or event, else 'empty'."""
+        with self._connect(conn, timeout) as db:
+            if not _schema_exists(db, name):
+                return "absent"
+            objects = _rows(db, _SCHEMA_OBJECTS, (name, name, name))
+        return "nonempty" if objects else "empty"
+
+    def create_database(self, conn: ConnectionInfo, name: str, timeout: float) -> None:
+        """CREATE DATABASE `name` CHARACTER SET utf8mb4 (the server's default utf8mb4
+        collation). Raises refused(DATABASE_EXISTS) when it exists, refused(CREATE_FAILED) when
+        the user may not create it or the server refuses the name, and the connection errors
+        of `check`."""
+        where = f"{conn.host}:{conn.port}"
+        with self._connect(conn, timeout) as db:
+            try:
+                _rows(db, f"CREATE DATABASE {quote_identifier(name)} CHARACTER SET utf8mb4")
+            except pymysql.Error as exc:
+                code, text = _error_parts(exc, conn)
+                if code == ER_DB_CREATE_EXISTS:
+                    raise refused(
+                        f"database {name!r} already exists on the server at {where}: restore "
+                        "into it with overwrite, or choose another name",
+                        DATABASE_EXISTS,
+                    ) from None
+                if code in (ER_DBACCESS_DENIED, ER_ACCESS_DENIED):
+                    raise refused(
+                        f"user {conn.username!r} may not create database {name!r} on the server "
+                        f"at {where}: run GRANT ALL ON {quote_identifier(name)}.* TO "
+                        f"{_grantee(db)}, or restore into a database that exists",
+                        CREATE_FAILED,
+                    ) from None
+                raise refused(
+                    f"could not create database {name!r} on the server at {where}: {text}",
+                    CREATE_FAILED,
+                ) from None
+
+    def drop_database(self, conn: ConnectionInfo, name: str, timeout: float) -> None:
+        """DROP DATABASE IF EXISTS, after ending the other sessions whose default database it
+        is (KILL; those the user may not kill are left, and the drop then waits for them).
+        The drop waits at most `timeout` for locks others hold. Raises refused(DROP_FAILED)
+        when the user may not drop it or another session kept it locked, and the connection
+        errors of `check`."""
+        where = f"{conn.host}:{conn.port}"
+        with self._connect(conn, timeout) as db:
+            sessions = _rows(
+                db,
+                "SELECT ID FROM information_schema.PROCESSLIST"
+                " WHERE DB = %s AND ID <> CONNECTION_ID()",
+                (name,),
+            )
+            for (session,) in sessions:
+                try:
+                    _rows(db, f"KILL CONNECTION {int(session)}")
+                except pymysql.Error as exc:
+                    # Gone already, or another user's session this one may not end.
+                    if _error_parts(exc, conn)[0] not in {ER_NO_SUCH_THREAD, ER_KILL_DENIED}:
+                        raise
+            _rows(db, f"SET SESSION lock_wait_timeout = {max(1, math.ceil(timeout))}")
+            try:
+                _rows(db, f"DROP DATABASE IF EXISTS {quote_identifier(name)}")
+            except pymysql.Error as exc:
+                code, text = _error_parts(exc, conn)
+                if code in (ER_DBACCESS_DENIED, ER_ACCESS_DENIED):
+                    hint = (
+                        f"run GRANT DROP ON {quote_identifier(name)}.* TO {_grantee(db)}, or "
+                        "restore into a new database"
+                    )
+                elif code == ER_LOCK_WAIT_TIMEOUT:
+                    hint = (
+                        "another session holds a lock on it (a long transaction?): end that "
+                        "session and try again"
+                    )
+                else:
+                    hint = text
+                raise refused(
+                    f"could not drop database {name!r} on the server at {where}: {hint}",
+                    DROP_FAILED,
+                ) from None
+
+    def plan_restore(
+        self,
+        conn: ConnectionInfo,
+        artifact_format: str,
+        target: str,
+        *,
+        jobs: int,
+        input_path: str | None,
+    ) -> RestoreCommand:
+        """The `mariadb` client (`mysql` for a MySQL server when both are installed) in batch
+        mode, reading the SQL dump on stdin into `target`.
+
+        In batch mode the client stops at the first failing statement and exits 1 (unless
+        told --force, which this never is); a stream cut in the middle of a statement ends
+        in a syntax error, so it fails too. --binary-mode keeps the dump's bytes as they are
+        (no \\-commands, NUL bytes allowed) and the MariaDB client is told not to echo the
+        failing statement, which holds row data, into stderr. `jobs` and `input_path` are
+        ignored beyond their checks: the client reads one stream. Connects to read the
+        server's flavor. Raises invalid(FORMAT_MISMATCH) for an artifact that is not 'sql',
+        refused(CLIENT_MISSING) without a client, and the errors of `check`."""
+        require_restore_input("MySQL", artifact_format, "sql", jobs)
+        with self._connect(conn, _PLAN_TIMEOUT) as db:
+            server = _server_info(db)
+        tool = self._client_tool(server)
+        argv = [
+            tool.path,
+            "--batch",
+            "--binary-mode",
+            "--default-character-set=utf8mb4",
+            f"--max-allowed-packet={_CLIENT_MAX_PACKET}",
+        ]
+        if tool.mariadb:
+            argv.append("--skip-print-query-on-error")
+        argv += ["--protocol=TCP", "-h", conn.host, "-P", str(conn.port), "-u", conn.username]
+        argv += ["--", target]
+        return RestoreCommand(argv, {"MYSQL_PWD": conn.password})
+
+    def plan_globals_restore(self, conn: ConnectionInfo) -> None:
+        """None: the dumps hold no users or grants to restore."""
+
+    def summarize(self, conn: ConnectionInfo, name: str, timeout: float) -> DatabaseSummary:
+        """The base tables of `name` (not views or sequences) and their exact row count,
+        COUNT(*) of each, in one consistent snapshot (InnoDB). Each count must finish within
+        `timeout`. Raises refused(UNKNOWN_DATABASE) when the database does not exist."""
+        with self._connect(conn, timeout) as db:
+            _require_databases(db, conn, [name])
+            # Closing the connection ends the transaction, also after an error.
+            _rows(db, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+            tables = _rows(
+                db,
+                "SELECT TABLE_NAME FROM information_schema.TABLES"
+                " WHERE TABLE_SCHEMA = %s AND TABLE_TYPE IN %s ORDER BY TABLE_NAME",
+                (name, _BASE_TABLE_TYPES),
+            )
+            rows = 0
+            for (table,) in tables:
+                where = f"{quote_identifier(name)}.{quote_identifier(table)}"
+                # Both names are quoted identifiers, never values.
+                rows += int(_rows(db, f"SELECT COUNT(*) FROM {where}")[0][0])  # noqa: S608
+            _rows(db, "COMMIT")
+        return DatabaseSummary(tables=len(tables), rows=rows)
+
     # --- internals ---
 
     @contextmanager
@@ -273,6 +451,24 @@ class MySQLEngine:
         raise refused(
             f"no mariadb-dump nor mysqldump found to back up {server.flavor} {server.version}: "
             "install mariadb-client (or mysql-client)",
+            CLIENT_MISSING,
+        )
+
+    def _client_tool(self, server: ServerInfo) -> DumpTool:
+        """The command-line client, of the server's own vendor when both are installed: each
+        reads its own dump tool's output (MariaDB's dumps start with a sandbox-mode line
+        that Oracle's client rejects)."""
+        programs = ["mariadb", "mysql"]
+        if server.flavor == "MySQL":
+            programs.reverse()
+        for program in programs:
+            path = shutil.which(program, path=self.search_path)
+            tool = _probe(path) if path else None
+            if tool is not None:
+                return tool
+        raise refused(
+            f"no mariadb nor mysql client found to restore into {server.flavor} "
+            f"{server.version}: install mariadb-client (or mysql-client)",
             CLIENT_MISSING,
         )
 
@@ -350,6 +546,35 @@ def _require_position_privileges(db: Connection[Any], server: ServerInfo) -> Non
         )
 
 
+# Whether schema %s holds an object (see `database_state`); the server compares names as it
+# does in statements (exactly, or ignoring case under lower_case_table_names).
+_SCHEMA_OBJECTS = (
+    "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s"
+    " UNION ALL SELECT 1 FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = %s"
+    " UNION ALL SELECT 1 FROM information_schema.EVENTS WHERE EVENT_SCHEMA = %s"
+    " LIMIT 1"
+)
+
+
+def _schema_exists(db: Connection[Any], name: str) -> bool:
+    return bool(
+        _rows(db, "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (name,))
+    )
+
+
+def _grantee(db: Connection[Any]) -> str:
+    """The connected account as GRANT spells it: 'user'@'host'."""
+    user, _, host = str(_rows(db, "SELECT CURRENT_USER()")[0][0]).rpartition("@")
+    return f"'{user}'@'{host}'"
+
+
+def _error_parts(exc: pymysql.Error, conn: ConnectionInfo) -> tuple[int | None, str]:
+    """The error number (None for non-server errors) and message, without the password."""
+    code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+    text = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
+    return code, scrub(text, conn.password)
+
+
 def _database_size(db: Connection[Any], name: str) -> int:
     """Data plus index bytes of the database's tables, a hint for the upload's part size."""
     rows = _rows(
@@ -399,8 +624,7 @@ def _database_command(
 
 def _translate(exc: pymysql.Error, conn: ConnectionInfo, timeout: float) -> StrongboxError:
     """The StrongboxError a person can act on for a driver error."""
-    code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
-    text = scrub(str(exc.args[1]) if len(exc.args) > 1 else str(exc), conn.password)
+    code, text = _error_parts(exc, conn)
     where = f"{conn.host}:{conn.port}"
     if code == ER_ACCESS_DENIED:
         return refused(

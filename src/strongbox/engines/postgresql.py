@@ -1,5 +1,6 @@
 """PostgreSQL: checks with psycopg, backups with `pg_dump -Fc` per database plus
-`pg_dumpall --globals-only` for roles and tablespaces.
+`pg_dumpall --globals-only` for roles and tablespaces, restores with `pg_restore` (databases)
+and `psql` (globals).
 
 Every error a person can fix is `refused(...)` with a code from `engines.base`, and its message
 names the next step. No message ever contains the password.
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from strongbox.engines.base import (
     BAD_CREDENTIALS,
@@ -26,10 +28,19 @@ from strongbox.engines.base import (
     UNKNOWN_DATABASE,
     UNREACHABLE,
     ConnectionInfo,
+    DatabaseSummary,
     DumpCommand,
+    RestoreCommand,
     ServerInfo,
 )
-from strongbox.engines.common import safe_file_stems, scrub
+from strongbox.engines.common import (
+    CREATE_FAILED,
+    DATABASE_EXISTS,
+    DROP_FAILED,
+    require_restore_input,
+    safe_file_stems,
+    scrub,
+)
 from strongbox.errors import StrongboxError, refused
 
 # The maintenance database every cluster has; it holds no user data by convention, so "all
@@ -39,6 +50,14 @@ DEBIAN_CLIENT_DIRS = Path("/usr/lib/postgresql")
 _TOOL_VERSION_TIMEOUT = 10.0  # seconds for `pg_dump --version`
 _TOOL_VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+)((?:\.\d+)*)([a-z]+\d*)?")
 _SERVER_VERSION = re.compile(r"^\s*(\d+)((?:\.\d+)*)([a-z]+\d*)?")
+# Seconds to connect when planning a restore (the plan reads the server's version).
+_PLAN_TIMEOUT = 10.0
+# Identifiers are cut to NAMEDATALEN - 1 bytes; a longer name would be created shortened.
+_MAX_NAME_BYTES = 63
+# DROP DATABASE ... WITH (FORCE) exists since PostgreSQL 13.
+_DROP_FORCE_SINCE = 13
+_GLOBALS_ERROR = re.compile(r"\b(?:ERROR|FATAL|PANIC):|\berror:")
+_ROLE_STATEMENT = re.compile(rb'^(?:CREATE|ALTER) ROLE ("(?:[^"]|"")+"|[^\s;"]+)[\s;]')
 
 
 # --- pure helpers (unit tested without I/O) ---------------------------------------------------
@@ -140,6 +159,60 @@ def client_missing_message(
     )
 
 
+def globals_errors(stderr_text: str) -> list[str]:
+    r"""The lines of psql's stderr, after applying a globals dump, that report a real error.
+
+    The globals restore runs with ON_ERROR_STOP=0 so that a role that already exists on the
+    target (the connecting superuser at least) does not stop it; psql then exits 0 whatever
+    failed. Its "already exists" errors are expected; any other ERROR (or psql's own
+    "error:", such as an unknown meta-command) is a failure the restore must report.
+
+    >>> globals_errors(
+    ...     'psql:<stdin>:16: ERROR:  role "postgres" already exists\n'
+    ...     'psql:<stdin>:19: ERROR:  must be superuser to create superusers\n'
+    ... )
+    ['psql:<stdin>:19: ERROR:  must be superuser to create superusers']
+    """
+    return [
+        line.strip()
+        for line in stderr_text.splitlines()
+        if _GLOBALS_ERROR.search(line) and "already exists" not in line
+    ]
+
+
+def strip_role_statements(globals_sql: bytes, role: str) -> bytes:
+    r"""A globals dump without the `CREATE ROLE` and `ALTER ROLE` lines of `role`.
+
+    pg_dumpall writes `ALTER ROLE <name> WITH ... PASSWORD '<hash>'` for every role, the one
+    it connected as included. Applied as is to another server, it gives the user Strongbox
+    connects as the source server's password, and Strongbox's next login there fails. Pass
+    the globals through this with the target's user name: that user keeps its password and
+    attributes, and every other role is created or updated. (pg_dumpall writes each of these
+    statements on one line; a multi-line role comment that has a line starting like one of
+    them could lose that line, which only touches the comment.)
+
+    >>> strip_role_statements(
+    ...     b'CREATE ROLE app;\nCREATE ROLE postgres;\n'
+    ...     b"ALTER ROLE postgres WITH SUPERUSER LOGIN PASSWORD 'SCRAM...';\n",
+    ...     "postgres",
+    ... )
+    b'CREATE ROLE app;\n'
+    """
+    kept = []
+    for line in globals_sql.splitlines(keepends=True):
+        found = _ROLE_STATEMENT.match(line)
+        if found and _unquote(found.group(1).decode("utf-8", "replace")) == role:
+            continue
+        kept.append(line)
+    return b"".join(kept)
+
+
+def _unquote(identifier: str) -> str:
+    if identifier.startswith('"') and identifier.endswith('"') and len(identifier) > 1:
+        return identifier[1:-1].replace('""', '"')
+    return identifier
+
+
 # --- finding client programs ------------------------------------------------------------------
 
 
@@ -195,14 +268,29 @@ def _probe(path: Path) -> ClientTool | None:
 
 
 class PostgresEngine:
-    """The `Engine` for PostgreSQL.
+    """The `Engine` and `RestoringEngine` for PostgreSQL.
 
-    `bin_dir` is a preferred folder of client programs (pg_dump, pg_dumpall). `search_dirs`
-    replaces the folders searched after it (default: `default_search_dirs()`, read at each
-    call); tests use it to control which programs exist.
+    `bin_dir` is a preferred folder of client programs (pg_dump, pg_dumpall, pg_restore,
+    psql). `search_dirs` replaces the folders searched after it (default:
+    `default_search_dirs()`, read at each call); tests use it to control which programs exist.
+
+    Restores use the pg_restore and psql next to the pg_dump that would back up the target
+    server (see `choose_pg_dump`): the same installation, of the target's major or newer, so
+    it can write into that server. pg_restore reads archives of pg_dumps of its own major and
+    older; an archive from a newer pg_dump fails loudly ("unsupported version in file
+    header"): point `bin_dir` at that newer installation to restore it.
     """
 
     name = "postgresql"
+    # Also on the engine, where the restore service looks for it (engines without globals
+    # have none).
+    globals_errors = staticmethod(globals_errors)
+
+    @staticmethod
+    def globals_for_target(globals_sql: bytes, conn: ConnectionInfo) -> bytes:
+        """The globals dump to apply on the target: without the statements of the role Strongbox
+        connects as, whose password would otherwise become the source server's."""
+        return strip_role_statements(globals_sql, conn.username)
 
     def __init__(
         self, bin_dir: Path | None = None, *, search_dirs: Sequence[Path] | None = None
@@ -259,23 +347,207 @@ class PostgresEngine:
         ]
         return commands, {"pg_dump": pg_dump.version, "pg_dumpall": pg_dumpall.version}
 
+    # --- restores ---
+
+    def database_state(self, conn: ConnectionInfo, name: str, timeout: float) -> str:
+        """'absent', 'empty' or 'nonempty'.
+
+        Non-empty: a table, partitioned table, view, materialized view, sequence, foreign table
+        or function (any routine) in a schema that is not the system's (pg_catalog,
+        information_schema, pg_toast, other sessions' pg_temp_N). Extensions and the objects
+        that belong to them do not count: they hold no user data, and a database made from a
+        template with extensions installed has them from its first moment. Nor do types,
+        domains or empty schemas. Raises refused(CHECK_FAILED) when the database exists but
+        refuses connections (ALLOW_CONNECTIONS false) or the user may not connect to it."""
+        try:
+            with self._connect(conn, timeout, dbname=name) as pg:
+                nonempty = _scalar(pg, _HAS_USER_OBJECTS)
+        except StrongboxError as exc:
+            if exc.code == UNKNOWN_DATABASE:
+                return "absent"
+            raise
+        return "nonempty" if nonempty else "empty"
+
+    def create_database(self, conn: ConnectionInfo, name: str, timeout: float) -> None:
+        """CREATE DATABASE from template0, owned by the connecting user.
+
+        template0 rather than the default template1: objects added to template1 would clash
+        with those of the dump, and template1 cannot be copied while anyone (the maintenance
+        connection when "postgres" is gone) is connected to it. Raises refused(DATABASE_EXISTS)
+        when it exists, refused(CREATE_FAILED) when the user may not create databases or the
+        name is too long, and the connection errors of `check`."""
+        where = f"{conn.host}:{conn.port}"
+        if len(name.encode()) > _MAX_NAME_BYTES:
+            raise refused(
+                f"database name {name!r} is longer than PostgreSQL's {_MAX_NAME_BYTES} bytes: "
+                "choose a shorter name",
+                CREATE_FAILED,
+            )
+        statement = sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name))
+        with self._connect(conn, timeout) as pg:
+            try:
+                pg.execute(statement)
+            except psycopg.errors.DuplicateDatabase:
+                raise refused(
+                    f"database {name!r} already exists on the PostgreSQL server at {where}: "
+                    "restore into it with overwrite, or choose another name",
+                    DATABASE_EXISTS,
+                ) from None
+            except psycopg.errors.InsufficientPrivilege:
+                raise refused(
+                    f"user {conn.username!r} may not create databases on the PostgreSQL server "
+                    f"at {where}: run ALTER ROLE {_quote(conn.username)} CREATEDB, or restore "
+                    "into a database that exists",
+                    CREATE_FAILED,
+                ) from None
+            except psycopg.Error as exc:
+                raise refused(
+                    f"could not create database {name!r} on the PostgreSQL server at {where}: "
+                    f"{_short(scrub(str(exc), conn.password))}",
+                    CREATE_FAILED,
+                ) from None
+
+    def drop_database(self, conn: ConnectionInfo, name: str, timeout: float) -> None:
+        """DROP DATABASE IF EXISTS ... WITH (FORCE), which ends the other sessions on it
+        (before PostgreSQL 13, which lacks FORCE, they are ended with pg_terminate_backend).
+        Raises refused(DROP_FAILED) when the user may not drop it (only its owner or a
+        superuser may) or a session cannot be ended (a prepared transaction, a replication
+        slot), and the connection errors of `check`."""
+        where = f"{conn.host}:{conn.port}"
+        with self._connect(conn, timeout, avoid=name) as pg:
+            server = _server_info(pg)
+            statement = sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name))
+            try:
+                if server.major >= _DROP_FORCE_SINCE:
+                    pg.execute(statement + sql.SQL(" WITH (FORCE)"))
+                else:
+                    pg.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE datname = %s AND pid <> pg_backend_pid()",
+                        (name,),
+                    )
+                    pg.execute(statement)
+            except psycopg.errors.InsufficientPrivilege:
+                raise refused(
+                    f"user {conn.username!r} may not drop database {name!r} on the PostgreSQL "
+                    f"server at {where}: only its owner or a superuser may; make the user its "
+                    "owner, or restore into a new database",
+                    DROP_FAILED,
+                ) from None
+            except psycopg.Error as exc:
+                raise refused(
+                    f"could not drop database {name!r} on the PostgreSQL server at {where}: "
+                    f"{_short(scrub(str(exc), conn.password))}",
+                    DROP_FAILED,
+                ) from None
+
+    def plan_restore(
+        self,
+        conn: ConnectionInfo,
+        artifact_format: str,
+        target: str,
+        *,
+        jobs: int,
+        input_path: str | None,
+    ) -> RestoreCommand:
+        """`pg_restore --exit-on-error` into `target`, reading `input_path` or, when it is
+        None, its stdin.
+
+        `-j jobs` only with an input file: pg_restore restores in parallel from a seekable
+        file only, so with stdin it restores serially whatever `jobs` says. Owners and
+        privileges are restored as dumped: a role missing on the target fails the restore
+        ("role ... does not exist"); apply the globals first (`plan_globals_restore`).
+        Connects to read the server's version. Raises invalid(FORMAT_MISMATCH) for an
+        artifact that is not 'pg_dump-custom', and the errors of `check`."""
+        require_restore_input("PostgreSQL", artifact_format, "pg_dump-custom", jobs)
+        with self._connect(conn, _PLAN_TIMEOUT) as pg:
+            server = _server_info(pg)
+        pg_restore = self._sibling(self._pick_pg_dump(server), "pg_restore", server)
+        argv = [
+            str(pg_restore.path),
+            "--exit-on-error",
+            *_connection_args(conn),
+            "-d",
+            dbname_argument(target),
+        ]
+        if input_path is not None:
+            # Absolute, so that a relative name starting with "-" is not read as an option.
+            input_path = os.path.abspath(input_path)
+            if jobs > 1:
+                argv += ["-j", str(jobs)]
+            argv.append(input_path)
+        return RestoreCommand(argv, _client_env(conn, _PLAN_TIMEOUT), input_path)
+
+    def plan_globals_restore(self, conn: ConnectionInfo) -> RestoreCommand:
+        """`psql -X -q -v ON_ERROR_STOP=0 -f -` on the maintenance database, applying the
+        globals dump (roles, tablespaces) read on stdin.
+
+        Roles that exist already fail with "already exists" and the rest goes on; psql exits
+        0 even when other statements fail, so a caller must treat a non-zero exit AND any line
+        `globals_errors(stderr)` returns as a failure. Notices are silenced
+        (client_min_messages=warning) so that stderr holds errors only. Feed the dump through
+        `strip_role_statements(dump, conn.username)`, or the connecting user gets the source
+        server's password. Raises the errors of `check`."""
+        with self._connect(conn, _PLAN_TIMEOUT) as pg:
+            server = _server_info(pg)
+            maintenance = str(_scalar(pg, "SELECT current_database()"))
+        psql = self._sibling(self._pick_pg_dump(server), "psql", server)
+        argv = [
+            str(psql.path),
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=0",
+            *_connection_args(conn),
+            "-d",
+            dbname_argument(maintenance),
+            # "-f -" reads stdin like no -f at all, but errors name their line.
+            "-f",
+            "-",
+        ]
+        env = _client_env(conn, _PLAN_TIMEOUT)
+        env["PGOPTIONS"] = "-c client_min_messages=warning"
+        return RestoreCommand(argv, env)
+
+    def summarize(self, conn: ConnectionInfo, name: str, timeout: float) -> DatabaseSummary:
+        """The tables of `name` outside the system schemas (plain tables and partitions, not
+        partitioned parents, which hold no rows of their own, nor extensions' tables) and
+        their exact row count: `count(*)` of each (`FROM ONLY`, so inherited rows count once),
+        in one read-only snapshot. Each count must finish within `timeout`. Raises
+        refused(UNKNOWN_DATABASE) when the database does not exist."""
+        with self._connect(conn, timeout, dbname=name) as pg:
+            pg.read_only = True
+            pg.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            with pg.transaction():
+                tables = pg.execute(_USER_TABLES).fetchall()
+                rows = 0
+                for schema, table in tables:
+                    count = sql.SQL("SELECT count(*) FROM ONLY {}.{}").format(
+                        sql.Identifier(schema), sql.Identifier(table)
+                    )
+                    rows += int(_scalar(pg, count))
+        return DatabaseSummary(tables=len(tables), rows=rows)
+
     # --- internals ---
 
     @contextmanager
     def _connect(
-        self, conn: ConnectionInfo, timeout: float
+        self,
+        conn: ConnectionInfo,
+        timeout: float,
+        *,
+        dbname: str | None = None,
+        avoid: str | None = None,
     ) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
-        """A connection to the maintenance database ("postgres", or "template1" where it was
-        dropped), with statements limited to `timeout`. Driver errors become StrongboxError."""
-        try:
-            pg = _open(conn, MAINTENANCE_DATABASE, timeout)
-        except psycopg.OperationalError as exc:
-            if f'database "{MAINTENANCE_DATABASE}" does not exist' not in str(exc):
-                raise _translate(exc, conn, timeout) from None
-            try:
-                pg = _open(conn, "template1", timeout)
-            except psycopg.Error as exc2:
-                raise _translate(exc2, conn, timeout) from None
+        """A connection to `dbname`, by default to the maintenance database ("postgres", or
+        "template1" where it was dropped or is `avoid`, the database about to be dropped), with
+        statements limited to `timeout`. Driver errors become StrongboxError; a `dbname` that
+        does not exist is refused(UNKNOWN_DATABASE)."""
+        if dbname is not None:
+            pg = _open_or_refuse(conn, dbname, timeout)
+        else:
+            candidates = [d for d in (MAINTENANCE_DATABASE, "template1") if d != avoid]
+            pg = _open_first(conn, candidates, timeout)
         with pg:
             try:
                 pg.execute(
@@ -309,6 +581,39 @@ class PostgresEngine:
                 CLIENT_MISSING,
             )
         return found[0]
+
+
+def _open_first(
+    conn: ConnectionInfo, dbnames: Sequence[str], timeout: float
+) -> psycopg.Connection[tuple[Any, ...]]:
+    """A connection to the first of `dbnames` that exists."""
+    for dbname in dbnames[:-1]:
+        try:
+            return _open(conn, dbname, timeout)
+        except psycopg.OperationalError as exc:
+            if not _is_missing_database(exc, dbname):
+                raise _translate(exc, conn, timeout) from None
+    return _open_or_refuse(conn, dbnames[-1], timeout)
+
+
+def _open_or_refuse(
+    conn: ConnectionInfo, dbname: str, timeout: float
+) -> psycopg.Connection[tuple[Any, ...]]:
+    try:
+        return _open(conn, dbname, timeout)
+    except psycopg.Error as exc:
+        if _is_missing_database(exc, dbname):
+            raise refused(
+                f"database {dbname!r} not found on the PostgreSQL server at "
+                f"{conn.host}:{conn.port}",
+                UNKNOWN_DATABASE,
+                field_name="databases",
+            ) from None
+        raise _translate(exc, conn, timeout) from None
+
+
+def _is_missing_database(exc: psycopg.Error, dbname: str) -> bool:
+    return f'database "{dbname}" does not exist' in str(exc)
 
 
 def _open(conn: ConnectionInfo, dbname: str, timeout: float) -> psycopg.Connection[tuple[Any, ...]]:
@@ -377,6 +682,42 @@ def _database_size(pg: psycopg.Connection[tuple[Any, ...]], name: str) -> int | 
     except psycopg.errors.InsufficientPrivilege:
         return None
     return int(size) if size is not None else None
+
+
+# The queries below run in the database itself. User schemas are all but information_schema and
+# those named "pg_...", a prefix reserved for the system (pg_catalog, pg_toast, the pg_temp_N of
+# other sessions' temporary tables). Objects that belong to an extension (pg_depend 'e') are
+# the extension's, not the user's.
+
+# Whether a user object exists (see `database_state`).
+_HAS_USER_OBJECTS = """
+SELECT EXISTS (
+    SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+      AND n.nspname <> 'information_schema' AND left(n.nspname, 3) <> 'pg_'
+      AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                      AND d.objid = c.oid AND d.deptype = 'e')
+) OR EXISTS (
+    SELECT FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname <> 'information_schema' AND left(n.nspname, 3) <> 'pg_'
+      AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                      AND d.objid = p.oid AND d.deptype = 'e')
+)"""
+
+# The tables whose rows `summarize` counts.
+_USER_TABLES = """
+SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r' AND n.nspname <> 'information_schema' AND left(n.nspname, 3) <> 'pg_'
+  AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                  AND d.objid = c.oid AND d.deptype = 'e')
+ORDER BY 1, 2"""
+
+
+def _quote(identifier: str) -> str:
+    """`identifier` as SQL, for messages that show a statement to run."""
+    if re.fullmatch(r"[a-z_][a-z0-9_]*", identifier):
+        return identifier
+    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _client_env(conn: ConnectionInfo, timeout: float) -> dict[str, str]:

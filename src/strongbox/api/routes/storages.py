@@ -3,8 +3,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from strongbox.api.deps import Ctx
-from strongbox.services import storages
-from strongbox.services.schemas import StorageCreate, StorageOut, StorageUpdate
+from strongbox.services import imports, storages
+from strongbox.services.schemas import (
+    ImportOut,
+    ImportRequest,
+    StorageCreate,
+    StorageOut,
+    StorageUpdate,
+)
 
 router = APIRouter(prefix="/backup-storages", tags=["backup storages"])
 
@@ -37,3 +43,10 @@ def delete_storage(ctx: Ctx, name: str, force: bool = False) -> Response:
     Artifacts in the storage are kept."""
     storages.delete(ctx, name, force=force)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{name}/import")
+def import_backups(ctx: Ctx, name: str, body: ImportRequest | None = None) -> ImportOut:
+    """Register the backups whose manifests lie in this storage (skipping known ones), so that
+    a new Strongbox can restore what an older one stored."""
+    return imports.import_backups(ctx, name, body.database if body else None)

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+
+from strongbox.api.deps import Ctx
+from strongbox.services import restores
+from strongbox.services.schemas import RestoreCreate, RestoreOut, RestorePlanOut
+
+router = APIRouter(prefix="/databases/{database}/restores", tags=["restores"])
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={200: {"model": RestorePlanOut, "description": "the plan, with ?dry_run=true"}},
+)
+def create_restore(
+    ctx: Ctx, database: str, body: RestoreCreate, response: Response, dry_run: bool = False
+) -> RestoreOut | RestorePlanOut:
+    """Restore a succeeded backup of `database` into it or into another registered database.
+    With dry_run=true, answer the plan (artifacts, checks, targets, commands) and do nothing."""
+    result = restores.create(ctx, database, body, dry_run=dry_run)
+    if dry_run:
+        response.status_code = status.HTTP_200_OK
+    return result
+
+
+@router.get("")
+def list_restores(ctx: Ctx, database: str) -> list[RestoreOut]:
+    """Restores of the database's backups, newest first."""
+    return restores.list_for(ctx, database)
+
+
+@router.get("/{name}")
+def get_restore(ctx: Ctx, database: str, name: str) -> RestoreOut:
+    return restores.get(ctx, database, name)

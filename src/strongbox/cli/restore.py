@@ -1,0 +1,165 @@
+"""`strongbox restore DB --backup NAME ...` and `strongbox restore list DB`."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+import typer
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
+
+from strongbox.cli.client import ApiClient, CliError
+from strongbox.cli.output import console, print_json, print_record, print_table
+
+POLL_SECONDS = 0.5
+ACTIVE = ("queued", "running")
+
+
+def restore(
+    database: Annotated[
+        str, typer.Argument(help="the database whose backup to restore ('list' lists restores)")
+    ],
+    list_of: Annotated[
+        str | None, typer.Argument(help="with 'list': the database", show_default=False)
+    ] = None,
+    backup: Annotated[str | None, typer.Option(help="the backup to restore")] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="registered database to restore into (default: DB)")
+    ] = None,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="source=target database name (repeat)"),
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="replace target databases holding data")] = False,
+    restore_globals: Annotated[bool, typer.Option(help="PostgreSQL: restore roles first")] = False,
+    jobs: Annotated[int, typer.Option(help="PostgreSQL: parallel pg_restore jobs")] = 2,
+    name: Annotated[str | None, typer.Option(help="default: restore-YYYYMMDD-HHMM-xxx")] = None,
+    wait: Annotated[bool, typer.Option(help="show progress until the restore ends")] = False,
+    dry_run: Annotated[bool, typer.Option(help="print the plan and do nothing")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON for scripts")] = False,
+) -> None:
+    """Restore a backup into the same database or another one; or `restore list DB`."""
+    client = ApiClient()
+    if database == "list":
+        if not list_of:
+            raise CliError("restore list needs the database: strongbox restore list DB")
+        _list(client, list_of, as_json)
+        return
+    if list_of is not None:
+        raise CliError(f"unexpected argument '{list_of}'")
+    if not backup:
+        raise CliError("--backup is required: the name of the backup to restore")
+    body: dict[str, Any] = {
+        "backup": backup,
+        "target": to,
+        "database_map": _parse_map(map_ or []),
+        "overwrite": overwrite,
+        "restore_globals": restore_globals,
+        "jobs": jobs,
+        "name": name,
+    }
+    body = {k: v for k, v in body.items() if v is not None}
+    path = f"/databases/{database}/restores"
+    if dry_run:
+        plan = client.post(path, body, dry_run="true")
+        print_json(plan) if as_json else _print_plan(plan)
+        return
+    started = client.post(path, body)
+    if wait:
+        started = _follow(client, database, started["name"], show_progress=not as_json)
+    if as_json:
+        print_json(started)
+    else:
+        _print_restore(started)
+    if started["state"] == "failed":
+        raise CliError(f"restore {started['name']} failed: {started['error']}", 1)
+
+
+def _parse_map(pairs: list[str]) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        source, sep, target = pair.partition("=")
+        if not sep or not source or not target:
+            raise CliError(f"--map takes source=target, not '{pair}'")
+        mapping[source] = target
+    return mapping
+
+
+def _list(client: ApiClient, database: str, as_json: bool) -> None:
+    rows = client.get(f"/databases/{database}/restores")
+    if as_json:
+        print_json(rows)
+        return
+    for row in rows:
+        row["into"] = ", ".join(f"{s['target']}" for s in row["summary"]) + f" on {row['target']}"
+    print_table(
+        rows,
+        [
+            ("NAME", "name"),
+            ("STATE", "state"),
+            ("BACKUP", "backup"),
+            ("INTO", "into"),
+            ("STARTED", "started_at"),
+            ("ERROR", "error"),
+        ],
+    )
+
+
+def _print_plan(plan: dict[str, Any]) -> None:
+    console.print(f"Plan: restore backup {plan['backup']} ({plan['engine']}) into {plan['target']}")
+    for number, step in enumerate(plan["steps"], 1):
+        console.print(f"  {number}. {step}")
+    console.print("Artifacts:")
+    print_table(
+        plan["artifacts"],
+        [("KEY", "key"), ("BYTES", "stored_bytes"), ("SHA-256", "sha256"), ("ACTION", "action")],
+    )
+    console.print("Commands:")
+    for command in plan["commands"]:
+        console.print("  " + " ".join(command), markup=False, highlight=False)
+
+
+def _print_restore(restore: dict[str, Any]) -> None:
+    print_record({k: v for k, v in restore.items() if k != "summary"})
+    if restore["summary"]:
+        print_table(
+            restore["summary"],
+            [
+                ("SOURCE", "source"),
+                ("TARGET", "target"),
+                ("ACTION", "action"),
+                ("TABLES", "tables"),
+                ("ROWS", "rows"),
+                ("SECONDS", "duration_seconds"),
+            ],
+        )
+
+
+def _follow(client: ApiClient, database: str, name: str, *, show_progress: bool) -> dict[str, Any]:
+    path = f"/databases/{database}/restores/{name}"
+    restore_: dict[str, Any] = client.get(path)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True, disable=not show_progress) as bar:
+        task = bar.add_task(f"{name} {restore_['state']}", total=restore_["expected_bytes"])
+        while restore_["state"] in ACTIVE:
+            time.sleep(POLL_SECONDS)
+            restore_ = client.get(path)
+            bar.update(
+                task,
+                completed=restore_["restored_bytes"],
+                description=f"{name} {restore_['state']}",
+            )
+    return restore_

@@ -1,0 +1,335 @@
+"""Plan, start, list and show restores; mark restores a stopped server left behind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from strongbox.catalog.models import Backup, Restore
+from strongbox.domain.keys import manifest_key
+from strongbox.domain.manifest import Manifest, ManifestArtifact
+from strongbox.domain.names import default_name
+from strongbox.domain.restore_plan import PlannedDatabase, plan_databases, target_names
+from strongbox.domain.states import ACTIVE_STATES, JobState
+from strongbox.engines.base import ConnectionInfo, Engine, RestoringEngine
+from strongbox.errors import StrongboxError, conflict, invalid, not_found, refused
+from strongbox.services import activity, backups, databases, restore_run, storages
+from strongbox.services.context import Context
+from strongbox.services.schemas import (
+    PlannedArtifact,
+    RestoreCreate,
+    RestoredDatabase,
+    RestoreOut,
+    RestorePlanOut,
+)
+from strongbox.storage.base import BackupStorage
+
+INTERRUPTED = "interrupted: the server stopped during the restore"
+TEMP_FILE_PLACEHOLDER = "<decompressed artifact in a temporary file>"
+
+
+@dataclass
+class Prepared:
+    """Everything a restore needs, read from the catalog, the storage and the target server."""
+
+    manifest: Manifest
+    storage: BackupStorage
+    target_conn: ConnectionInfo
+    engine: Engine
+    planned: list[PlannedDatabase]
+
+
+def create(
+    ctx: Context, database: str, body: RestoreCreate, *, dry_run: bool = False
+) -> RestoreOut | RestorePlanOut:
+    """Check and plan a restore of backup `body.backup` of `database`; with `dry_run`, answer
+    the plan and do nothing, else queue the restore and answer it."""
+    target = body.target or database
+    with ctx.catalog.session() as session:
+        _check_request(session, database, target, body)
+    prepared = prepare(ctx, database, body.backup, target, body.database_map, body.overwrite)
+    if dry_run:
+        return plan_out(prepared, body, target)
+    now = ctx.clock.now()
+    name = body.name or default_name("restore", now)
+    with ctx.catalog.session() as session:
+        if _find(session, database, name) is not None:
+            raise conflict(
+                f"database '{database}' already has a restore named '{name}'", "name-taken"
+            )
+        activity.refuse_if_busy(session, database, target)
+        row = Restore(
+            name=name,
+            database=database,
+            backup=body.backup,
+            target=target,
+            database_map=dict(body.database_map),
+            overwrite=body.overwrite,
+            restore_globals=body.restore_globals,
+            jobs=body.jobs,
+            state=JobState.QUEUED,
+            created_at=now,
+            restored_bytes=0,
+            expected_bytes=sum(p.artifact.raw_bytes for p in prepared.planned),
+            summary=[_summary_entry(p) for p in prepared.planned],
+        )
+        session.add(row)
+        session.flush()
+        restore_id = row.id
+        out = to_out(row)
+    ctx.executor.submit(lambda: restore_run.run(ctx, restore_id))
+    return out
+
+
+def prepare(
+    ctx: Context,
+    database: str,
+    backup_name: str,
+    target: str,
+    database_map: dict[str, str],
+    overwrite: bool,
+) -> Prepared:
+    """Read the backup's manifest and the target databases' states, and plan. Raises the
+    refusals a person must see before anything is touched."""
+    with ctx.catalog.session() as session:
+        backup = backups.get_row(session, database, backup_name)
+        storage_name = backup.storage
+        target_row = databases.get_row(session, target)
+        target_conn = databases.connection_of(ctx, target_row)
+        engine = databases.engine_of(ctx, target_row.engine)
+        target_engine = target_row.engine
+    try:
+        storage, prefix = storages.open_by_name(ctx, storage_name)
+    except StrongboxError as exc:
+        raise invalid(
+            f"the storage '{storage_name}' of backup '{backup_name}' is no longer registered: "
+            "register it again under that name to restore from it",
+            "storage-not-found",
+            field_name="body.backup",
+        ) from exc
+    manifest = read_manifest(storage, manifest_key(prefix, database, backup_name))
+    if manifest.engine != target_engine:
+        raise invalid(
+            f"backup '{backup_name}' is a {manifest.engine} backup and '{target}' is a "
+            f"{target_engine} database: restore into a {manifest.engine} database",
+            "engine-mismatch",
+            field_name="body.target",
+        )
+    timeout = ctx.settings.check_timeout_seconds
+    restoring = as_restoring(engine)
+    states = {
+        name: restoring.database_state(target_conn, name, timeout)
+        for name in target_names(manifest, database_map)
+    }
+    planned = plan_databases(manifest, database_map, states, overwrite=overwrite)
+    return Prepared(manifest, storage, target_conn, engine, planned)
+
+
+def read_manifest(storage: BackupStorage, key: str) -> Manifest:
+    """The manifest at `key`; a missing or unreadable one is refused: without it nothing says
+    what the artifacts are or proves them intact."""
+    try:
+        data = storage.get_bytes(key)
+    except StrongboxError as exc:
+        raise refused(
+            f"the backup's manifest {key} cannot be read ({exc}); without it the artifacts "
+            "cannot be verified, so the backup is not restored",
+            "backup-manifest-missing",
+        ) from exc
+    try:
+        return Manifest.model_validate_json(data)
+    except ValidationError as exc:
+        raise refused(
+            f"the backup's manifest {key} is not a valid Strongbox manifest "
+            f"({exc.error_count()} problems, first: {exc.errors()[0]['msg']})",
+            "backup-manifest-unreadable",
+        ) from exc
+
+
+def as_restoring(engine: Engine) -> RestoringEngine:
+    if not isinstance(engine, RestoringEngine):
+        raise invalid(f"the {engine.name} engine cannot restore", "restore-unsupported")
+    return engine
+
+
+def plan_out(prepared: Prepared, body: RestoreCreate, target: str) -> RestorePlanOut:
+    restoring = as_restoring(prepared.engine)
+    jobs = restore_run.jobs_for(prepared.manifest.engine, body.jobs)
+    steps: list[str] = []
+    commands: list[list[str]] = []
+    artifacts: list[PlannedArtifact] = []
+    globals_artifact = restore_run.globals_of(prepared.manifest) if body.restore_globals else None
+    if globals_artifact is not None:
+        globals_command = restoring.plan_globals_restore(prepared.target_conn)
+        if globals_command is not None:
+            steps.append(f"verify and apply the roles in {globals_artifact.key}")
+            commands.append(globals_command.argv)
+            artifacts.append(_planned_artifact(globals_artifact, None, None, "apply", True))
+    for item in prepared.planned:
+        if item.verify_first:
+            steps.append(f"verify {item.artifact.key} (SHA-256) before touching {item.target}")
+        steps.append(
+            {
+                "create": f"create database {item.target}",
+                "fill": f"restore into the existing empty database {item.target}",
+                "overwrite": f"drop and recreate database {item.target}",
+            }[item.action]
+        )
+        input_path = TEMP_FILE_PLACEHOLDER if jobs > 1 else None
+        command = restoring.plan_restore(
+            prepared.target_conn,
+            item.artifact.format,
+            item.target,
+            jobs=jobs,
+            input_path=input_path,
+        )
+        steps.append(f"restore {item.artifact.key} into {item.target}")
+        commands.append(command.argv)
+        artifacts.append(
+            _planned_artifact(
+                item.artifact, item.source, item.target, item.action, item.verify_first
+            )
+        )
+    return RestorePlanOut(
+        backup=body.backup,
+        target=target,
+        engine=prepared.manifest.engine,
+        artifacts=artifacts,
+        steps=steps,
+        commands=commands,
+    )
+
+
+def list_for(ctx: Context, database: str) -> list[RestoreOut]:
+    with ctx.catalog.session() as session:
+        databases.get_row(session, database)
+        rows = session.scalars(
+            select(Restore)
+            .where(Restore.database == database)
+            .order_by(Restore.created_at.desc(), Restore.id.desc())
+        )
+        return [to_out(r) for r in rows]
+
+
+def get(ctx: Context, database: str, name: str) -> RestoreOut:
+    with ctx.catalog.session() as session:
+        databases.get_row(session, database)
+        row = _find(session, database, name)
+        if row is None:
+            raise not_found(
+                f"database '{database}' has no restore named '{name}': list them with "
+                f"GET /api/v1/databases/{database}/restores",
+                "restore-not-found",
+            )
+        return to_out(row)
+
+
+def recover_interrupted(ctx: Context) -> list[str]:
+    """Mark restores that were queued or running when the server stopped as failed, naming the
+    target databases left incomplete. Run once at start."""
+    with ctx.catalog.session() as session:
+        rows = session.scalars(select(Restore).where(Restore.state.in_(ACTIVE_STATES))).all()
+        names = []
+        for row in rows:
+            touched = ", ".join(s["target"] for s in row.summary) or "none"
+            session.execute(
+                update(Restore)
+                .where(Restore.id == row.id)
+                .values(
+                    state=JobState.FAILED,
+                    error=f"{INTERRUPTED}; target databases on '{row.target}' that may be "
+                    f"incomplete: {touched}",
+                    finished_at=ctx.clock.now(),
+                )
+            )
+            names.append(f"{row.database}/{row.name}")
+    return names
+
+
+def _check_request(session: Session, database: str, target: str, body: RestoreCreate) -> None:
+    databases.get_row(session, database)
+    backup = session.scalars(
+        select(Backup).where(Backup.database == database, Backup.name == body.backup)
+    ).first()
+    if backup is None:
+        raise invalid(
+            f"database '{database}' has no backup named '{body.backup}': list them with "
+            f"GET /api/v1/databases/{database}/backups",
+            "backup-not-found",
+            field_name="body.backup",
+        )
+    if backup.state != JobState.SUCCEEDED:
+        raise conflict(
+            f"backup '{body.backup}' is {backup.state}, not succeeded: only a succeeded backup "
+            "can be restored",
+            "backup-not-restorable",
+        )
+    try:
+        databases.get_row(session, target)
+    except StrongboxError as exc:
+        raise invalid(
+            f"no database named '{target}' is registered: register the server to restore into "
+            "with POST /api/v1/databases",
+            "database-not-found",
+            field_name="body.target",
+        ) from exc
+    activity.refuse_if_busy(session, database, target)
+
+
+def _find(session: Session, database: str, name: str) -> Restore | None:
+    return session.scalars(
+        select(Restore).where(Restore.database == database, Restore.name == name)
+    ).first()
+
+
+def _summary_entry(item: PlannedDatabase) -> dict[str, object]:
+    return {"source": item.source, "target": item.target, "action": item.action}
+
+
+def _planned_artifact(
+    artifact: ManifestArtifact,
+    source: str | None,
+    target: str | None,
+    action: str,
+    verify_first: bool,
+) -> PlannedArtifact:
+    return PlannedArtifact(
+        key=artifact.key,
+        stored_bytes=artifact.stored_bytes,
+        raw_bytes=artifact.raw_bytes,
+        sha256=artifact.sha256,
+        source=source,
+        target=target,
+        action=action,
+        verify_before_writing=verify_first,
+    )
+
+
+def to_out(row: Restore) -> RestoreOut:
+    duration = (
+        (row.finished_at - row.started_at).total_seconds()
+        if row.finished_at and row.started_at
+        else None
+    )
+    return RestoreOut(
+        name=row.name,
+        database=row.database,
+        backup=row.backup,
+        target=row.target,
+        database_map=dict(row.database_map),
+        overwrite=row.overwrite,
+        restore_globals=row.restore_globals,
+        jobs=row.jobs,
+        state=row.state,
+        error=row.error,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        duration_seconds=duration,
+        restored_bytes=row.restored_bytes,
+        expected_bytes=row.expected_bytes,
+        summary=[RestoredDatabase(**s) for s in row.summary],
+    )
