@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -23,6 +24,8 @@ class Settings(BaseSettings):
     upload_concurrency: int = Field(default=4, ge=1, le=32)
     # A backup whose dump produces no byte for this long is failed as stalled.
     stall_timeout_seconds: float = Field(default=300.0, gt=0)
+    # After a downtime, the newest missed slot of a schedule still runs if it is this recent.
+    catch_up_window: timedelta = timedelta(hours=1)
     # How often the objects of failed backups that could not be removed are tried again.
     cleanup_retry_seconds: float = Field(default=60.0, gt=0)
     # Timeout of the live checks of storages and databases.

@@ -17,7 +17,7 @@ from strongbox.jobs.local import LocalExecutor
 from strongbox.jobs.periodic import PeriodicTask
 from strongbox.scheduler.loop import SchedulerLoop
 from strongbox.secretbox import SecretBox
-from strongbox.services import auth, backups, restores
+from strongbox.services import auth, backups, restores, scheduling
 from strongbox.services.context import Context
 
 log = logging.getLogger("strongbox")
@@ -65,7 +65,12 @@ class Embedded:
                 file=sys.stderr,
                 flush=True,
             )
-        scheduler = SchedulerLoop(ctx.clock, next_due=lambda _now: None, run_due=lambda _now: None)
+        scheduler = SchedulerLoop(
+            ctx.clock,
+            next_due=lambda now: scheduling.next_due(ctx, now),
+            run_due=lambda now: scheduling.run_due(ctx, now),
+        )
+        ctx.wake_scheduler = scheduler.wake
         janitor = PeriodicTask(
             "strongbox-janitor",
             settings.cleanup_retry_seconds,

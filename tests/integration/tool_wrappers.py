@@ -40,3 +40,8 @@ def pg_bin_with(folder: Path, body: str) -> Path:
     )
     os.chmod(script, 0o755)
     return folder
+
+
+def counting(body: str, log: Path) -> str:
+    """`body`, with a line appended to `log` each time the dump program starts."""
+    return f'echo started >> "{log}"\n' + body

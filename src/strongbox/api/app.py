@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from strongbox import __version__
 from strongbox.api import problems
 from strongbox.api.deps import require_principal
-from strongbox.api.routes import backups, databases, restores, storages
+from strongbox.api.routes import backups, databases, restores, schedules, storages
 from strongbox.services.context import Context
 from strongbox.web import pages
 
@@ -26,7 +26,7 @@ def create_app(ctx: Context) -> FastAPI:
     app.state.context = ctx
     problems.install(app)
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_principal)])
-    for module in (storages, databases, backups, restores):
+    for module in (storages, databases, backups, schedules, restores):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(pages.router)

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from strongbox.domain.frequency import FREQUENCY_TAGS
 from strongbox.errors import ErrorKind, StrongboxError
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ TITLES = {
     500: "Internal error",
 }
 # Tags of discriminated unions appear in pydantic's error locations; people know the field only.
-_UNION_TAGS = frozenset({"s3", "filesystem"})
+_STORAGE_TAGS = frozenset({"s3", "filesystem"})
 
 
 def problem(
@@ -58,7 +59,12 @@ def problem(
 
 def _field_path(error: dict[str, Any]) -> str:
     loc = error.get("loc", ())
-    parts = [str(p) for i, p in enumerate(loc) if not (i == 1 and p in _UNION_TAGS)]
+    parts = [
+        str(p)
+        for i, p in enumerate(loc)
+        if not (i == 1 and p in _STORAGE_TAGS)
+        and not (i > 0 and loc[i - 1] == "frequency" and p in FREQUENCY_TAGS)
+    ]
     if error.get("type") in ("union_tag_invalid", "union_tag_not_found"):
         # The discriminator field itself is what is wrong or missing.
         parts.append(str(error.get("ctx", {}).get("discriminator", "type")).strip("'"))

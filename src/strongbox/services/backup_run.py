@@ -9,7 +9,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from strongbox import __version__
 from strongbox.catalog.models import Backup, Database
@@ -73,6 +73,7 @@ def run(ctx: Context, backup_id: int, cancel: threading.Event | None = None) -> 
         _verify_stored(storage, prefix, manifest)
         location = storages.location_of(ctx, storage_name, prefix)
         _finish(ctx, backup_id, manifest, location)
+        _after_success(ctx, database, name)
     except Exception as exc:
         reason = str(exc) if isinstance(exc, StrongboxError) else f"unexpected error: {exc!r}"
         if not isinstance(exc, StrongboxError):
@@ -80,6 +81,22 @@ def run(ctx: Context, backup_id: int, cancel: threading.Event | None = None) -> 
         _fail(ctx, backup_id, reason, cancel)
         if storage is not None and not remove_leftovers(storage, prefix):
             _set(ctx, backup_id, cleanup_pending=True)
+
+
+def _after_success(ctx: Context, database: str, name: str) -> None:
+    # Imported here: scheduling builds on backups, which builds on this module.
+    from strongbox.services import scheduling
+
+    with ctx.catalog.session() as session:
+        trigger = session.scalars(
+            select(Backup.trigger).where(Backup.database == database, Backup.name == name)
+        ).one()
+    try:
+        scheduling.backup_finished(ctx, database, name, trigger, JobState.SUCCEEDED)
+    except Exception:  # retention trouble must not turn a stored backup into a failure
+        log.exception(
+            "after backup %s/%s succeeded, its schedule's retention failed", database, name
+        )
 
 
 def _claim(ctx: Context, backup_id: int, now: datetime) -> bool:

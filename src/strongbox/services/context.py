@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from strongbox.catalog.db import Catalog
@@ -25,3 +25,5 @@ class Context:
     secrets: SecretBox
     clock: Clock
     executor: Executor
+    # Called when schedules change, so that a sleeping scheduler looks again now.
+    wake_scheduler: Callable[[], None] = field(default=lambda: None)

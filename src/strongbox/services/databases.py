@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from strongbox.catalog.models import Backup, Database
+from strongbox.domain.analysis import ProductionHours
 from strongbox.domain.states import ACTIVE_STATES
 from strongbox.engines.base import ConnectionInfo, Engine, ServerInfo
 from strongbox.engines.registry import engine_for
-from strongbox.errors import conflict, not_found
+from strongbox.errors import StrongboxError, conflict, not_found
 from strongbox.services.context import Context
 from strongbox.services.schemas import DatabaseCreate, DatabaseOut, DatabaseUpdate
 
@@ -26,6 +29,7 @@ def create(ctx: Context, body: DatabaseCreate) -> DatabaseOut:
         password=body.password.get_secret_value(),
     )
     info = _check(ctx, body.engine, conn, body.databases)
+    size = _measure(ctx, body.engine, conn, body.databases)
     now = ctx.clock.now()
     row = Database(
         name=body.name,
@@ -37,6 +41,8 @@ def create(ctx: Context, body: DatabaseCreate) -> DatabaseOut:
         databases=list(body.databases),
         description=body.description,
         server_version=info.version,
+        size_bytes=size,
+        production_hours=_hours(body.production_hours),
         created_at=now,
         updated_at=now,
     )
@@ -72,6 +78,7 @@ def update(ctx: Context, name: str, body: DatabaseUpdate) -> DatabaseOut:
         )
         databases = body.databases if body.databases is not None else list(row.databases)
     info = _check(ctx, engine_name, conn, databases)
+    size = _measure(ctx, engine_name, conn, databases)
     with ctx.catalog.session() as session:
         row = get_row(session, name)
         row.host, row.port, row.username = conn.host, conn.port, conn.username
@@ -80,6 +87,9 @@ def update(ctx: Context, name: str, body: DatabaseUpdate) -> DatabaseOut:
         if body.description is not None:
             row.description = body.description
         row.server_version = info.version
+        row.size_bytes = size
+        if "production_hours" in body.model_fields_set:
+            row.production_hours = _hours(body.production_hours)
         row.updated_at = ctx.clock.now()
         return to_out(row)
 
@@ -136,6 +146,24 @@ def _check(
     return engine.check(conn, databases, ctx.settings.check_timeout_seconds)
 
 
+def _measure(
+    ctx: Context, engine_name: str, conn: ConnectionInfo, databases: list[str]
+) -> int | None:
+    """The raw size of the databases to back up (for duration estimates), or None if unknown."""
+    try:
+        commands, _tools = engine_of(ctx, engine_name).plan_dump(
+            conn, databases, ctx.settings.check_timeout_seconds
+        )
+    except StrongboxError:
+        return None
+    sizes = [c.expected_bytes for c in commands if c.expected_bytes is not None]
+    return sum(sizes) if sizes else None
+
+
+def _hours(hours: ProductionHours | None) -> dict[str, Any] | None:
+    return hours.model_dump() if hours is not None else None
+
+
 def to_out(row: Database) -> DatabaseOut:
     return DatabaseOut(
         name=row.name,
@@ -146,6 +174,10 @@ def to_out(row: Database) -> DatabaseOut:
         databases=list(row.databases),
         description=row.description,
         server_version=row.server_version,
+        size_bytes=row.size_bytes,
+        production_hours=(
+            ProductionHours.model_validate(row.production_hours) if row.production_hours else None
+        ),
         created_at=row.created_at,
         updated_at=row.updated_at,
     )

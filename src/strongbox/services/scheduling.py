@@ -1,0 +1,236 @@
+"""The scheduler's work: turn due slots into backups, exactly once per (schedule, slot).
+
+`run_due(ctx, now)` and `next_due(ctx, now)` are the steps of the scheduler loop; tests call them
+with a clock of their own. Exactly-once rests on the catalog's unique index on
+(schedule, slot): of two schedulers on one catalog, only one inserts a slot's run.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from strongbox.catalog.models import Backup, Schedule, ScheduleRun
+from strongbox.domain.retention import RetainedBackup, choose_deletions
+from strongbox.domain.slots import next_runs, slots_between
+from strongbox.domain.states import JobState
+from strongbox.errors import StrongboxError
+from strongbox.services import activity, backups
+from strongbox.services.context import Context
+from strongbox.services.schedules import TRIGGER_PREFIX, trigger_of
+from strongbox.services.schemas import BackupCreate
+
+log = logging.getLogger(__name__)
+
+STARTED = "started"
+WAITING = "waiting"
+SKIPPED = "skipped"
+MISSED = "missed"
+FAILED = "failed"
+MAX_MISSED_RECORDED = 500  # after a long downtime, older missed slots are summed up in one
+WAITING_POLL = timedelta(seconds=2)
+
+
+def run_due(ctx: Context, now: datetime) -> None:
+    """Start what is due at `now`: each enabled schedule's newest due slot (older ones since the
+    last look are `missed`), then runs that waited for a busy database."""
+    with ctx.catalog.session() as session:
+        schedule_ids = session.scalars(select(Schedule.id).where(Schedule.enabled.is_(True))).all()
+    for schedule_id in schedule_ids:
+        try:
+            _handle(ctx, schedule_id, now)
+        except Exception:  # one broken schedule must not stop the others
+            log.exception("scheduling of schedule %s failed", schedule_id)
+    _start_waiting(ctx)
+
+
+def next_due(ctx: Context, now: datetime) -> datetime | None:
+    """When the scheduler should look again: the earliest next slot of any enabled schedule (or
+    shortly, while a run waits for its database)."""
+    with ctx.catalog.session() as session:
+        if session.scalars(select(ScheduleRun.id).where(ScheduleRun.state == WAITING)).first():
+            return now + WAITING_POLL
+        rows = session.execute(
+            select(Schedule.id, Schedule.cron, Schedule.timezone, Schedule.slots_since).where(
+                Schedule.enabled.is_(True)
+            )
+        ).all()
+        latest = dict(
+            session.execute(
+                select(ScheduleRun.schedule_id, func.max(ScheduleRun.slot_at)).group_by(
+                    ScheduleRun.schedule_id
+                )
+            ).all()
+        )
+    candidates = []
+    for schedule_id, cron, tz, since in rows:
+        baseline = max(since, latest.get(schedule_id) or since, now)
+        upcoming = next_runs(cron, tz, baseline, 1)
+        if upcoming:
+            candidates.append(upcoming[0])
+    return min(candidates, default=None)
+
+
+def backup_finished(ctx: Context, database: str, backup: str, trigger: str, state: str) -> None:
+    """After a scheduled backup ends: on success, apply the schedule's retention."""
+    if not trigger.startswith(TRIGGER_PREFIX) or state != JobState.SUCCEEDED:
+        return
+    schedule_name = trigger.removeprefix(TRIGGER_PREFIX)
+    with ctx.catalog.session() as session:
+        schedule = session.scalars(
+            select(Schedule).where(Schedule.database == database, Schedule.name == schedule_name)
+        ).first()
+        if schedule is None or schedule.retention_copies == 0:
+            return
+        keep = schedule.retention_copies
+        made = [
+            RetainedBackup(name, row_state, finished)
+            for name, row_state, finished in session.execute(
+                select(Backup.name, Backup.state, Backup.finished_at).where(
+                    Backup.database == database, Backup.trigger == trigger
+                )
+            ).all()
+        ]
+    for name in choose_deletions(made, keep):
+        try:
+            backups.delete(ctx, database, name)
+            log.info("retention of schedule %s deleted backup %s/%s", schedule_name, database, name)
+        except StrongboxError as exc:
+            log.warning("retention could not delete backup %s/%s: %s", database, name, exc)
+
+
+def backup_name_for(schedule: str, slot: datetime) -> str:
+    """`{schedule}-{yyyymmdd-hhmm}`, from the slot's UTC time (local times repeat at fall-back).
+
+    >>> from datetime import UTC
+    >>> backup_name_for("nightly", datetime(2026, 11, 24, 2, 0, tzinfo=UTC))
+    'nightly-20261124-0200'
+    """
+    return f"{schedule}-{slot:%Y%m%d-%H%M}"
+
+
+def _handle(ctx: Context, schedule_id: int, now: datetime) -> None:
+    with ctx.catalog.session() as session:
+        schedule = session.get(Schedule, schedule_id)
+        if schedule is None or not schedule.enabled:
+            return
+        last = session.scalar(
+            select(func.max(ScheduleRun.slot_at)).where(ScheduleRun.schedule_id == schedule_id)
+        )
+        cron, tz, since = schedule.cron, schedule.timezone, schedule.slots_since
+    baseline = max(since, last) if last is not None else since
+    due = slots_between(cron, tz, baseline, now, limit=MAX_MISSED_RECORDED + 1)
+    if not due:
+        return
+    newest, older = due[-1], due[:-1]
+    for slot in older:
+        _record(ctx, schedule_id, slot, MISSED, "the server was not running at this time")
+    if now - newest <= ctx.settings.catch_up_window:
+        _start_slot(ctx, schedule_id, newest)
+    else:
+        _record(
+            ctx,
+            schedule_id,
+            newest,
+            MISSED,
+            f"the server was not running at this time, and it is more than "
+            f"{ctx.settings.catch_up_window} ago (STRONGBOX_CATCH_UP_WINDOW) to catch up",
+        )
+
+
+def _record(
+    ctx: Context, schedule_id: int, slot: datetime, state: str, reason: str | None
+) -> ScheduleRun | None:
+    """Insert the run of (schedule, slot); None when it exists (another scheduler was first)."""
+    run = ScheduleRun(
+        schedule_id=schedule_id,
+        slot_at=slot,
+        state=state,
+        reason=reason,
+        created_at=ctx.clock.now(),
+    )
+    try:
+        with ctx.catalog.session() as session:
+            session.add(run)
+    except IntegrityError:
+        return None
+    return run
+
+
+def _start_slot(ctx: Context, schedule_id: int, slot: datetime) -> None:
+    run = _record(ctx, schedule_id, slot, STARTED, None)
+    if run is None:
+        return
+    with ctx.catalog.session() as session:
+        schedule = session.get(Schedule, schedule_id)
+        assert schedule is not None
+        database, on_overlap = schedule.database, schedule.on_overlap
+        blocker = activity.busy_with(session, database)
+        already_waiting = session.scalars(
+            select(ScheduleRun.id).where(
+                ScheduleRun.schedule_id == schedule_id, ScheduleRun.state == WAITING
+            )
+        ).first()
+    if blocker is None:
+        _start_backup(ctx, run.id)
+    elif on_overlap == "queue" and already_waiting is None:
+        _set_run(ctx, run.id, WAITING, f"waiting: {blocker}")
+    elif on_overlap == "queue":
+        _set_run(ctx, run.id, SKIPPED, f"{blocker}, and an earlier run already waits for it")
+    else:
+        _set_run(ctx, run.id, SKIPPED, f"{blocker} (on_overlap: skip)")
+
+
+def _start_waiting(ctx: Context) -> None:
+    with ctx.catalog.session() as session:
+        waiting = session.execute(
+            select(ScheduleRun.id, Schedule.database)
+            .join(Schedule, Schedule.id == ScheduleRun.schedule_id)
+            .where(ScheduleRun.state == WAITING)
+        ).all()
+    for run_id, database in waiting:
+        with ctx.catalog.session() as session:
+            if activity.busy_with(session, database) is not None:
+                continue
+        _start_backup(ctx, run_id)
+
+
+def _start_backup(ctx: Context, run_id: int) -> None:
+    with ctx.catalog.session() as session:
+        run = session.get(ScheduleRun, run_id)
+        assert run is not None
+        schedule = session.get(Schedule, run.schedule_id)
+        assert schedule is not None
+        database, storage, name = schedule.database, schedule.storage, schedule.name
+        slot = run.slot_at
+    backup_name = backup_name_for(name, slot)
+    try:
+        backups.create(
+            ctx,
+            database,
+            BackupCreate(storage=storage, name=backup_name),
+            trigger=trigger_of(name),
+        )
+    except StrongboxError as exc:
+        # E.g. another job started in between, or the storage was removed.
+        _set_run(ctx, run_id, SKIPPED if exc.code in _BUSY_CODES else FAILED, str(exc))
+        return
+    with ctx.catalog.session() as session:
+        session.execute(
+            update(ScheduleRun)
+            .where(ScheduleRun.id == run_id)
+            .values(state=STARTED, reason=None, backup=backup_name)
+        )
+
+
+_BUSY_CODES = frozenset({"backup-in-progress", "database-busy"})
+
+
+def _set_run(ctx: Context, run_id: int, state: str, reason: str | None) -> None:
+    with ctx.catalog.session() as session:
+        session.execute(
+            update(ScheduleRun).where(ScheduleRun.id == run_id).values(state=state, reason=reason)
+        )
