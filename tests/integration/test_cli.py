@@ -220,3 +220,127 @@ def test_restore_commands_plan_run_and_list(
     assert imported["skipped"] == ["prod/b1"]
     pg_server.execute("DROP DATABASE cli_dst")
     pg_server.execute("DROP DATABASE cli_src")
+
+
+def test_schedule_commands_create_list_edit_pause_and_remove(
+    strongbox: RunningServer, pg_server: PostgresServer, tmp_path: Path
+) -> None:
+    strongbox.client.post(
+        "/api/v1/backup-storages",
+        json={"type": "filesystem", "name": "disk", "path": str(tmp_path / "b")},
+    ).raise_for_status()
+    strongbox.client.post(
+        "/api/v1/databases",
+        json={
+            "name": "prod",
+            "engine": "postgresql",
+            "host": pg_server.host,
+            "port": pg_server.port,
+            "username": pg_server.superuser,
+            "password": pg_server.password,
+            "databases": ["postgres"],
+        },
+    ).raise_for_status()
+    preview = cli(
+        strongbox, "schedule", "create", "prod", "--storage", "disk", "--every", "day",
+        "--at", "02:00", "--tz", "Europe/Berlin", "--name", "nightly", "--dry-run",
+    )  # fmt: skip
+    assert preview.returncode == 0, preview.stderr
+    assert "Dry run" in preview.stdout
+    assert "Every day at 02:00 (Europe/Berlin)" in preview.stdout
+    assert json_of(cli(strongbox, "schedule", "list", "prod", "--json")) == []
+
+    created = cli(
+        strongbox, "schedule", "create", "prod", "--storage", "disk", "--every", "day",
+        "--at", "02:00", "--tz", "Europe/Berlin", "--keep", "7", "--name", "nightly",
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    weekly = cli(
+        strongbox, "schedule", "create", "prod", "--storage", "disk", "--every", "week",
+        "--on", "sun", "--at", "03:30", "--name", "weekly", "--json",
+    )  # fmt: skip
+    assert json_of(weekly)["cron"] == "30 3 * * 0"
+    hourly = cli(
+        strongbox, "schedule", "create", "prod", "--storage", "disk", "--every", "hour",
+        "--minute", "15", "--name", "hourly", "--json",
+    )  # fmt: skip
+    assert json_of(hourly)["description"] == "Every hour at minute 15 (UTC)"
+    monthly = cli(
+        strongbox, "schedule", "create", "prod", "--storage", "disk", "--every", "month",
+        "--day", "1", "--at", "04:00", "--name", "monthly", "--json",
+    )  # fmt: skip
+    assert json_of(monthly)["cron"] == "0 4 1 * *"
+    by_cron = cli(
+        strongbox,
+        "schedule",
+        "create",
+        "prod",
+        "--storage",
+        "disk",
+        "--cron",
+        "5 1 * * 1-5",
+        "--name",
+        "weekdays",
+        "--json",
+    )
+    assert json_of(by_cron)["cron"] == "5 1 * * 1-5"
+
+    table = cli(strongbox, "schedule", "list", "prod")
+    assert "Every day at 02:00 (Europe/Berlin)" in table.stdout
+    assert "nightly" in table.stdout
+
+    edited = json_of(
+        cli(
+            strongbox,
+            "schedule",
+            "edit",
+            "prod",
+            "nightly",
+            "--every",
+            "day",
+            "--at",
+            "01:30",
+            "--json",
+        )
+    )
+    assert edited["description"] == "Every day at 01:30 (Europe/Berlin)"
+    assert edited["retention_copies"] == 7
+    assert cli(strongbox, "schedule", "pause", "prod", "nightly").returncode == 0
+    assert (
+        json_of(cli(strongbox, "schedule", "show", "prod", "nightly", "--json"))["enabled"] is False
+    )
+    resumed = cli(strongbox, "schedule", "resume", "prod", "nightly")
+    assert "next run" in resumed.stdout
+    assert json_of(cli(strongbox, "schedule", "runs", "prod", "nightly", "--json")) == []
+    assert cli(strongbox, "schedule", "remove", "prod", "nightly").returncode == 0
+
+    bad_time = cli(
+        strongbox,
+        "schedule",
+        "create",
+        "prod",
+        "--storage",
+        "disk",
+        "--every",
+        "day",
+        "--at",
+        "25:00",
+    )
+    assert_one_line_error(bad_time, 2, "25:00")
+    bad_zone = cli(
+        strongbox,
+        "schedule",
+        "create",
+        "prod",
+        "--storage",
+        "disk",
+        "--every",
+        "day",
+        "--at",
+        "02:00",
+        "--tz",
+        "Nowhere/City",
+    )
+    assert_one_line_error(bad_zone, 2, "Nowhere/City")
+    no_timing = cli(strongbox, "schedule", "create", "prod", "--storage", "disk")
+    assert_one_line_error(no_timing, 2, "--every")

@@ -50,8 +50,8 @@ class ApiClient:
     def post(self, path: str, json: Any, **params: Any) -> Any:
         return self.request("POST", path, json=json, **params)
 
-    def patch(self, path: str, json: Any) -> Any:
-        return self.request("PATCH", path, json=json)
+    def patch(self, path: str, json: Any, **params: Any) -> Any:
+        return self.request("PATCH", path, json=json, **params)
 
     def delete(self, path: str, **params: Any) -> Any:
         return self.request("DELETE", path, **params)

@@ -11,7 +11,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from strongbox.cli import backup, database, restore, storage
+from strongbox.cli import backup, database, restore, schedule, storage
 from strongbox.cli.client import CliError
 
 app = typer.Typer(
@@ -24,6 +24,7 @@ app = typer.Typer(
 app.add_typer(storage.app, name="storage")
 app.add_typer(database.app, name="db")
 app.add_typer(backup.app, name="backup")
+app.add_typer(schedule.app, name="schedule")
 app.command("restore")(restore.restore)
 
 
