@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any
 
 import typer
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TransferSpeedColumn,
-)
 
 from strongbox.cli.client import ApiClient, CliError
-from strongbox.cli.output import console, human_bytes, print_json, print_record, print_table
+from strongbox.cli.output import human_bytes, print_json, print_record, print_table
+from strongbox.cli.progress import follow
 
 app = typer.Typer(help="Backups: take one now, list, show and delete them.")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
-POLL_SECONDS = 0.5
-ACTIVE = ("queued", "running")
 
 
 @app.command("create")
@@ -38,7 +28,12 @@ def create(
     body = {"storage": storage, "name": name}
     backup = client.post(f"/databases/{database}/backups", {k: v for k, v in body.items() if v})
     if wait:
-        backup = _follow(client, database, backup["name"], show_progress=not as_json)
+        backup = follow(
+            client,
+            f"/databases/{database}/backups/{backup['name']}",
+            "progress_bytes",
+            show_progress=not as_json,
+        )
     _print_one(backup, as_json)
     if backup["state"] in ("failed", "canceled"):
         raise CliError(f"backup {backup['name']} {backup['state']}: {backup['error']}", 1)
@@ -81,35 +76,6 @@ def delete(database: str, name: str) -> None:
     """Delete a backup: its artifacts in the storage, then its record."""
     ApiClient().delete(f"/databases/{database}/backups/{name}")
     print(f"deleted backup {database}/{name}")
-
-
-def _follow(client: ApiClient, database: str, name: str, *, show_progress: bool) -> dict[str, Any]:
-    path = f"/databases/{database}/backups/{name}"
-    backup: dict[str, Any] = client.get(path)
-    if not show_progress:
-        while backup["state"] in ACTIVE:
-            time.sleep(POLL_SECONDS)
-            backup = client.get(path)
-        return backup
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task(f"{name} {backup['state']}", total=backup["expected_bytes"])
-        while backup["state"] in ACTIVE:
-            time.sleep(POLL_SECONDS)
-            backup = client.get(path)
-            progress.update(
-                task,
-                completed=backup["progress_bytes"],
-                total=backup["expected_bytes"],
-                description=f"{name} {backup['state']}",
-            )
-    return backup
 
 
 def _print_one(backup: dict[str, Any], as_json: bool) -> None:

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any
 
 import typer
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TransferSpeedColumn,
-)
 
 from strongbox.cli.client import ApiClient, CliError
 from strongbox.cli.output import console, print_json, print_record, print_table
-
-POLL_SECONDS = 0.5
-ACTIVE = ("queued", "running")
+from strongbox.cli.progress import follow
 
 
 def restore(
@@ -73,7 +62,12 @@ def restore(
         return
     started = client.post(path, body)
     if wait:
-        started = _follow(client, database, started["name"], show_progress=not as_json)
+        started = follow(
+            client,
+            f"/databases/{database}/restores/{started['name']}",
+            "restored_bytes",
+            show_progress=not as_json,
+        )
     if as_json:
         print_json(started)
     else:
@@ -140,26 +134,3 @@ def _print_restore(restore: dict[str, Any]) -> None:
                 ("SECONDS", "duration_seconds"),
             ],
         )
-
-
-def _follow(client: ApiClient, database: str, name: str, *, show_progress: bool) -> dict[str, Any]:
-    path = f"/databases/{database}/restores/{name}"
-    restore_: dict[str, Any] = client.get(path)
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console, transient=True, disable=not show_progress) as bar:
-        task = bar.add_task(f"{name} {restore_['state']}", total=restore_["expected_bytes"])
-        while restore_["state"] in ACTIVE:
-            time.sleep(POLL_SECONDS)
-            restore_ = client.get(path)
-            bar.update(
-                task,
-                completed=restore_["restored_bytes"],
-                description=f"{name} {restore_['state']}",
-            )
-    return restore_
