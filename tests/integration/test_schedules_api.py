@@ -256,3 +256,16 @@ def test_bad_schedule_input_names_the_field(
 def test_the_six_field_cron_message_says_five_are_needed(prod: RunningServer) -> None:
     problem = assert_problem(create(prod, cron="0 2 * * * *"), 422)
     assert "5" in problem["detail"]
+
+
+def test_storages_and_databases_in_use_by_a_schedule_are_not_removed(prod: RunningServer) -> None:
+    create(prod, name="nightly", frequency={"every": "day", "time": "02:00"})
+    storage = assert_problem(prod.client.delete("/api/v1/backup-storages/disk"), 409)
+    assert "prod/nightly" in storage["detail"]
+    forced = prod.client.delete("/api/v1/backup-storages/disk", params={"force": "true"})
+    assert_problem(forced, 409, "storage-in-use")
+    database = assert_problem(prod.client.delete("/api/v1/databases/prod"), 409)
+    assert "nightly" in database["detail"]
+    assert prod.client.delete("/api/v1/databases/prod/schedules/nightly").status_code == 204
+    assert prod.client.delete("/api/v1/databases/prod").status_code == 204
+    assert prod.client.delete("/api/v1/backup-storages/disk").status_code == 204

@@ -7,12 +7,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from strongbox.catalog.models import Backup, Database
+from strongbox.catalog.models import Database, Schedule
 from strongbox.domain.analysis import ProductionHours
-from strongbox.domain.states import ACTIVE_STATES
 from strongbox.engines.base import ConnectionInfo, Engine, ServerInfo
 from strongbox.engines.registry import engine_for
 from strongbox.errors import StrongboxError, conflict, not_found
+from strongbox.services import activity
 from strongbox.services.context import Context
 from strongbox.services.schemas import DatabaseCreate, DatabaseOut, DatabaseUpdate
 
@@ -99,14 +99,17 @@ def delete(ctx: Context, name: str) -> None:
     show again if a database of the same name is registered later."""
     with ctx.catalog.session() as session:
         row = get_row(session, name)
-        active = session.scalars(
-            select(Backup.name).where(Backup.database == name, Backup.state.in_(ACTIVE_STATES))
-        ).all()
-        if active:
+        busy = activity.busy_with(session, name)
+        if busy is not None:
             raise conflict(
-                f"database '{name}' has a backup in progress ({', '.join(active)}); "
-                "wait for it to end before removing the database",
-                "database-busy",
+                f"{busy}; wait for it to end before removing the database", "database-busy"
+            )
+        schedules = session.scalars(select(Schedule.name).where(Schedule.database == name)).all()
+        if schedules:
+            raise conflict(
+                f"database '{name}' has schedules {', '.join(schedules)}: delete them first, so "
+                "that no schedule is left without its database",
+                "database-has-schedules",
             )
         session.delete(row)
 

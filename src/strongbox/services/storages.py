@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from strongbox.catalog.models import Backup, Storage
+from strongbox.catalog.models import Backup, Schedule, Storage
 from strongbox.domain.states import ACTIVE_STATES
 from strongbox.errors import conflict, invalid, not_found
 from strongbox.services.context import Context
@@ -116,6 +116,16 @@ def delete(ctx: Context, name: str, *, force: bool = False) -> None:
             raise conflict(
                 f"backup storage '{name}' is in use by running backups: {', '.join(active)}; "
                 "wait for them to end",
+                "storage-in-use",
+            )
+        schedules = session.execute(
+            select(Schedule.database, Schedule.name).where(Schedule.storage == name)
+        ).all()
+        if schedules:
+            raise conflict(
+                f"backup storage '{name}' is used by schedules "
+                f"{', '.join(f'{db}/{s}' for db, s in schedules)}: move them to another storage "
+                "or delete them first",
                 "storage-in-use",
             )
         if users and not force:
