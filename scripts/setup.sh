@@ -14,6 +14,8 @@ command -v zstd >/dev/null 2>&1 || need_pkgs+=(zstd)
 if [ "$want_test_tools" = "--test" ]; then
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_pkgs+=(postgresql)
   command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need_pkgs+=(mariadb-server)
+  # Browser tests drive Debian's Chromium (Playwright's own browser download is not used).
+  [ -x /usr/bin/chromium ] || need_pkgs+=(chromium)
 fi
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

@@ -29,5 +29,5 @@ def create_app(ctx: Context) -> FastAPI:
     for module in (storages, databases, backups, schedules, restores):
         api.include_router(module.router)
     app.include_router(api)
-    app.include_router(pages.router)
+    pages.install(app)
     return app

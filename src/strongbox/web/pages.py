@@ -1,24 +1,96 @@
-"""The web page's routes. For now a start page that points to the API and the CLI."""
+"""The web page: sign-in, and the routers of each part (storages, databases, backups, schedules,
+restores). `install` adds it all, with the static files, to the FastAPI app."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
+from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 
-from strongbox import __version__
+from strongbox.errors import StrongboxError
+from strongbox.services import auth
+from strongbox.web import (
+    routes_backups,
+    routes_databases,
+    routes_restores,
+    routes_schedules,
+    routes_storages,
+)
+from strongbox.web import session as web_session
+from strongbox.web.render import context_of, render
+from strongbox.web.session import CsrfRefused, Session, SignInNeeded
 
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+STATIC_DIR = Path(__file__).parent / "static"
+
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request) -> HTMLResponse:
-    return templates.TemplateResponse(request, "home.html", {"version": __version__})
+def home(request: Request) -> Response:
+    if web_session.current(request) is not None:
+        return RedirectResponse("/databases", status_code=303)
+    return render(request, "signin.html")
+
+
+@router.post("/sign-in", response_class=HTMLResponse)
+def sign_in(request: Request, token: Annotated[str, Form()] = "") -> Response:
+    if not web_session.same_origin(request):
+        raise CsrfRefused
+    ctx = context_of(request)
+    try:
+        principal = auth.authenticate(ctx, f"Bearer {token.strip()}")
+    except StrongboxError as exc:
+        return render(request, "signin.html", error=exc.detail, status_code=401)
+    response = RedirectResponse("/databases", status_code=303)
+    new = web_session.new_session(principal.token_name, principal.role, ctx.clock.now())
+    web_session.set_cookie(response, request, new)
+    return response
+
+
+@router.post("/sign-out")
+def sign_out(request: Request, form: web_session.Form, session: Session) -> Response:
+    response = RedirectResponse("/", status_code=303)
+    web_session.clear_cookie(response, request)
+    return response
 
 
 @router.get("/healthz")
 def health() -> dict[str, str]:
     return {"status": "ok"}
+
+
+def _sign_in_needed(request: Request, _exc: Exception) -> Response:
+    if request.headers.get("hx-request"):
+        return Response(status_code=200, headers={"HX-Redirect": "/"})
+    return RedirectResponse("/", status_code=303)
+
+
+def _csrf_refused(request: Request, _exc: Exception) -> Response:
+    return render(
+        request,
+        "error.html",
+        status_code=403,
+        title="Refused",
+        message="The form was not sent from this page (its CSRF token is missing or old). "
+        "Reload the page and try again.",
+    )
+
+
+def install(app: FastAPI) -> None:
+    """Add the page's routes, its static files at /static and its session handling."""
+    app.state.web_session_key = web_session.session_key(app.state.context.settings)
+    app.add_exception_handler(SignInNeeded, _sign_in_needed)
+    app.add_exception_handler(CsrfRefused, _csrf_refused)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for module in (
+        routes_storages,
+        routes_databases,
+        routes_backups,
+        routes_schedules,
+        routes_restores,
+    ):
+        app.include_router(module.router)
+    app.include_router(router)

@@ -1,0 +1,280 @@
+"""Turn the page's HTML forms into the services' input models, and errors into messages per field.
+
+Form fields are named like the model's fields (`bucket`, `frequency.time`,
+`production_hours.start`), so that a pydantic error location or a `StrongboxError` field
+(`body.bucket`) maps straight onto the input it is about. Messages are worded as the API's
+problem details word them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import TypeAdapter, ValidationError
+from starlette.datastructures import ImmutableMultiDict
+
+from strongbox.domain.frequency import FREQUENCY_TAGS
+from strongbox.errors import StrongboxError
+from strongbox.services.schemas import (
+    BackupCreate,
+    DatabaseCreate,
+    RestoreCreate,
+    ScheduleCreate,
+    ScheduleUpdate,
+    StorageCreate,
+    StorageUpdate,
+)
+
+T = TypeVar("T")
+REPEATS = ("hour", "day", "week", "month", "cron")
+_STORAGE_TAGS = frozenset({"s3", "filesystem"})
+_STORAGE_ADAPTER: TypeAdapter[Any] = TypeAdapter(StorageCreate)
+
+
+# What a form gives: Starlette's FormData, or a MultiDict in tests.
+FormLike = ImmutableMultiDict[str, Any]
+
+
+@dataclass
+class FormErrors:
+    """Messages per form field, and one for the whole form (e.g. the server's refusal)."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    message: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.fields or self.message)
+
+
+class FormInvalid(Exception):
+    def __init__(self, errors: FormErrors) -> None:
+        super().__init__(errors.message or "; ".join(errors.fields.values()))
+        self.errors = errors
+
+
+def text(form: FormLike, key: str) -> str:
+    value = form.get(key)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _put(data: dict[str, Any], key: str, value: str) -> None:
+    """Set `key` only when the field was filled, so that the model's default applies."""
+    if value != "":
+        data[key] = value
+
+
+def field_of(loc: tuple[Any, ...] | list[Any]) -> str:
+    """The form field of a pydantic error location.
+
+    >>> field_of(("s3", "bucket")), field_of(("frequency", "day", "time")), field_of(())
+    ('bucket', 'frequency.time', '')
+    >>> field_of(("body", "storage"))
+    'storage'
+    """
+    parts = [str(p) for p in loc]
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    if parts and parts[0] in _STORAGE_TAGS:
+        parts = parts[1:]
+    if len(parts) > 1 and parts[0] == "frequency" and parts[1] in FREQUENCY_TAGS:
+        parts = [parts[0], *parts[2:]]
+    return ".".join(parts)
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    if error.get("type") in ("missing", "union_tag_not_found"):
+        return "this field is required"
+    if error.get("type") == "extra_forbidden":
+        return "unknown field: remove it, or check its spelling"
+    return str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+
+
+def from_validation(exc: ValidationError) -> FormErrors:
+    errors = FormErrors()
+    general: list[str] = []
+    for error in exc.errors():
+        name = field_of(error["loc"])
+        if error.get("type") in ("union_tag_invalid", "union_tag_not_found"):
+            name = "type"
+        message = _message(error)
+        if name:
+            errors.fields.setdefault(name, message)
+        else:
+            general.append(message)
+    if general:
+        errors.message = "; ".join(general)
+    return errors
+
+
+def from_error(exc: StrongboxError) -> FormErrors:
+    """The service's refusal: on its fields when it names them, and always as the form message."""
+    errors = FormErrors(message=exc.detail)
+    for item in exc.errors:
+        errors.fields.setdefault(field_of(item.field.split(".")), item.message)
+    return errors
+
+
+def validate(build: Callable[[], T]) -> T:
+    """Run `build` (which makes a model); raise FormInvalid with the messages per field."""
+    try:
+        return build()
+    except ValidationError as exc:
+        raise FormInvalid(from_validation(exc)) from None
+    except StrongboxError as exc:
+        raise FormInvalid(from_error(exc)) from None
+
+
+# ---- storages --------------------------------------------------------------------------------
+
+
+def storage_create(form: FormLike) -> Any:
+    """S3StorageCreate or FilesystemStorageCreate from the "Add backup storage" form.
+
+    >>> from starlette.datastructures import MultiDict
+    >>> storage_create(MultiDict({"type": "filesystem", "name": "disk", "path": "/b"})).path
+    '/b'
+    """
+    kind = text(form, "type")
+    data: dict[str, Any] = {"type": kind, "name": text(form, "name")}
+    _put(data, "description", text(form, "description"))
+    if kind == "s3":
+        for key in ("endpoint_url", "bucket", "region", "prefix", "access_key_id"):
+            _put(data, key, text(form, key))
+        data["secret_access_key"] = form.get("secret_access_key") or ""
+        data["verify_tls"] = bool(form.get("verify_tls"))
+        data["force_path_style"] = bool(form.get("force_path_style"))
+    else:
+        _put(data, "path", text(form, "path"))
+    return validate(lambda: _STORAGE_ADAPTER.validate_python(data))
+
+
+def storage_update(form: FormLike, kind: str) -> StorageUpdate:
+    """Changes from the edit form; an empty secret field keeps the stored secret."""
+    data: dict[str, Any] = {"description": text(form, "description")}
+    if kind == "s3":
+        for key in ("endpoint_url", "bucket", "region", "access_key_id"):
+            _put(data, key, text(form, key))
+        data["prefix"] = text(form, "prefix")
+        secret = form.get("secret_access_key") or ""
+        if secret:
+            data["secret_access_key"] = secret
+        data["verify_tls"] = bool(form.get("verify_tls"))
+        data["force_path_style"] = bool(form.get("force_path_style"))
+    else:
+        _put(data, "path", text(form, "path"))
+    return validate(lambda: StorageUpdate.model_validate(data))
+
+
+# ---- databases -------------------------------------------------------------------------------
+
+
+def database_create(form: FormLike) -> DatabaseCreate:
+    """DatabaseCreate from the "Add database" form; production hours only when ticked.
+
+    >>> from starlette.datastructures import MultiDict
+    >>> db = database_create(MultiDict([("name", "shop"), ("engine", "postgresql"),
+    ...     ("host", "h"), ("username", "u"), ("databases", "a, b"), ("has_production_hours", "on"),
+    ...     ("production_hours.days", "mon"), ("production_hours.start", "08:00"),
+    ...     ("production_hours.end", "20:00"), ("production_hours.timezone", "UTC")]))
+    >>> db.databases, db.production_hours.describe()
+    (['a', 'b'], 'Monday, 08:00 to 20:00 UTC')
+    """
+    data: dict[str, Any] = {"engine": text(form, "engine")}
+    for key in ("name", "host", "port", "username", "description"):
+        _put(data, key, text(form, key))
+    data["name"] = text(form, "name")
+    data["host"] = text(form, "host")
+    data["username"] = text(form, "username")
+    data["password"] = form.get("password") or ""
+    data["databases"] = [d.strip() for d in text(form, "databases").split(",") if d.strip()]
+    if form.get("has_production_hours"):
+        data["production_hours"] = {
+            "days": [str(d) for d in form.getlist("production_hours.days")],
+            "start": text(form, "production_hours.start"),
+            "end": text(form, "production_hours.end"),
+            "timezone": text(form, "production_hours.timezone") or "UTC",
+        }
+    return validate(lambda: DatabaseCreate.model_validate(data))
+
+
+# ---- backups and restores --------------------------------------------------------------------
+
+
+def backup_create(form: FormLike) -> BackupCreate:
+    data: dict[str, Any] = {"storage": text(form, "storage")}
+    _put(data, "name", text(form, "name"))
+    return validate(lambda: BackupCreate.model_validate(data))
+
+
+def restore_create(form: FormLike, sources: list[str]) -> RestoreCreate:
+    """RestoreCreate from the Restore dialog. `into` is `same` (overwrite the database's own
+    databases) or `new` (each source database into the name typed next to it, `map.<source>`).
+
+    >>> from starlette.datastructures import MultiDict
+    >>> r = restore_create(MultiDict({"backup": "b1", "into": "new", "map.shop": "shop_copy"}),
+    ...                    ["shop"])
+    >>> r.database_map, r.overwrite
+    ({'shop': 'shop_copy'}, False)
+    """
+    data: dict[str, Any] = {"backup": text(form, "backup")}
+    if text(form, "into") == "new":
+        mapping = {source: text(form, f"map.{source}") for source in sources}
+        missing = [s for s, target in mapping.items() if not target]
+        if missing:
+            raise FormInvalid(
+                FormErrors(fields={f"map.{s}": "give the new database's name" for s in missing})
+            )
+        data["database_map"] = mapping
+    else:
+        data["overwrite"] = bool(form.get("overwrite"))
+    return validate(lambda: RestoreCreate.model_validate(data))
+
+
+# ---- schedules -------------------------------------------------------------------------------
+
+
+def _timing(form: FormLike) -> dict[str, Any]:
+    repeats = text(form, "repeats") or "day"
+    if repeats == "cron":
+        return {"cron": text(form, "cron")}
+    frequency: dict[str, Any] = {"every": repeats}
+    wanted = {"hour": ("minute",), "day": ("time",), "week": ("weekday", "time")}
+    for key in wanted.get(repeats, ("day", "time")):
+        frequency[key] = text(form, f"frequency.{key}")
+    return {"frequency": frequency}
+
+
+def _schedule_fields(form: FormLike) -> dict[str, Any]:
+    data: dict[str, Any] = {"storage": text(form, "storage"), **_timing(form)}
+    _put(data, "timezone", text(form, "timezone"))
+    _put(data, "retention_copies", text(form, "retention_copies"))
+    return data
+
+
+def schedule_create(form: FormLike) -> ScheduleCreate:
+    """ScheduleCreate from the Schedule form.
+
+    >>> from starlette.datastructures import MultiDict
+    >>> s = schedule_create(MultiDict({"name": "nightly", "storage": "disk", "repeats": "day",
+    ...     "frequency.time": "02:00", "timezone": "Europe/Berlin", "retention_copies": "7"}))
+    >>> s.frequency, s.timezone, s.retention_copies
+    (DailyFrequency(every='day', time='02:00'), 'Europe/Berlin', 7)
+    """
+    data = _schedule_fields(form)
+    _put(data, "name", text(form, "name"))
+    return validate(lambda: ScheduleCreate.model_validate(data))
+
+
+def schedule_update(form: FormLike) -> ScheduleUpdate:
+    return validate(lambda: ScheduleUpdate.model_validate(_schedule_fields(form)))
+
+
+def repeats_of(frequency: Mapping[str, Any] | None) -> str:
+    """The "Repeats" choice of a saved schedule.
+
+    >>> repeats_of({"every": "week", "weekday": "sun", "time": "03:00"}), repeats_of(None)
+    ('week', 'cron')
+    """
+    return str(frequency["every"]) if frequency else "cron"

@@ -1,0 +1,107 @@
+"""A database's backups: the live table, "Create backup > Now", and deleting a backup."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from strongbox.domain.names import default_name
+from strongbox.domain.states import ACTIVE_STATES
+from strongbox.errors import StrongboxError
+from strongbox.services import backups, storages
+from strongbox.services.schemas import BackupOut
+from strongbox.web import forms
+from strongbox.web.render import context_of, events, render
+from strongbox.web.session import Form, Session
+
+router = APIRouter(prefix="/databases/{database}", include_in_schema=False)
+FAST_POLL = "every 1s"
+SLOW_POLL = "every 10s"
+
+
+def rate_of(backup: BackupOut, now_seconds: float) -> float | None:
+    """Raw bytes per second read so far by a running backup."""
+    if backup.started_at is None:
+        return None
+    elapsed = now_seconds - backup.started_at.timestamp()
+    return backup.progress_bytes / elapsed if elapsed > 0 else None
+
+
+@router.get("/partials/backups", response_class=HTMLResponse)
+def backups_table(request: Request, session: Session, database: str) -> Response:
+    ctx = context_of(request)
+    found = backups.list_for(ctx, database)
+    now = ctx.clock.now().timestamp()
+    active = any(b.state in ACTIVE_STATES for b in found)
+    return render(
+        request,
+        "_backups.html",
+        session,
+        database=database,
+        backups=found,
+        rates={b.name: rate_of(b, now) for b in found if b.state == "running"},
+        poll=FAST_POLL if active else SLOW_POLL,
+    )
+
+
+def _now_dialog(
+    request: Request, session: Session, database: str, values: object, errors: object
+) -> Response:
+    return render(
+        request,
+        "_backup_now.html",
+        session,
+        database=database,
+        storages=storages.list_all(context_of(request)),
+        values=values,
+        errors=errors,
+    )
+
+
+@router.get("/dialogs/backup-now", response_class=HTMLResponse)
+def now_dialog(request: Request, session: Session, database: str) -> Response:
+    name = default_name("backup", context_of(request).clock.now())
+    return _now_dialog(request, session, database, {"name": name}, None)
+
+
+@router.post("/backups", response_class=HTMLResponse)
+def create(request: Request, session: Session, form: Form, database: str) -> Response:
+    try:
+        backups.create(context_of(request), database, forms.backup_create(form))
+    except (forms.FormInvalid, StrongboxError) as exc:
+        errors = exc.errors if isinstance(exc, forms.FormInvalid) else forms.from_error(exc)
+        return _now_dialog(request, session, database, form, errors)
+    return events(Response(), "strongbox:close-dialog", "backups-changed")
+
+
+@router.get("/backups/{name}/delete", response_class=HTMLResponse)
+def confirm_delete(request: Request, session: Session, database: str, name: str) -> Response:
+    return render(
+        request,
+        "_confirm.html",
+        session,
+        title="Delete backup",
+        message=f"Delete backup '{name}' of database '{database}'? Its files are removed from "
+        "the backup storage; this cannot be undone.",
+        action=f"/databases/{database}/backups/{name}/delete",
+        button="Delete",
+        error=None,
+    )
+
+
+@router.post("/backups/{name}/delete", response_class=HTMLResponse)
+def delete(request: Request, session: Session, form: Form, database: str, name: str) -> Response:
+    try:
+        backups.delete(context_of(request), database, name)
+    except StrongboxError as exc:
+        return render(
+            request,
+            "_confirm.html",
+            session,
+            title="Delete backup",
+            message=f"Backup '{name}' was not deleted.",
+            action=None,
+            button=None,
+            error=exc.detail,
+        )
+    return events(Response(), "strongbox:close-dialog", "backups-changed")

@@ -1,0 +1,92 @@
+"""The Databases view, "Add database", and a database's page (Backups and Restores tabs)."""
+
+from __future__ import annotations
+
+from zoneinfo import available_timezones
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from strongbox.errors import StrongboxError
+from strongbox.services import backups, databases, restores, schedules, storages
+from strongbox.services.schemas import BackupOut
+from strongbox.web import chart, forms
+from strongbox.web.render import context_of, render
+from strongbox.web.session import Form, Session
+
+router = APIRouter(include_in_schema=False)
+TIME_ZONES = sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
+TIME_ZONES = ["UTC", *TIME_ZONES]
+
+
+def not_found(request: Request, session: Session, exc: StrongboxError) -> Response:
+    return render(
+        request, "error.html", session, status_code=404, title="Not found", message=exc.detail
+    )
+
+
+@router.get("/databases", response_class=HTMLResponse)
+def database_list(request: Request, session: Session) -> Response:
+    ctx = context_of(request)
+    rows = []
+    for db in databases.list_all(ctx):
+        found = backups.list_for(ctx, db.name)
+        upcoming = [
+            s.next_runs[0] for s in schedules.list_for(ctx, db.name) if s.enabled and s.next_runs
+        ]
+        rows.append(
+            {"db": db, "last": found[0] if found else None, "next": min(upcoming, default=None)}
+        )
+    return render(request, "databases.html", session, rows=rows)
+
+
+@router.get("/databases/new", response_class=HTMLResponse)
+def new_form(request: Request, session: Session) -> Response:
+    return render(request, "_database_form.html", session, values={}, errors=None, zones=TIME_ZONES)
+
+
+@router.post("/databases", response_class=HTMLResponse)
+def add(request: Request, session: Session, form: Form) -> Response:
+    try:
+        body = forms.database_create(form)
+        databases.create(context_of(request), body)
+    except (forms.FormInvalid, StrongboxError) as exc:
+        errors = exc.errors if isinstance(exc, forms.FormInvalid) else forms.from_error(exc)
+        return render(
+            request, "_database_form.html", session, values=form, errors=errors, zones=TIME_ZONES
+        )
+    return Response(headers={"HX-Redirect": f"/databases/{body.name}"})
+
+
+def chart_of(found: list[BackupOut]) -> chart.Chart | None:
+    points = [
+        chart.Point(
+            b.name,
+            b.started_at or b.created_at,
+            b.stored_bytes or 0,
+            b.duration_seconds or 0.0,
+        )
+        for b in found
+        if b.state == "succeeded"
+    ]
+    return chart.build(points)
+
+
+@router.get("/databases/{name}", response_class=HTMLResponse)
+def database_page(request: Request, session: Session, name: str, tab: str = "backups") -> Response:
+    ctx = context_of(request)
+    try:
+        db = databases.get(ctx, name)
+    except StrongboxError as exc:
+        return not_found(request, session, exc)
+    found = backups.list_for(ctx, name)
+    return render(
+        request,
+        "database.html",
+        session,
+        db=db,
+        tab="restores" if tab == "restores" else "backups",
+        chart=chart_of(found),
+        has_restores=bool(restores.list_for(ctx, name)),
+        storage_count=len(storages.list_all(ctx)),
+    )

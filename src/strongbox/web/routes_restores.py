@@ -1,0 +1,80 @@
+"""Restores: the Restore dialog (same database or a new one; the dry-run plan is shown before
+confirming) and the Restores tab."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from strongbox.domain.states import ACTIVE_STATES
+from strongbox.errors import StrongboxError
+from strongbox.services import backups, restores
+from strongbox.services.context import Context
+from strongbox.services.schemas import RestorePlanOut
+from strongbox.web import forms
+from strongbox.web.render import context_of, render
+from strongbox.web.session import Form, Session
+
+router = APIRouter(prefix="/databases/{database}", include_in_schema=False)
+
+
+def sources_of(ctx: Context, database: str, backup: str) -> list[str]:
+    """The database names inside a backup, as its artifacts name them."""
+    found = backups.get(ctx, database, backup)
+    return sorted({a.dbname for a in found.artifacts if a.dbname})
+
+
+@router.get("/partials/restores", response_class=HTMLResponse)
+def restores_table(request: Request, session: Session, database: str) -> Response:
+    found = restores.list_for(context_of(request), database)
+    active = any(r.state in ACTIVE_STATES for r in found)
+    return render(
+        request,
+        "_restores.html",
+        session,
+        database=database,
+        restores=found,
+        poll="every 1s" if active else "every 10s",
+    )
+
+
+@router.get("/dialogs/restore", response_class=HTMLResponse)
+def restore_dialog(request: Request, session: Session, database: str, backup: str) -> Response:
+    sources = sources_of(context_of(request), database, backup)
+    values = {"into": "new", **{f"map.{s}": f"{s}_restored" for s in sources}}
+    return render(
+        request,
+        "_restore_form.html",
+        session,
+        database=database,
+        backup=backup,
+        sources=sources,
+        values=values,
+        errors=None,
+    )
+
+
+@router.post("/restores/plan", response_class=HTMLResponse)
+def plan(request: Request, session: Session, form: Form, database: str) -> Response:
+    ctx = context_of(request)
+    try:
+        sources = sources_of(ctx, database, forms.text(form, "backup"))
+        body = forms.restore_create(form, sources)
+        out = restores.create(ctx, database, body, dry_run=True)
+    except (forms.FormInvalid, StrongboxError) as exc:
+        errors = exc.errors if isinstance(exc, forms.FormInvalid) else forms.from_error(exc)
+        return render(request, "_restore_plan.html", session, plan=None, errors=errors)
+    assert isinstance(out, RestorePlanOut)
+    return render(request, "_restore_plan.html", session, plan=out, errors=None, database=database)
+
+
+@router.post("/restores", response_class=HTMLResponse)
+def create(request: Request, session: Session, form: Form, database: str) -> Response:
+    ctx = context_of(request)
+    try:
+        sources = sources_of(ctx, database, forms.text(form, "backup"))
+        restores.create(ctx, database, forms.restore_create(form, sources))
+    except (forms.FormInvalid, StrongboxError) as exc:
+        errors = exc.errors if isinstance(exc, forms.FormInvalid) else forms.from_error(exc)
+        return render(request, "_restore_plan.html", session, plan=None, errors=errors)
+    return Response(headers={"HX-Redirect": f"/databases/{database}?tab=restores"})

@@ -1,0 +1,168 @@
+"""The web page's sign-in session and CSRF protection.
+
+A person signs in once with an API token; the page then keeps a session cookie of its own: a
+JSON payload (token name, role, a per-session CSRF token, issue time) signed with HMAC-SHA256.
+No session table and no extra dependency. The signing key is derived from `STRONGBOX_SECRET_KEY`
+when set (so that replicas share sessions), else a random key kept in `{data_dir}/web-session.key`
+(0600). The cookie is HttpOnly and SameSite=Strict, Secure when the page is served over https,
+and lasts `SESSION_SECONDS`. Changing the key signs everyone out.
+
+Every POST of the page carries the session's CSRF token, as the form field `csrf_token` or, for
+htmx requests, the header `X-CSRF-Token`; it is compared in constant time.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request, Response
+from starlette.datastructures import FormData
+
+from strongbox.config import Settings
+from strongbox.secretbox import write_private_file
+from strongbox.services.context import Context
+
+COOKIE_NAME = "strongbox_session"
+SESSION_SECONDS = 12 * 3600
+KEY_FILE_NAME = "web-session.key"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+
+
+class SignInNeeded(Exception):
+    """The request has no valid session: the page answers with the sign-in form."""
+
+
+class CsrfRefused(Exception):
+    """A POST without the session's CSRF token (or from another origin)."""
+
+
+@dataclass(frozen=True)
+class WebSession:
+    token_name: str
+    role: str
+    csrf: str
+    issued_at: float
+
+
+def session_key(settings: Settings) -> bytes:
+    """The HMAC key of session cookies (see the module docstring)."""
+    if settings.secret_key is not None:
+        material = settings.secret_key.get_secret_value().encode()
+        return hashlib.sha256(b"strongbox-web-session:" + material).digest()
+    path = settings.data_dir / KEY_FILE_NAME
+    if not path.exists():
+        with contextlib.suppress(FileExistsError):  # another process made it first
+            write_private_file(path, secrets.token_hex(32).encode())
+    return path.read_bytes().strip()
+
+
+def encode(session: WebSession, key: bytes) -> str:
+    payload = json.dumps(
+        {"n": session.token_name, "r": session.role, "c": session.csrf, "t": session.issued_at},
+        separators=(",", ":"),
+    ).encode()
+    body = base64.urlsafe_b64encode(payload).decode().rstrip("=")
+    return f"{body}.{_sign(body, key)}"
+
+
+def decode(value: str, key: bytes, now: float) -> WebSession | None:
+    """The session in a cookie value, or None when it is forged, malformed or expired.
+
+    >>> key = b"k" * 32
+    >>> s = WebSession("admin", "admin", "c" * 32, 1000.0)
+    >>> decode(encode(s, key), key, 1001.0) == s
+    True
+    >>> decode(encode(s, key), b"x" * 32, 1001.0) is None
+    True
+    >>> decode(encode(s, key), key, 1000.0 + SESSION_SECONDS + 1) is None
+    True
+    """
+    body, _, signature = value.partition(".")
+    if not body or not hmac.compare_digest(signature, _sign(body, key)):
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        session = WebSession(str(data["n"]), str(data["r"]), str(data["c"]), float(data["t"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not session.issued_at <= now < session.issued_at + SESSION_SECONDS:
+        return None
+    return session
+
+
+def _sign(body: str, key: bytes) -> str:
+    digest = hmac.new(key, body.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def new_session(token_name: str, role: str, now: datetime) -> WebSession:
+    return WebSession(token_name, role, secrets.token_urlsafe(24), now.timestamp())
+
+
+def set_cookie(response: Response, request: Request, session: WebSession) -> None:
+    response.set_cookie(
+        COOKIE_NAME,
+        encode(session, request.app.state.web_session_key),
+        max_age=SESSION_SECONDS,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+
+
+def clear_cookie(response: Response, request: Request) -> None:
+    response.delete_cookie(
+        COOKIE_NAME,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+
+
+def current(request: Request) -> WebSession | None:
+    value = request.cookies.get(COOKIE_NAME)
+    if not value:
+        return None
+    ctx: Context = request.app.state.context
+    return decode(value, request.app.state.web_session_key, ctx.clock.now().timestamp())
+
+
+def require_session(request: Request) -> WebSession:
+    session = current(request)
+    if session is None:
+        raise SignInNeeded
+    return session
+
+
+def same_origin(request: Request) -> bool:
+    """False when the browser says the request comes from another site (Origin header)."""
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return origin is None
+    host = request.headers.get("host", "")
+    return origin.split("://", 1)[-1] == host
+
+
+async def checked_form(request: Request) -> FormData:
+    """The POSTed form of a signed-in person, after the CSRF check."""
+    session = require_session(request)
+    form = await request.form()
+    given = request.headers.get(CSRF_HEADER) or str(form.get(CSRF_FIELD) or "")
+    if not same_origin(request) or not hmac.compare_digest(given, session.csrf):
+        raise CsrfRefused
+    return form
+
+
+Session = Annotated[WebSession, Depends(require_session)]
+Form = Annotated[FormData, Depends(checked_form)]

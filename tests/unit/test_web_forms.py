@@ -1,0 +1,127 @@
+"""The page's form parsing: form fields -> the services' input models, errors -> fields."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.datastructures import MultiDict
+
+from strongbox.errors import StrongboxError, refused
+from strongbox.web import forms
+
+
+def test_a_daily_schedule_form_becomes_a_frequency() -> None:
+    body = forms.schedule_create(
+        MultiDict(
+            {
+                "name": "nightly",
+                "storage": "disk",
+                "repeats": "day",
+                "frequency.time": "2:00",
+                "frequency.minute": "99",  # a hidden field of another choice is ignored
+                "timezone": "Europe/Berlin",
+                "retention_copies": "7",
+            }
+        )
+    )
+    assert body.frequency is not None
+    assert body.frequency.model_dump() == {"every": "day", "time": "02:00"}
+    assert (body.name, body.timezone, body.retention_copies) == ("nightly", "Europe/Berlin", 7)
+
+
+def test_an_empty_name_takes_the_default_and_a_cron_line_is_kept() -> None:
+    body = forms.schedule_create(
+        MultiDict({"name": "", "storage": "disk", "repeats": "cron", "cron": "30 2 * * 1-5"})
+    )
+    assert body.name is None
+    assert body.cron == "30 2 * * 1-5"
+    assert body.frequency is None
+
+
+def test_a_bad_time_is_reported_on_the_time_field() -> None:
+    with pytest.raises(forms.FormInvalid) as caught:
+        forms.schedule_create(
+            MultiDict(
+                {
+                    "storage": "disk",
+                    "repeats": "week",
+                    "frequency.weekday": "sun",
+                    "frequency.time": "25:00",
+                }
+            )
+        )
+    assert "between 00:00 and 23:59" in caught.value.errors.fields["frequency.time"]
+
+
+def test_a_bad_cron_line_and_time_zone_are_reported_on_their_fields() -> None:
+    with pytest.raises(forms.FormInvalid) as caught:
+        forms.schedule_create(
+            MultiDict(
+                {"storage": "disk", "repeats": "cron", "cron": "* *", "timezone": "Mars/Base"}
+            )
+        )
+    fields = caught.value.errors.fields
+    assert "5 are needed" in fields["cron"]
+    assert "IANA" in fields["timezone"]
+
+
+def test_the_edit_form_leaves_out_the_name() -> None:
+    update = forms.schedule_update(
+        MultiDict({"storage": "disk", "repeats": "hour", "frequency.minute": "15"})
+    )
+    assert update.frequency is not None
+    assert update.frequency.model_dump() == {"every": "hour", "minute": 15}
+    assert "name" not in update.model_fields_set
+
+
+def test_an_s3_storage_form_reports_missing_fields_without_the_type_tag() -> None:
+    with pytest.raises(forms.FormInvalid) as caught:
+        forms.storage_create(MultiDict({"type": "s3", "name": "Bad Name", "bucket": "b"}))
+    fields = caught.value.errors.fields
+    assert fields["endpoint_url"] == "this field is required"
+    assert "not a valid name" in fields["name"]
+    assert "secret_access_key" in fields
+
+
+def test_unchecked_boxes_are_false_and_an_empty_secret_keeps_the_stored_one() -> None:
+    update = forms.storage_update(MultiDict({"bucket": "b2", "secret_access_key": ""}), "s3")
+    assert update.secret_access_key is None
+    assert update.verify_tls is False
+    assert update.force_path_style is False
+    assert update.bucket == "b2"
+
+
+def test_production_hours_are_only_read_when_ticked() -> None:
+    base = {"name": "shop", "engine": "postgresql", "host": "db", "username": "u", "port": ""}
+    assert forms.database_create(MultiDict(base)).production_hours is None
+    with pytest.raises(forms.FormInvalid) as caught:
+        forms.database_create(
+            MultiDict(
+                [
+                    *base.items(),
+                    ("has_production_hours", "on"),
+                    ("production_hours.start", "08:00"),
+                    ("production_hours.end", "08:00"),
+                ]
+            )
+        )
+    fields = caught.value.errors.fields
+    assert "at least one" in fields["production_hours.days"]
+
+
+def test_a_new_database_restore_needs_a_name_for_each_source() -> None:
+    with pytest.raises(forms.FormInvalid) as caught:
+        forms.restore_create(MultiDict({"backup": "b1", "into": "new", "map.a": "a2"}), ["a", "b"])
+    assert list(caught.value.errors.fields) == ["map.b"]
+    same = forms.restore_create(
+        MultiDict({"backup": "b1", "into": "same", "overwrite": "on"}), ["a"]
+    )
+    assert (same.database_map, same.overwrite) == ({}, True)
+
+
+def test_a_service_refusal_lands_on_its_field_and_as_the_form_message() -> None:
+    errors = forms.from_error(
+        refused("the secret key was refused", "bad", field_name="body.secret_access_key")
+    )
+    assert errors.fields == {"secret_access_key": "the secret key was refused"}
+    assert errors.message == "the secret key was refused"
+    assert forms.from_error(StrongboxError("busy")).fields == {}
