@@ -12,6 +12,7 @@ import pytest
 from fixtures.app import RunningServer, start_server, stop_server
 from fixtures.postgres import PostgresServer
 from fixtures.seaweed import SeaweedServer
+from integration.bodies import postgres_database, s3_storage
 from integration.problems import assert_problem
 from integration.seeds import seed_postgres
 from integration.tool_wrappers import DIES_MIDWAY, PAUSES, STALLS, pg_bin_with
@@ -35,29 +36,9 @@ def server_with_pg_dump(tmp_path: Path, body: str, **settings: Any) -> tuple[Run
 def register(running: RunningServer, pg: PostgresServer, storage: dict[str, Any]) -> None:
     running.client.post(
         "/api/v1/databases",
-        json={
-            "name": "prod",
-            "engine": "postgresql",
-            "host": pg.host,
-            "port": pg.port,
-            "username": pg.superuser,
-            "password": pg.password,
-            "databases": ["mid"],
-        },
+        json=postgres_database(pg, ["mid"]),
     ).raise_for_status()
     running.client.post("/api/v1/backup-storages", json=storage).raise_for_status()
-
-
-def s3_storage(seaweed: SeaweedServer, bucket: str) -> dict[str, Any]:
-    return {
-        "type": "s3",
-        "name": "bucket",
-        "endpoint_url": seaweed.endpoint_url,
-        "bucket": bucket,
-        "access_key_id": seaweed.access_key,
-        "secret_access_key": seaweed.secret_key,
-        "force_path_style": True,
-    }
 
 
 def objects_under(seaweed: SeaweedServer, bucket: str, prefix: str) -> list[str]:
@@ -191,15 +172,7 @@ def test_losing_the_s3_server_mid_upload_fails_the_backup_and_leaves_no_object(
         )
         running.client.post(
             "/api/v1/databases",
-            json={
-                "name": "prod",
-                "engine": "postgresql",
-                "host": pg_server.host,
-                "port": pg_server.port,
-                "username": pg_server.superuser,
-                "password": pg_server.password,
-                "databases": [big],
-            },
+            json=postgres_database(pg_server, [big]),
         ).raise_for_status()
         running.client.post(
             "/api/v1/backup-storages", json=s3_storage(own, bucket)

@@ -15,6 +15,7 @@ import pytest
 from fixtures.app import RunningServer
 from fixtures.postgres import PostgresServer
 from fixtures.seaweed import SeaweedServer
+from integration.bodies import postgres_database
 from integration.problems import assert_problem
 from integration.seeds import pg_fingerprint, seed_postgres
 
@@ -34,15 +35,7 @@ def shop(pg_server: PostgresServer) -> Iterator[dict[str, Any]]:
 def register(strongbox: RunningServer, pg_server: PostgresServer, databases: list[str]) -> None:
     response = strongbox.client.post(
         "/api/v1/databases",
-        json={
-            "name": "prod",
-            "engine": "postgresql",
-            "host": pg_server.host,
-            "port": pg_server.port,
-            "username": pg_server.superuser,
-            "password": pg_server.password,
-            "databases": databases,
-        },
+        json=postgres_database(pg_server, databases),
     )
     assert response.status_code == 201, response.text
     assert response.json()["server_version"].startswith("15")

@@ -14,6 +14,7 @@ import pytest
 
 from fixtures.app import RunningServer
 from fixtures.postgres import PostgresServer
+from integration.bodies import postgres_database
 
 pytestmark = pytest.mark.integration
 
@@ -119,15 +120,7 @@ def test_a_failed_backup_with_wait_exits_1_with_the_reason(
     pg_server.create_database("cli_gone")
     strongbox.client.post(
         "/api/v1/databases",
-        json={
-            "name": "prod",
-            "engine": "postgresql",
-            "host": pg_server.host,
-            "port": pg_server.port,
-            "username": pg_server.superuser,
-            "password": pg_server.password,
-            "databases": ["cli_gone"],
-        },
+        json=postgres_database(pg_server, ["cli_gone"]),
     ).raise_for_status()
     strongbox.client.post(
         "/api/v1/backup-storages",
@@ -180,15 +173,7 @@ def test_restore_commands_plan_run_and_list(
     ).raise_for_status()
     strongbox.client.post(
         "/api/v1/databases",
-        json={
-            "name": "prod",
-            "engine": "postgresql",
-            "host": pg_server.host,
-            "port": pg_server.port,
-            "username": pg_server.superuser,
-            "password": pg_server.password,
-            "databases": ["cli_src"],
-        },
+        json=postgres_database(pg_server, ["cli_src"]),
     ).raise_for_status()
     taken = cli(
         strongbox, "backup", "create", "prod", "--storage", "disk", "--name", "b1", "--wait"
@@ -231,15 +216,7 @@ def test_schedule_commands_create_list_edit_pause_and_remove(
     ).raise_for_status()
     strongbox.client.post(
         "/api/v1/databases",
-        json={
-            "name": "prod",
-            "engine": "postgresql",
-            "host": pg_server.host,
-            "port": pg_server.port,
-            "username": pg_server.superuser,
-            "password": pg_server.password,
-            "databases": ["postgres"],
-        },
+        json=postgres_database(pg_server, ["postgres"]),
     ).raise_for_status()
     preview = cli(
         strongbox, "schedule", "create", "prod", "--storage", "disk", "--every", "day",

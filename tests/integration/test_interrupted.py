@@ -16,6 +16,7 @@ import pytest
 from fixtures.app import ADMIN_TOKEN
 from fixtures.ports import free_port
 from fixtures.postgres import PostgresServer
+from integration.bodies import postgres_database
 from integration.tool_wrappers import PAUSES, pg_bin_with
 
 pytestmark = pytest.mark.integration
@@ -93,15 +94,7 @@ def test_a_backup_cut_by_a_crash_is_failed_on_restart_and_its_leftovers_removed(
     try:
         first.client.post(
             "/api/v1/databases",
-            json={
-                "name": "prod",
-                "engine": "postgresql",
-                "host": pg_server.host,
-                "port": pg_server.port,
-                "username": pg_server.superuser,
-                "password": pg_server.password,
-                "databases": [small],
-            },
+            json=postgres_database(pg_server, [small]),
         ).raise_for_status()
         first.client.post(
             "/api/v1/backup-storages",

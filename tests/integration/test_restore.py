@@ -14,6 +14,7 @@ from fixtures.app import RunningServer, start_server, stop_server
 from fixtures.mariadb import MariaDBServer
 from fixtures.postgres import PostgresServer
 from fixtures.seaweed import SeaweedServer
+from integration.bodies import postgres_database, s3_storage
 from integration.problems import assert_problem
 from integration.seeds import mariadb_fingerprint, pg_fingerprint, seed_mariadb, seed_postgres
 
@@ -33,30 +34,14 @@ def wait_for_restore(running: RunningServer, database: str, name: str) -> dict[s
 def register_pg(running: RunningServer, name: str, server: PostgresServer, dbs: list[str]) -> None:
     running.client.post(
         "/api/v1/databases",
-        json={
-            "name": name,
-            "engine": "postgresql",
-            "host": server.host,
-            "port": server.port,
-            "username": server.superuser,
-            "password": server.password,
-            "databases": dbs,
-        },
+        json=postgres_database(server, dbs, name=name),
     ).raise_for_status()
 
 
 def register_bucket(running: RunningServer, seaweed: SeaweedServer, bucket: str) -> None:
     running.client.post(
         "/api/v1/backup-storages",
-        json={
-            "type": "s3",
-            "name": "bucket",
-            "endpoint_url": seaweed.endpoint_url,
-            "bucket": bucket,
-            "access_key_id": seaweed.access_key,
-            "secret_access_key": seaweed.secret_key,
-            "force_path_style": True,
-        },
+        json=s3_storage(seaweed, bucket),
     ).raise_for_status()
 
 

@@ -10,6 +10,7 @@ import pytest
 from fixtures.app import RunningServer
 from fixtures.postgres import PostgresServer
 from fixtures.seaweed import SeaweedServer
+from integration.bodies import postgres_database
 
 pytestmark = pytest.mark.integration
 
@@ -92,15 +93,7 @@ def test_a_forced_storage_removal_keeps_the_artifacts(
     ).raise_for_status()
     client.post(
         "/api/v1/databases",
-        json={
-            "name": "prod",
-            "engine": "postgresql",
-            "host": pg_server.host,
-            "port": pg_server.port,
-            "username": pg_server.superuser,
-            "password": pg_server.password,
-            "databases": ["kept"],
-        },
+        json=postgres_database(pg_server, ["kept"]),
     ).raise_for_status()
     client.post("/api/v1/databases/prod/backups", json={"storage": "disk", "name": "b1"})
     assert strongbox.wait_for_backup("prod", "b1")["state"] == "succeeded"
