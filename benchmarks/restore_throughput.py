@@ -143,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
                     env=pg_env(services.pg),
                     check=True,
                 )
+            dump_bytes = dump.stat().st_size
             backup = take_backup(server)
             plain: list[Timing] = []
             ours: list[Timing] = []
@@ -157,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
                     )
             finally:
                 server.stop()
-        report(db_bytes, dump.stat().st_size if dump.exists() else 0, plain, ours, args.jobs)
+        report(db_bytes, dump_bytes, plain, ours, args.jobs)
     return 0
 
 

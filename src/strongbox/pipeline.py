@@ -22,7 +22,8 @@ from strongbox.process import ToolProcess
 from strongbox.storage.base import BackupStorage
 
 READ_CHUNK = 1024 * 1024
-HEAD_BYTES = 256 * 1024  # how much of the dump's start is shown to `position_from_head`
+HEAD_BYTES = 256 * 1024
+ZSTD_JOB_SIZE = 1024 * 1024  # how much of the dump's start is shown to `position_from_head`
 
 CANCELED = "canceled"
 
@@ -64,7 +65,12 @@ class CompressingReader:
         cancel: threading.Event | None = None,
     ) -> None:
         threads = -1 if options.zstd_threads == 0 else options.zstd_threads
-        compressor = zstandard.ZstdCompressor(level=options.zstd_level, threads=threads)
+        # 1 MiB jobs instead of zstd's default (several MiB per worker at level 3) keep the
+        # multi-threaded buffers small; the ratio and speed measured the same.
+        parameters = zstandard.ZstdCompressionParameters.from_level(
+            options.zstd_level, threads=threads, job_size=ZSTD_JOB_SIZE
+        )
+        compressor = zstandard.ZstdCompressor(compression_params=parameters)
         self._compress = compressor.compressobj()
         self._source = source
         self._tool = tool
@@ -93,7 +99,8 @@ class CompressingReader:
             out = bytes(self._pending)
             self._pending.clear()
         else:
-            out = bytes(self._pending[:size])
+            with memoryview(self._pending) as view:  # one copy, not two
+                out = bytes(view[:size])
             del self._pending[:size]
         self._sha.update(out)
         self.stored_bytes += len(out)

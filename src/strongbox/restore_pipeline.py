@@ -8,7 +8,6 @@ what the tool wrote.
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -78,12 +77,11 @@ def decompress_to_file(
     on_raw_bytes: Callable[[int], None] | None = None,
 ) -> int:
     """Download, verify and decompress `key` into `path` (for tools that need a seekable file).
-    The file is removed again when the checksum does not match."""
+    The file is removed again when the checksum does not match. It is not fsynced: it only
+    lives for this restore, and a crash fails the restore anyway."""
     try:
         with open(path, "wb") as out:
             raw = _stream(storage, key, expected_sha256, out.write, on_raw_bytes)
-            out.flush()
-            os.fsync(out.fileno())
     except BaseException:
         path.unlink(missing_ok=True)
         raise
