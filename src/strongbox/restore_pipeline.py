@@ -8,8 +8,10 @@ what the tool wrote.
 from __future__ import annotations
 
 import hashlib
+import queue
 import subprocess
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import zstandard
@@ -20,6 +22,8 @@ from strongbox.process import ToolProcess
 from strongbox.storage.base import BackupStorage
 
 CHUNK = 1024 * 1024
+READ_AHEAD_CHUNKS = 8  # bounds the memory of the read-ahead to a few MiB
+_END = object()
 CHECKSUM_MISMATCH = "checksum-mismatch"
 
 
@@ -36,6 +40,49 @@ def _mismatch(key: str, expected: str, actual: str) -> ChecksumMismatchError:
     )
 
 
+def _read_ahead(storage: BackupStorage, key: str, expected_sha256: str) -> Iterator[bytes]:
+    """The chunks of `key`, read and hashed in a thread of their own, so that downloading and
+    hashing overlap with the caller's decompression and writing (a few chunks ahead at most).
+    Raises ChecksumMismatchError after the last chunk when the hash differs."""
+    ahead: queue.Queue[object] = queue.Queue(maxsize=READ_AHEAD_CHUNKS)
+    stop = threading.Event()
+
+    def put(item: object) -> None:
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def read() -> None:
+        sha = hashlib.sha256()
+        try:
+            with storage.open_read(key) as source:
+                while not stop.is_set() and (chunk := source.read(CHUNK)):
+                    sha.update(chunk)
+                    put(chunk)
+            actual = sha.hexdigest()
+            put(_mismatch(key, expected_sha256, actual) if actual != expected_sha256 else _END)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            put(exc)
+
+    reader = threading.Thread(target=read, name="strongbox-restore-read", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = ahead.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            assert isinstance(item, bytes)
+            yield item
+    finally:
+        stop.set()
+        reader.join(timeout=30)
+
+
 def _stream(
     storage: BackupStorage,
     key: str,
@@ -45,22 +92,16 @@ def _stream(
 ) -> int:
     """Read `key`, hash it, decompress it into `sink` (when given); return the raw byte count.
     Raises ChecksumMismatchError after the last byte when the hash differs."""
-    sha = hashlib.sha256()
     decompressor = zstandard.ZstdDecompressor().decompressobj() if sink is not None else None
     raw = 0
-    with storage.open_read(key) as source:
-        while chunk := source.read(CHUNK):
-            sha.update(chunk)
-            if decompressor is not None and sink is not None:
-                data = decompressor.decompress(chunk)
-                if data:
-                    sink(data)
-                    raw += len(data)
-                    if on_raw_bytes is not None:
-                        on_raw_bytes(raw)
-    actual = sha.hexdigest()
-    if actual != expected_sha256:
-        raise _mismatch(key, expected_sha256, actual)
+    for chunk in _read_ahead(storage, key, expected_sha256):
+        if decompressor is not None and sink is not None:
+            data = decompressor.decompress(chunk)
+            if data:
+                sink(data)
+                raw += len(data)
+                if on_raw_bytes is not None:
+                    on_raw_bytes(raw)
     return raw
 
 
