@@ -27,7 +27,8 @@ M_ARENA_MAX = -8  # mallopt parameter number, from glibc's malloc.h
 
 
 def build_context(settings: Settings) -> Context:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Only the server's user may read the catalog, keys and token files (made on first start).
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     secret = settings.secret_key
     secrets = (
         SecretBox.from_passphrase(secret.get_secret_value())
