@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -31,3 +32,17 @@ def can_move(current: JobState, new: JobState) -> bool:
     False
     """
     return new in _ALLOWED.get(current, set())
+
+
+def duration_seconds(started: datetime | None, finished: datetime | None) -> float | None:
+    """How long a job ran, once it has both ends.
+
+    >>> from datetime import UTC
+    >>> duration_seconds(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, 0, 1, tzinfo=UTC))
+    60.0
+    >>> duration_seconds(None, None) is None
+    True
+    """
+    if started is None or finished is None:
+        return None
+    return (finished - started).total_seconds()

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from strongbox.catalog.models import Backup
 from strongbox.domain.keys import backup_prefix
 from strongbox.domain.names import default_name
-from strongbox.domain.states import ACTIVE_STATES, JobState
+from strongbox.domain.states import ACTIVE_STATES, JobState, duration_seconds
 from strongbox.errors import StrongboxError, conflict, invalid, not_found
 from strongbox.services import activity, backup_run, databases, storages
 from strongbox.services.context import Context
@@ -187,11 +187,7 @@ def _refuse_if_busy(session: Session, database: str) -> None:
 
 
 def to_out(row: Backup) -> BackupOut:
-    duration = (
-        (row.finished_at - row.started_at).total_seconds()
-        if row.finished_at and row.started_at
-        else None
-    )
+    duration = duration_seconds(row.started_at, row.finished_at)
     return BackupOut(
         name=row.name,
         database=row.database,

@@ -13,7 +13,7 @@ from strongbox.domain.keys import manifest_key
 from strongbox.domain.manifest import Manifest, ManifestArtifact
 from strongbox.domain.names import default_name
 from strongbox.domain.restore_plan import PlannedDatabase, plan_databases, target_names
-from strongbox.domain.states import ACTIVE_STATES, JobState
+from strongbox.domain.states import ACTIVE_STATES, JobState, duration_seconds
 from strongbox.engines.base import ConnectionInfo, Engine, RestoringEngine
 from strongbox.errors import StrongboxError, conflict, invalid, not_found, refused
 from strongbox.services import activity, backups, databases, restore_run, storages
@@ -309,11 +309,7 @@ def _planned_artifact(
 
 
 def to_out(row: Restore) -> RestoreOut:
-    duration = (
-        (row.finished_at - row.started_at).total_seconds()
-        if row.finished_at and row.started_at
-        else None
-    )
+    duration = duration_seconds(row.started_at, row.finished_at)
     return RestoreOut(
         name=row.name,
         database=row.database,
