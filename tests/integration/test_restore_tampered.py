@@ -315,3 +315,46 @@ def mariadb_shop(mariadb_server: MariaDBServer) -> Iterator[Callable[[], dict[st
 
     yield seed
     mariadb_server.execute("DROP DATABASE IF EXISTS tmshop")
+
+
+def test_a_queued_restore_that_meets_a_tampered_manifest_fails_and_touches_nothing(
+    strongbox: RunningServer,
+    pg_server: PostgresServer,
+    two_backups: Bucket,
+    tshop: dict[str, Any],
+) -> None:
+    from strongbox.catalog.models import Restore
+    from strongbox.services import restore_run
+
+    ctx = strongbox.embedded.context
+    manifest = two_backups.manifest("prod", "b1")
+    token = secrets.token_hex(4)
+    dump_of(manifest)["name"] = f"../../y-{token}.zst"
+    two_backups.put_manifest(manifest)
+    # As if the manifest was changed between the request and the worker's start.
+    with ctx.catalog.session() as session:
+        row = Restore(
+            name="late",
+            database="prod",
+            backup="b1",
+            target="prod",
+            database_map={},
+            overwrite=True,
+            restore_globals=False,
+            jobs=2,
+            state="queued",
+            created_at=ctx.clock.now(),
+            restored_bytes=0,
+            summary=[],
+        )
+        session.add(row)
+        session.flush()
+        restore_id = row.id
+    restore_run.run(ctx, restore_id)
+
+    done = strongbox.client.get("/api/v1/databases/prod/restores/late").json()
+    assert done["state"] == "failed"
+    assert "breaks the layout's rules" in done["error"]
+    assert "name contains '/'" in done["error"]
+    assert not (strongbox.data_dir / f"y-{token}").exists()
+    assert pg_fingerprint(pg_server, "tshop") == tshop
