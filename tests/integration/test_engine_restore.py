@@ -28,7 +28,8 @@ from strongbox.engines.base import (
 )
 from strongbox.engines.common import CREATE_FAILED, DATABASE_EXISTS, FORMAT_MISMATCH
 from strongbox.engines.mysql import MySQLEngine, quote_identifier
-from strongbox.engines.postgresql import PostgresEngine, globals_errors, strip_role_statements
+from strongbox.engines.pg_globals import globals_to_apply
+from strongbox.engines.postgresql import PostgresEngine, globals_errors
 from strongbox.errors import ErrorKind, StrongboxError
 from strongbox.process import ToolProcess
 
@@ -328,7 +329,7 @@ def test_pg_a_role_missing_on_the_target_fails_the_restore_until_globals_are_res
 
     # The restore service drops the half-made database, restores the globals, and retries.
     engine.drop_database(target, "owned", TIMEOUT)
-    globals_sql = strip_role_statements(run_to_bytes(pg_globals_command(pg_server)), "postgres")
+    globals_sql = globals_to_apply(run_to_bytes(pg_globals_command(pg_server)), "postgres")
     assert b"CREATE ROLE app_owner;" in globals_sql
     assert b"ALTER ROLE postgres" not in globals_sql
     for _ in range(2):  # the second time every role exists already: noise, not failure

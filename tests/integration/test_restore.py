@@ -322,7 +322,12 @@ def test_a_new_catalog_imports_backups_from_the_storage_and_restores_one(
         register_pg(fresh, "prod", pg_server, ["rshop"])
         register_bucket(fresh, seaweed, s3_bucket)
         first = fresh.client.post("/api/v1/backup-storages/bucket/import", json={}).json()
-        assert first == {"imported": ["prod/old-one"], "skipped": [], "unreadable": []}
+        assert first == {
+            "imported": ["prod/old-one"],
+            "skipped": [],
+            "unreadable": [],
+            "refused": [],
+        }
         again = fresh.client.post(
             "/api/v1/backup-storages/bucket/import", json={"database": "prod"}
         ).json()

@@ -116,3 +116,5 @@ def import_(
         print(f"  + {label}")
     for problem in result["unreadable"]:
         print(f"  ! {problem}")
+    for refusal in result.get("refused", []):
+        print(f"  ! refused {refusal['key']}: {refusal['reason']}")

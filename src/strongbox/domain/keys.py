@@ -45,3 +45,33 @@ def artifact_key(storage_prefix: str, database: str, backup: str, filename: str)
     'x/prod/b1/app.pgdump.zst'
     """
     return join_key(storage_prefix, database, backup, filename)
+
+
+def search_prefix(storage_prefix: str, database: str | None = None) -> str:
+    """The prefix to list for the backups of `database` (of every database when None): it ends
+    with '/' unless it is empty (the whole bucket or folder).
+
+    >>> search_prefix("team", "prod")
+    'team/prod/'
+    >>> search_prefix("team")
+    'team/'
+    >>> search_prefix("")
+    ''
+    """
+    folder = join_key(storage_prefix, database or "")
+    return folder + "/" if folder else ""
+
+
+PROBE_PREFIX = ".strongbox-probe-"
+
+
+def probe_key(storage_prefix: str, token: str) -> str:
+    """The key of the object a storage check writes and deletes again: a hidden name under the
+    prefix, where no backup folder (a DNS-1123 name) can be.
+
+    >>> probe_key("team/backups/", "ab12")
+    'team/backups/.strongbox-probe-ab12'
+    >>> probe_key("", "ab12")
+    '.strongbox-probe-ab12'
+    """
+    return join_key(storage_prefix, PROBE_PREFIX + token)

@@ -41,6 +41,7 @@ from strongbox.engines.common import (
     safe_file_stems,
     scrub,
 )
+from strongbox.engines.pg_globals import globals_to_apply
 from strongbox.errors import StrongboxError, refused
 
 # The maintenance database every cluster has; it holds no user data by convention, so "all
@@ -57,7 +58,6 @@ _MAX_NAME_BYTES = 63
 # DROP DATABASE ... WITH (FORCE) exists since PostgreSQL 13.
 _DROP_FORCE_SINCE = 13
 _GLOBALS_ERROR = re.compile(r"\b(?:ERROR|FATAL|PANIC):|\berror:")
-_ROLE_STATEMENT = re.compile(rb'^(?:CREATE|ALTER) ROLE ("(?:[^"]|"")+"|[^\s;"]+)[\s;]')
 
 
 # --- pure helpers (unit tested without I/O) ---------------------------------------------------
@@ -180,39 +180,6 @@ def globals_errors(stderr_text: str) -> list[str]:
     ]
 
 
-def strip_role_statements(globals_sql: bytes, role: str) -> bytes:
-    r"""A globals dump without the `CREATE ROLE` and `ALTER ROLE` lines of `role`.
-
-    pg_dumpall writes `ALTER ROLE <name> WITH ... PASSWORD '<hash>'` for every role, the one
-    it connected as included. Applied as is to another server, it gives the user Strongbox
-    connects as the source server's password, and Strongbox's next login there fails. Pass
-    the globals through this with the target's user name: that user keeps its password and
-    attributes, and every other role is created or updated. (pg_dumpall writes each of these
-    statements on one line; a multi-line role comment that has a line starting like one of
-    them could lose that line, which only touches the comment.)
-
-    >>> strip_role_statements(
-    ...     b'CREATE ROLE app;\nCREATE ROLE postgres;\n'
-    ...     b"ALTER ROLE postgres WITH SUPERUSER LOGIN PASSWORD 'SCRAM...';\n",
-    ...     "postgres",
-    ... )
-    b'CREATE ROLE app;\n'
-    """
-    kept = []
-    for line in globals_sql.splitlines(keepends=True):
-        found = _ROLE_STATEMENT.match(line)
-        if found and _unquote(found.group(1).decode("utf-8", "replace")) == role:
-            continue
-        kept.append(line)
-    return b"".join(kept)
-
-
-def _unquote(identifier: str) -> str:
-    if identifier.startswith('"') and identifier.endswith('"') and len(identifier) > 1:
-        return identifier[1:-1].replace('""', '"')
-    return identifier
-
-
 # --- finding client programs ------------------------------------------------------------------
 
 
@@ -288,9 +255,11 @@ class PostgresEngine:
 
     @staticmethod
     def globals_for_target(globals_sql: bytes, conn: ConnectionInfo) -> bytes:
-        """The globals dump to apply on the target: without the statements of the role Strongbox
-        connects as, whose password would otherwise become the source server's."""
-        return strip_role_statements(globals_sql, conn.username)
+        """The globals dump to apply on the target, vetted (no psql meta-commands, role and
+        tablespace statements only: `pg_globals.globals_to_apply`) and without the statements
+        of the role Strongbox connects as, whose password would otherwise become the source
+        server's. Raises GlobalsRefusedError before anything runs."""
+        return globals_to_apply(globals_sql, conn.username)
 
     def __init__(
         self, bin_dir: Path | None = None, *, search_dirs: Sequence[Path] | None = None
@@ -486,7 +455,7 @@ class PostgresEngine:
         0 even when other statements fail, so a caller must treat a non-zero exit AND any line
         `globals_errors(stderr)` returns as a failure. Notices are silenced
         (client_min_messages=warning) so that stderr holds errors only. Feed the dump through
-        `strip_role_statements(dump, conn.username)`, or the connecting user gets the source
+        `globals_for_target(dump, conn)`, or the connecting user gets the source
         server's password. Raises the errors of `check`."""
         with self._connect(conn, _PLAN_TIMEOUT) as pg:
             server = _server_info(pg)

@@ -207,7 +207,7 @@ def _finish(ctx: Context, backup_id: int, manifest: Manifest, location: str) -> 
         progress_bytes=manifest.size_bytes,
         location=location,
         log_position=manifest.log_position,
-        artifacts=[a.model_dump(exclude={"format"}) for a in manifest.artifacts],
+        artifacts=[a.model_dump() for a in manifest.artifacts],
     )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -15,8 +14,15 @@ from strongbox.domain.names import default_name
 from strongbox.domain.restore_plan import PlannedDatabase, plan_databases, target_names
 from strongbox.domain.states import ACTIVE_STATES, JobState, duration_seconds
 from strongbox.engines.base import ConnectionInfo, Engine, RestoringEngine
-from strongbox.errors import StrongboxError, conflict, invalid, not_found, refused
-from strongbox.services import activity, backups, databases, restore_run, storages
+from strongbox.errors import StrongboxError, conflict, invalid, not_found
+from strongbox.services import (
+    activity,
+    backups,
+    databases,
+    restore_run,
+    storages,
+    stored_manifests,
+)
 from strongbox.services.context import Context
 from strongbox.services.schemas import (
     PlannedArtifact,
@@ -110,7 +116,7 @@ def prepare(
             "storage-not-found",
             field_name="body.backup",
         ) from exc
-    manifest = read_manifest(storage, manifest_key(prefix, database, backup_name))
+    manifest = _trusted_manifest(ctx, backup, storage, prefix)
     if manifest.engine != target_engine:
         raise invalid(
             f"backup '{backup_name}' is a {manifest.engine} backup and '{target}' is a "
@@ -128,25 +134,32 @@ def prepare(
     return Prepared(manifest, storage, target_conn, engine, planned)
 
 
-def read_manifest(storage: BackupStorage, key: str) -> Manifest:
-    """The manifest at `key`; a missing or unreadable one is refused: without it nothing says
-    what the artifacts are or proves them intact."""
-    try:
-        data = storage.get_bytes(key)
-    except StrongboxError as exc:
-        raise refused(
-            f"the backup's manifest {key} cannot be read ({exc}); without it the artifacts "
-            "cannot be verified, so the backup is not restored",
-            "backup-manifest-missing",
-        ) from exc
-    try:
-        return Manifest.model_validate_json(data)
-    except ValidationError as exc:
-        raise refused(
-            f"the backup's manifest {key} is not a valid Strongbox manifest "
-            f"({exc.error_count()} problems, first: {exc.errors()[0]['msg']})",
-            "backup-manifest-unreadable",
-        ) from exc
+def _trusted_manifest(
+    ctx: Context, backup: Backup, storage: BackupStorage, storage_prefix: str
+) -> Manifest:
+    """The manifest a restore plans with: the artifacts (keys, names, sizes, SHA-256, formats)
+    and the engine come from the catalog's record; the manifest in the storage must keep the
+    layout's rules and agree with that record, or the restore is refused. Only descriptive
+    fields the catalog does not keep (tool versions, compression) come from the storage."""
+    recorded = stored_manifests.recorded_artifacts(backup, storage_prefix)
+    key = manifest_key(storage_prefix, backup.database, backup.name)
+    stored = stored_manifests.read_checked(
+        storage,
+        key,
+        storage_prefix=storage_prefix,
+        database=backup.database,
+        backup=backup.name,
+        now=ctx.clock.now(),
+    )
+    stored_manifests.require_agreement(key, backup, recorded, stored)
+    return stored.model_copy(
+        update={
+            "database": backup.database,
+            "backup": backup.name,
+            "engine": backup.engine,
+            "artifacts": recorded,
+        }
+    )
 
 
 def as_restoring(engine: Engine) -> RestoringEngine:

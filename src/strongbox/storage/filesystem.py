@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from strongbox.domain.keys import probe_key
 from strongbox.errors import ErrorKind, StrongboxError, invalid, not_found, refused
 from strongbox.storage.base import FAILED, NOT_FOUND, NOT_WRITABLE, ObjectInfo, Readable
 
@@ -46,7 +47,7 @@ class FilesystemStorage:
         """Prove the folder exists (creating it if needed) and that a probe file can be written,
         read back, listed and deleted. Raises StrongboxError NOT_WRITABLE naming the folder, the
         operating system's reason and the next step."""
-        probe = f".strongbox-probe-{secrets.token_hex(8)}"
+        probe = probe_key("", secrets.token_hex(8))
         body = secrets.token_bytes(32)
         try:
             self.root.mkdir(parents=True, exist_ok=True)

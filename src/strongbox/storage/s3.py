@@ -31,6 +31,7 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from urllib3.exceptions import InsecureRequestWarning
 
+from strongbox.domain.keys import probe_key
 from strongbox.domain.partsize import part_size_for
 from strongbox.errors import ErrorKind, StrongboxError, invalid, not_found, refused
 from strongbox.storage.base import (
@@ -507,9 +508,7 @@ def _probe_key(prefix: str) -> str:
     >>> _probe_key("").startswith(".strongbox-probe-")
     True
     """
-    name = f".strongbox-probe-{secrets.token_hex(8)}"
-    prefix = prefix.strip("/")
-    return f"{prefix}/{name}" if prefix else name
+    return probe_key(prefix, secrets.token_hex(8))
 
 
 def _refuse_empty(prefix: str) -> None:
