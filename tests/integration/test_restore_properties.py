@@ -13,6 +13,7 @@ from fixtures.app import RunningServer
 from fixtures.mariadb import MariaDBServer
 from fixtures.postgres import PostgresServer
 from fixtures.seaweed import SeaweedServer
+from integration.test_cli import cli
 from integration.test_restore import back_up, register_bucket, register_pg, restore
 from strongbox.domain.database_properties import DatabaseProperties
 from strongbox.engines.common import LOCALE_UNAVAILABLE
@@ -134,8 +135,14 @@ def test_a_grantee_missing_on_the_target_is_a_warning_and_the_rest_comes_back(
     register_bucket(strongbox, seaweed, s3_bucket)
     back_up(strongbox, "prod", "roles-elsewhere")
 
-    done = restore(strongbox, "prod", backup="roles-elsewhere", target="fresh", jobs=1)
+    # Through the CLI, which shows the warnings below the summary.
+    shown = cli(
+        strongbox, "restore", "prod", "--backup", "roles-elsewhere", "--to", "fresh", "--wait"
+    )
 
+    assert shown.returncode == 0, shown.stderr
+    assert "warning: props_latin: not restored: GRANT CONNECT" in shown.stdout
+    [done] = strongbox.client.get("/api/v1/databases/prod/restores").json()
     assert done["state"] == "succeeded", done["error"]
     [warning] = done["summary"][0]["warnings"]
     assert "GRANT CONNECT" in warning
