@@ -4,6 +4,8 @@ set and collation (MariaDB), besides the same content."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -156,6 +158,67 @@ def test_a_grantee_missing_on_the_target_is_a_warning_and_the_rest_comes_back(
     drop_pg_source(pg_server, "props_latin", "props_utf")
 
 
+def record_properties(
+    running: RunningServer,
+    seaweed: SeaweedServer,
+    backup: dict[str, Any],
+    dbname: str,
+    **changes: Any,
+) -> None:
+    """Change the properties recorded for `dbname` in both the manifest and the catalog, as a
+    backup imported from an altered bucket would have them."""
+    bucket, _, prefix = backup["location"].removeprefix("s3://").partition("/")
+    client = seaweed.client()
+    key = f"{prefix}manifest.json"
+    manifest = json.loads(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+    for artifact in manifest["artifacts"]:
+        if artifact["dbname"] == dbname:
+            artifact["database_properties"].update(changes)
+    client.put_object(Bucket=bucket, Key=key, Body=json.dumps(manifest).encode())
+    with sqlite3.connect(running.data_dir / "catalog.sqlite3") as catalog:
+        [(raw,)] = catalog.execute(
+            "SELECT artifacts FROM backups WHERE name = ?", (backup["name"],)
+        ).fetchall()
+        artifacts = json.loads(raw)
+        for artifact in artifacts:
+            if artifact["dbname"] == dbname:
+                artifact["database_properties"].update(changes)
+        catalog.execute(
+            "UPDATE backups SET artifacts = ? WHERE name = ?",
+            (json.dumps(artifacts), backup["name"]),
+        )
+
+
+def test_a_locale_missing_for_one_database_fails_the_restore_before_any_is_created(
+    strongbox: RunningServer,
+    pg_server: PostgresServer,
+    seaweed: SeaweedServer,
+    s3_bucket: str,
+) -> None:
+    make_pg_source(pg_server)
+    register_pg(strongbox, "prod", pg_server, ["props_latin", "props_utf"])
+    register_bucket(strongbox, seaweed, s3_bucket)
+    backup = back_up(strongbox, "prod", "elsewhere")
+    # The second database's locale is one this server lacks.
+    record_properties(strongbox, seaweed, backup, "props_utf", lc_ctype="xx_XX.UTF-8")
+
+    done = restore(
+        strongbox,
+        "prod",
+        backup="elsewhere",
+        database_map={"props_latin": "props_latin_copy", "props_utf": "props_utf_copy"},
+    )
+
+    assert done["state"] == "failed"
+    assert "xx_XX.UTF-8" in done["error"]
+    assert "install that locale" in done["error"]
+    created = pg_server.query(
+        "SELECT datname FROM pg_database WHERE datname IN ('props_latin_copy', 'props_utf_copy')"
+    )
+    assert created == []
+    drop_pg_source(pg_server, "props_latin", "props_utf")
+
+
 def test_a_locale_the_target_lacks_refuses_the_create_and_names_it(
     pg_server: PostgresServer,
 ) -> None:
@@ -168,6 +231,48 @@ def test_a_locale_the_target_lacks_refuses_the_create_and_names_it(
     assert "create the database yourself" in caught.value.detail
     gone = pg_server.query("SELECT count(*) FROM pg_database WHERE datname = 'props_nowhere'")
     assert gone == [(0,)]
+
+
+def test_a_missing_locale_or_encoding_is_found_before_anything_is_created(
+    pg_server: PostgresServer,
+) -> None:
+    engine = PostgresEngine(pg_server.bin_dir)
+    conn = pg_server.connection()
+    present = DatabaseProperties(encoding="UTF8", lc_collate="C.utf8", lc_ctype="C")
+    engine.check_properties(conn, "props_new", present, 10.0)
+    for properties, named in [
+        (DatabaseProperties(encoding="UTF8", lc_collate="C", lc_ctype="xx_XX.UTF-8"), "xx_XX"),
+        (DatabaseProperties(encoding="KLINGON8", lc_collate="C", lc_ctype="C"), "KLINGON8"),
+    ]:
+        with pytest.raises(StrongboxError) as caught:
+            engine.check_properties(conn, "props_new", properties, 10.0)
+        assert caught.value.code == LOCALE_UNAVAILABLE
+        assert named in caught.value.detail
+    # The probe leaves no collation and no database behind.
+    assert pg_server.query(
+        "SELECT count(*) FROM pg_collation WHERE collname LIKE 'strongbox%'"
+    ) == [(0,)]
+    gone = pg_server.query("SELECT count(*) FROM pg_database WHERE datname = 'props_new'")
+    assert gone == [(0,)]
+
+
+def test_a_missing_mariadb_character_set_or_collation_is_found_before_anything_is_created(
+    mariadb_server: MariaDBServer,
+) -> None:
+    engine = MySQLEngine()
+    conn = mariadb_server.connection()
+    present = DatabaseProperties(character_set="latin1", collation="latin1_swedish_ci")
+    engine.check_properties(conn, "props_new", present, 10.0)
+    for properties in [
+        DatabaseProperties(character_set="latin1", collation="latin1_klingon_ci"),
+        DatabaseProperties(character_set="utf8mb4", collation="latin1_swedish_ci"),
+        DatabaseProperties(character_set="klingon8"),
+    ]:
+        with pytest.raises(StrongboxError) as caught:
+            engine.check_properties(conn, "props_new", properties, 10.0)
+        assert caught.value.code == LOCALE_UNAVAILABLE
+        assert str(properties.character_set) in caught.value.detail
+    assert maria_properties_or_none(mariadb_server, "props_new") is None
 
 
 def maria_properties(server: MariaDBServer, name: str) -> tuple[str, str]:

@@ -112,6 +112,13 @@ class RestoringEngine(Protocol):
         cannot, refused(LOCALE_UNAVAILABLE) when the server lacks what `properties` names."""
         ...
 
+    def check_properties(
+        self, conn: ConnectionInfo, name: str, properties: DatabaseProperties, timeout: float
+    ) -> None:
+        """Raises refused(LOCALE_UNAVAILABLE) when `create_database` could not give `name`
+        the encoding, collation or character set of `properties`; changes nothing."""
+        ...
+
     def apply_properties(
         self, conn: ConnectionInfo, name: str, properties: DatabaseProperties, timeout: float
     ) -> list[str]:

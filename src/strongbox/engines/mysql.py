@@ -324,6 +324,14 @@ class MySQLEngine:
                     CREATE_FAILED,
                 ) from None
 
+    def check_properties(
+        self, conn: ConnectionInfo, name: str, properties: DatabaseProperties, timeout: float
+    ) -> None:
+        """Raises refused(LOCALE_UNAVAILABLE) when the server lacks the recorded character set
+        or collation."""
+        with self._connect(conn, timeout) as db:
+            mysql_properties.check_available(db, name, properties, conn)
+
     def apply_properties(
         self, conn: ConnectionInfo, name: str, properties: DatabaseProperties, timeout: float
     ) -> list[str]:

@@ -53,6 +53,30 @@ def create_options(db: Connection[Any], properties: DatabaseProperties | None) -
     return options
 
 
+def check_available(
+    db: Connection[Any], name: str, properties: DatabaseProperties, conn: ConnectionInfo
+) -> None:
+    """Raises refused(LOCALE_UNAVAILABLE) when the server lacks the recorded character set, or
+    the collation of that character set."""
+    if properties.character_set is None:
+        return
+    with db.cursor() as cursor:
+        if properties.collation is None:
+            cursor.execute(
+                "SELECT 1 FROM information_schema.CHARACTER_SETS WHERE CHARACTER_SET_NAME = %s",
+                (properties.character_set,),
+            )
+        else:
+            cursor.execute(
+                "SELECT 1 FROM information_schema.COLLATIONS"
+                " WHERE CHARACTER_SET_NAME = %s AND COLLATION_NAME = %s",
+                (properties.character_set, properties.collation),
+            )
+        found = cursor.fetchone()
+    if found is None:
+        raise _unavailable(name, properties, conn, "this server does not have it")
+
+
 def charset_refusal(
     name: str,
     properties: DatabaseProperties | None,
@@ -64,6 +88,12 @@ def charset_refusal(
     character set or collation, or None for other failures."""
     if properties is None or code not in CHARSET_ERRORS:
         return None
+    return _unavailable(name, properties, conn, text)
+
+
+def _unavailable(
+    name: str, properties: DatabaseProperties, conn: ConnectionInfo, text: str
+) -> StrongboxError:
     return refused(
         f"the server at {conn.host}:{conn.port} cannot create database {name!r} with the "
         f"source's CHARACTER SET {properties.character_set!r} COLLATE {properties.collation!r}: "

@@ -424,6 +424,15 @@ class PostgresEngine:
                     CREATE_FAILED,
                 ) from None
 
+    def check_properties(
+        self, conn: ConnectionInfo, name: str, properties: DatabaseProperties, timeout: float
+    ) -> None:
+        """Raises refused(LOCALE_UNAVAILABLE) when `create_database` could not give `name` the
+        recorded encoding and locale (see `postgresql_properties.check_available`)."""
+        with self._connect(conn, timeout) as pg:
+            server = _server_info(pg)
+            postgresql_properties.check_available(pg, name, properties, server.major, conn)
+
     def apply_properties(
         self, conn: ConnectionInfo, name: str, properties: DatabaseProperties, timeout: float
     ) -> list[str]:

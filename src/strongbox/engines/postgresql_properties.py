@@ -104,6 +104,40 @@ def create_statement(
     return sql.Composed(parts)
 
 
+def check_available(
+    pg: Pg,
+    name: str,
+    properties: DatabaseProperties,
+    server_major: int,
+    conn: ConnectionInfo,
+) -> None:
+    """Raises refused(LOCALE_UNAVAILABLE) when the server cannot create database `name` with
+    the recorded encoding, locale provider or libc locales; touches nothing.
+
+    A libc locale is tried by creating a temporary collation with it in a transaction that is
+    rolled back: the server loads the locale as CREATE DATABASE would. When that probe cannot
+    run (no TEMPORARY privilege), the check is left to CREATE DATABASE itself."""
+    create_statement(name, properties, server_major)
+    if properties.encoding is not None:
+        row = pg.execute("SELECT pg_char_to_encoding(%s)", (properties.encoding,)).fetchone()
+        if row is None or row[0] < 0:
+            raise _unavailable(name, properties, conn, f"unknown encoding {properties.encoding!r}")
+    wanted = {v for v in (properties.lc_collate, properties.lc_ctype) if v}
+    for locale in sorted(wanted - {"C", "POSIX"}):
+        probe = sql.SQL(
+            "CREATE COLLATION pg_temp.strongbox_locale_probe"
+            " (provider = libc, lc_collate = {0}, lc_ctype = {0})"
+        ).format(sql.Literal(locale))
+        try:
+            with pg.transaction():
+                pg.execute(probe)
+                raise psycopg.Rollback
+        except psycopg.errors.InvalidParameterValue as exc:
+            raise _unavailable(name, properties, conn, str(exc).splitlines()[0]) from None
+        except psycopg.Error:
+            return
+
+
 def locale_refusal(
     name: str, properties: DatabaseProperties | None, conn: ConnectionInfo, text: str
 ) -> StrongboxError | None:
@@ -113,6 +147,12 @@ def locale_refusal(
         word in text for word in ("locale", "encoding", "collation", "ICU")
     ):
         return None
+    return _unavailable(name, properties, conn, text)
+
+
+def _unavailable(
+    name: str, properties: DatabaseProperties, conn: ConnectionInfo, text: str
+) -> StrongboxError:
     wanted = ", ".join(
         f"{label} {value!r}"
         for label, value in (

@@ -82,6 +82,7 @@ def run(ctx: Context, restore_id: int) -> None:
         for item in prepared.planned:
             if item.verify_first:
                 restore_pipeline.verify(prepared.storage, item.artifact.key, item.artifact.sha256)
+        database_properties.check_all(engine, runner.conn, prepared.planned, runner.timeout)
         if restore_globals:
             runner.apply_globals(globals_of(prepared.manifest))
         for item in prepared.planned:
