@@ -134,3 +134,6 @@ def _print_restore(restore: dict[str, Any]) -> None:
                 ("SECONDS", "duration_seconds"),
             ],
         )
+    for entry in restore["summary"]:
+        for warning in entry.get("warnings") or []:
+            console.print(f"warning: {entry['target']}: {warning}", markup=False, highlight=False)

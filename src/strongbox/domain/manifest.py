@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from strongbox.domain.database_properties import DatabaseProperties
+
 MANIFEST_FORMAT_VERSION = 1
 
 
@@ -20,6 +22,11 @@ class ManifestArtifact(BaseModel):
     raw_bytes: int
     stored_bytes: int
     sha256: str = Field(description="SHA-256 of the stored (compressed) object")
+    database_properties: DatabaseProperties | None = Field(
+        default=None,
+        description="what a new database needs to be the same as the source (encoding, "
+        "collation, settings...); absent in backups made before it was recorded",
+    )
 
 
 class Manifest(BaseModel):

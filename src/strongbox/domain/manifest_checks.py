@@ -43,7 +43,16 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 # What engines.common.safe_file_stems makes of a database name: no leading dot.
 _FILE_STEM = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_ARTIFACT_FIELDS = ("key", "kind", "dbname", "format", "raw_bytes", "stored_bytes", "sha256")
+_ARTIFACT_FIELDS = (
+    "key",
+    "kind",
+    "dbname",
+    "format",
+    "raw_bytes",
+    "stored_bytes",
+    "sha256",
+    "database_properties",
+)
 
 
 def manifest_problems(
@@ -201,7 +210,7 @@ def differences(
 ) -> list[str]:
     """How the artifacts a storage's manifest lists differ from the catalog's record, one
     sentence per artifact missing on either side or per field that differs (key, kind,
-    dbname, format, sizes, sha256), catalog value first. Empty when they agree.
+    dbname, format, sizes, sha256, database properties), catalog value first. Empty when they agree.
 
     >>> a = ManifestArtifact(name="app.pgdump.zst", key="d/b/app.pgdump.zst", kind="database",
     ...     dbname="app", format="pg_dump-custom", raw_bytes=10, stored_bytes=5, sha256="0" * 64)

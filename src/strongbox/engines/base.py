@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from strongbox.domain.database_properties import DatabaseProperties
+
 BAD_CREDENTIALS = "database-bad-credentials"
 UNREACHABLE = "database-unreachable"
 UNKNOWN_DATABASE = "database-unknown-database"
@@ -47,6 +49,8 @@ class DumpCommand:
     expected_bytes: int | None = None
     # Reads the log position (binlog file and offset) from the first bytes of the dump, if any.
     position_from_head: Callable[[bytes], dict[str, Any] | None] | None = None
+    # What a restore needs to create the same database (encoding, collation, settings...).
+    properties: DatabaseProperties | None = None
 
 
 class Engine(Protocol):
@@ -95,8 +99,33 @@ class RestoringEngine(Protocol):
         """'absent', 'empty' (exists, no user table, view or routine) or 'nonempty'."""
         ...
 
-    def create_database(self, conn: ConnectionInfo, name: str, timeout: float) -> None:
-        """Create an empty database `name`; raises StrongboxError if it cannot."""
+    def create_database(
+        self,
+        conn: ConnectionInfo,
+        name: str,
+        timeout: float,
+        *,
+        properties: DatabaseProperties | None = None,
+    ) -> None:
+        """Create an empty database `name`, with the encoding, collation or character set of
+        `properties` when given (else the server's defaults); raises StrongboxError if it
+        cannot, refused(LOCALE_UNAVAILABLE) when the server lacks what `properties` names."""
+        ...
+
+    def check_properties(
+        self, conn: ConnectionInfo, name: str, properties: DatabaseProperties, timeout: float
+    ) -> None:
+        """Raises refused(LOCALE_UNAVAILABLE) when `create_database` could not give `name`
+        the encoding, collation or character set of `properties`; changes nothing."""
+        ...
+
+    def apply_properties(
+        self, conn: ConnectionInfo, name: str, properties: DatabaseProperties, timeout: float
+    ) -> list[str]:
+        """Give the restored database `name` the rest of `properties` (settings, comment,
+        grants), after its content is in. Returns a warning for each that could not be given
+        (e.g. a grantee role missing on this server); raises StrongboxError only when the
+        server cannot be reached."""
         ...
 
     def drop_database(self, conn: ConnectionInfo, name: str, timeout: float) -> None:

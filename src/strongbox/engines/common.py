@@ -12,6 +12,8 @@ DATABASE_EXISTS = "database-exists"
 CREATE_FAILED = "database-create-failed"
 DROP_FAILED = "database-drop-failed"
 FORMAT_MISMATCH = "artifact-format-mismatch"
+# The target server lacks the source database's locale, collation or character set.
+LOCALE_UNAVAILABLE = "database-locale-unavailable"
 
 _SAFE_CHARS = re.compile(r"[^A-Za-z0-9_.-]")
 

@@ -20,6 +20,8 @@ from typing import Any
 import pymysql
 from pymysql.connections import Connection
 
+from strongbox.domain.database_properties import DatabaseProperties
+from strongbox.engines import mysql_properties
 from strongbox.engines.base import (
     BAD_CREDENTIALS,
     CHECK_FAILED,
@@ -259,10 +261,12 @@ class MySQLEngine:
             if log_bin:
                 _require_position_privileges(db, server)
             sizes = {name: _database_size(db, name) for name in names}
+            properties = {name: mysql_properties.read(db, name) for name in names}
         tool = self._dump_tool(server)
         stems = safe_file_stems(names)
         commands = [
-            _database_command(tool, conn, name, stems[name], sizes[name], log_bin) for name in names
+            _database_command(tool, conn, name, stems[name], sizes[name], log_bin, properties[name])
+            for name in names
         ]
         return commands, {tool.name: tool.version}
 
@@ -277,17 +281,31 @@ class MySQLEngine:
             objects = _rows(db, _SCHEMA_OBJECTS, (name, name, name))
         return "nonempty" if objects else "empty"
 
-    def create_database(self, conn: ConnectionInfo, name: str, timeout: float) -> None:
-        """CREATE DATABASE `name` CHARACTER SET utf8mb4 (the server's default utf8mb4
+    def create_database(
+        self,
+        conn: ConnectionInfo,
+        name: str,
+        timeout: float,
+        *,
+        properties: DatabaseProperties | None = None,
+    ) -> None:
+        """CREATE DATABASE `name` with the default character set and collation of
+        `properties`, or without them CHARACTER SET utf8mb4 (the server's default utf8mb4
         collation). Raises refused(DATABASE_EXISTS) when it exists, refused(CREATE_FAILED) when
-        the user may not create it or the server refuses the name, and the connection errors
-        of `check`."""
+        the user may not create it or the server refuses the name, refused(LOCALE_UNAVAILABLE)
+        when the server lacks the character set or collation, and the connection errors of
+        `check`."""
         where = f"{conn.host}:{conn.port}"
         with self._connect(conn, timeout) as db:
+            options = mysql_properties.create_options(db, properties)
             try:
-                _rows(db, f"CREATE DATABASE {quote_identifier(name)} CHARACTER SET utf8mb4")
+                # The name is a quoted identifier, the options escaped literals.
+                _rows(db, f"CREATE DATABASE {quote_identifier(name)}{options}")
             except pymysql.Error as exc:
                 code, text = _error_parts(exc, conn)
+                unavailable = mysql_properties.charset_refusal(name, properties, conn, code, text)
+                if unavailable is not None:
+                    raise unavailable from None
                 if code == ER_DB_CREATE_EXISTS:
                     raise refused(
                         f"database {name!r} already exists on the server at {where}: restore "
@@ -305,6 +323,20 @@ class MySQLEngine:
                     f"could not create database {name!r} on the server at {where}: {text}",
                     CREATE_FAILED,
                 ) from None
+
+    def check_properties(
+        self, conn: ConnectionInfo, name: str, properties: DatabaseProperties, timeout: float
+    ) -> None:
+        """Raises refused(LOCALE_UNAVAILABLE) when the server lacks the recorded character set
+        or collation."""
+        with self._connect(conn, timeout) as db:
+            mysql_properties.check_available(db, name, properties, conn)
+
+    def apply_properties(
+        self, conn: ConnectionInfo, name: str, properties: DatabaseProperties, timeout: float
+    ) -> list[str]:
+        """Nothing: a schema's character set and collation are given when it is created."""
+        return []
 
     def drop_database(self, conn: ConnectionInfo, name: str, timeout: float) -> None:
         """DROP DATABASE IF EXISTS, after ending the other sessions whose default database it
@@ -587,7 +619,13 @@ def _database_size(db: Connection[Any], name: str) -> int:
 
 
 def _database_command(
-    tool: DumpTool, conn: ConnectionInfo, dbname: str, stem: str, size: int, log_bin: bool
+    tool: DumpTool,
+    conn: ConnectionInfo,
+    dbname: str,
+    stem: str,
+    size: int,
+    log_bin: bool,
+    properties: DatabaseProperties,
 ) -> DumpCommand:
     argv = [
         tool.path,
@@ -619,6 +657,7 @@ def _database_command(
         env={"MYSQL_PWD": conn.password},
         expected_bytes=size,
         position_from_head=binlog_position_from_head if log_bin else None,
+        properties=properties,
     )
 
 

@@ -21,6 +21,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from strongbox.domain.database_properties import DatabaseProperties
+from strongbox.engines import postgresql_properties
 from strongbox.engines.base import (
     BAD_CREDENTIALS,
     CHECK_FAILED,
@@ -305,13 +307,16 @@ class PostgresEngine:
                 )
             _require_databases(pg, conn, names)
             sizes = {name: _database_size(pg, name) for name in names}
+            properties = {
+                name: postgresql_properties.read(pg, name, server.major) for name in names
+            }
         pg_dump = self._pick_pg_dump(server)
         pg_dumpall = self._sibling(pg_dump, "pg_dumpall", server)
         env = _client_env(conn, timeout)
         stems = safe_file_stems(names)
         commands = [_globals_command(pg_dumpall.path, conn, env, server)]
         commands += [
-            _database_command(pg_dump.path, conn, env, name, stems[name], sizes[name])
+            _database_command(pg_dump.path, conn, env, name, stems[name], sizes[name], properties)
             for name in names
         ]
         return commands, {"pg_dump": pg_dump.version, "pg_dumpall": pg_dumpall.version}
@@ -337,14 +342,23 @@ class PostgresEngine:
             raise
         return "nonempty" if nonempty else "empty"
 
-    def create_database(self, conn: ConnectionInfo, name: str, timeout: float) -> None:
-        """CREATE DATABASE from template0, owned by the connecting user.
+    def create_database(
+        self,
+        conn: ConnectionInfo,
+        name: str,
+        timeout: float,
+        *,
+        properties: DatabaseProperties | None = None,
+    ) -> None:
+        """CREATE DATABASE from template0, owned by the connecting user, with the encoding,
+        LC_COLLATE, LC_CTYPE and locale provider of `properties` (else the server's defaults).
 
         template0 rather than the default template1: objects added to template1 would clash
         with those of the dump, and template1 cannot be copied while anyone (the maintenance
         connection when "postgres" is gone) is connected to it. Raises refused(DATABASE_EXISTS)
         when it exists, refused(CREATE_FAILED) when the user may not create databases or the
-        name is too long, and the connection errors of `check`."""
+        name is too long, refused(LOCALE_UNAVAILABLE) when the server lacks the locale (or it
+        does not fit the encoding), and the connection errors of `check`."""
         where = f"{conn.host}:{conn.port}"
         if len(name.encode()) > _MAX_NAME_BYTES:
             raise refused(
@@ -352,8 +366,9 @@ class PostgresEngine:
                 "choose a shorter name",
                 CREATE_FAILED,
             )
-        statement = sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name))
         with self._connect(conn, timeout) as pg:
+            server = _server_info(pg)
+            statement = postgresql_properties.create_statement(name, properties, server.major)
             try:
                 pg.execute(statement)
             except psycopg.errors.DuplicateDatabase:
@@ -370,11 +385,30 @@ class PostgresEngine:
                     CREATE_FAILED,
                 ) from None
             except psycopg.Error as exc:
-                raise refused(
+                text = _short(scrub(str(exc), conn.password))
+                locale = postgresql_properties.locale_refusal(name, properties, conn, text)
+                raise locale or refused(
                     f"could not create database {name!r} on the PostgreSQL server at {where}: "
-                    f"{_short(scrub(str(exc), conn.password))}",
+                    f"{text}",
                     CREATE_FAILED,
                 ) from None
+
+    def check_properties(
+        self, conn: ConnectionInfo, name: str, properties: DatabaseProperties, timeout: float
+    ) -> None:
+        """Raises refused(LOCALE_UNAVAILABLE) when `create_database` could not give `name` the
+        recorded encoding and locale (see `postgresql_properties.check_available`)."""
+        with self._connect(conn, timeout) as pg:
+            server = _server_info(pg)
+            postgresql_properties.check_available(pg, name, properties, server.major, conn)
+
+    def apply_properties(
+        self, conn: ConnectionInfo, name: str, properties: DatabaseProperties, timeout: float
+    ) -> list[str]:
+        """The recorded settings (ALTER DATABASE ... SET), comment and grants, each on its
+        own; those the server refuses become warnings (see `postgresql_properties`)."""
+        with self._connect(conn, timeout, avoid=name) as pg:
+            return postgresql_properties.apply_after_restore(pg, name, properties)
 
     def drop_database(self, conn: ConnectionInfo, name: str, timeout: float) -> None:
         """DROP DATABASE IF EXISTS ... WITH (FORCE), which ends the other sessions on it
@@ -710,6 +744,7 @@ def _database_command(
     dbname: str,
     stem: str,
     size: int | None,
+    properties: dict[str, DatabaseProperties],
 ) -> DumpCommand:
     # -Z0: the pipeline compresses with zstd, faster and smaller than pg_dump's zlib.
     argv = [str(pg_dump), "-Fc", "-Z0", *_connection_args(conn), "-d", dbname_argument(dbname)]
@@ -721,6 +756,7 @@ def _database_command(
         argv=argv,
         env=dict(env),
         expected_bytes=size,
+        properties=properties.get(dbname),
     )
 
 

@@ -158,6 +158,7 @@ def _take(
                 raw_bytes=result.raw_bytes,
                 stored_bytes=result.stored_bytes,
                 sha256=result.sha256,
+                database_properties=command.properties,
             )
         )
     manifest = Manifest(

@@ -22,6 +22,7 @@ from strongbox.domain.restore_plan import CREATE, OVERWRITE, PlannedDatabase
 from strongbox.domain.states import JobState
 from strongbox.engines.base import ConnectionInfo, GlobalsEngine, RestoringEngine
 from strongbox.errors import StrongboxError
+from strongbox.services import database_properties
 from strongbox.services.context import Context
 from strongbox.storage.base import BackupStorage
 
@@ -81,6 +82,7 @@ def run(ctx: Context, restore_id: int) -> None:
         for item in prepared.planned:
             if item.verify_first:
                 restore_pipeline.verify(prepared.storage, item.artifact.key, item.artifact.sha256)
+        database_properties.check_all(engine, runner.conn, prepared.planned, runner.timeout)
         if restore_globals:
             runner.apply_globals(globals_of(prepared.manifest))
         for item in prepared.planned:
@@ -133,12 +135,14 @@ class _Runner:
 
     def restore_one(self, item: PlannedDatabase) -> dict[str, Any]:
         started = time.monotonic()
+        properties = item.artifact.database_properties
         if item.action == OVERWRITE:
             self.engine.drop_database(self.conn, item.target, self.timeout)
         if item.action in (CREATE, OVERWRITE):
-            self.engine.create_database(self.conn, item.target, self.timeout)
+            self.engine.create_database(self.conn, item.target, self.timeout, properties=properties)
         try:
             raw = self._feed(item)
+            warnings = database_properties.apply(self.engine, self.conn, item, self.timeout)
         except Exception as exc:
             raise self._explain_failure(item, exc) from exc
         self.progress.artifact_done(raw)
@@ -149,6 +153,7 @@ class _Runner:
             "action": item.action,
             "tables": counts.tables,
             "rows": counts.rows,
+            "warnings": warnings,
             "duration_seconds": round(time.monotonic() - started, 3),
         }
 

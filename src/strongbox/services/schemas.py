@@ -155,6 +155,10 @@ class ArtifactOut(BaseModel):
     sha256: str
     raw_bytes: int
     stored_bytes: int
+    database_properties: dict[str, Any] | None = Field(
+        default=None,
+        description="what a restore gives a new database: encoding, collation, settings...",
+    )
 
 
 class BackupOut(BaseModel):
@@ -206,6 +210,10 @@ class RestoredDatabase(BaseModel):
     action: str = Field(description="create, fill (existed, empty) or overwrite")
     tables: int | None = None
     rows: int | None = None
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="database properties (settings, comment, grants) that could not be given",
+    )
     duration_seconds: float | None = None
 
 
