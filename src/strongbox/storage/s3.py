@@ -83,6 +83,8 @@ class S3Settings:
     access_key_id: str
     secret_access_key: str = field(repr=False)
     verify_tls: bool = True
+    # A PEM file of the CAs to verify the endpoint with, instead of the system's (verify_tls).
+    ca_bundle_file: str | None = None
     force_path_style: bool = False
     timeout: float = 10.0
 
@@ -160,10 +162,9 @@ class S3Storage:
         s = self.settings
         if isinstance(exc, SSLError):
             return refused(
-                f"TLS failed with {s.endpoint_url} ({_reason(exc)}): set verify_tls false for a "
-                "self-signed certificate, or fix the server's certificate chain",
+                f"TLS failed with {s.endpoint_url} ({_reason(exc)}): {_tls_hint(s)}",
                 TLS_FAILURE,
-                field_name="verify_tls",
+                field_name="ca_bundle",
             )
         if _is_unreachable(exc):
             return refused(
@@ -484,8 +485,23 @@ def _make_client(settings: S3Settings, concurrency: int) -> Any:
         region_name=settings.region or None,
         aws_access_key_id=settings.access_key_id,
         aws_secret_access_key=settings.secret_access_key,
-        verify=settings.verify_tls,
+        verify=(settings.ca_bundle_file or True) if settings.verify_tls else False,
         config=config,
+    )
+
+
+def _tls_hint(settings: S3Settings) -> str:
+    """The next step after a failed TLS handshake. Turning verification off comes last: it lets
+    anyone between Strongbox and the server read and change backups."""
+    if settings.ca_bundle_file is not None:
+        return (
+            "check that ca_bundle holds the certificate of the CA that signed the server's "
+            "certificate, and that the certificate names the endpoint's host"
+        )
+    return (
+        "if a private CA signed the server's certificate, give that CA's certificate (PEM) as "
+        "ca_bundle; otherwise fix the server's certificate chain (verify_tls false turns "
+        "verification off, for tests only)"
     )
 
 
