@@ -66,10 +66,11 @@ def check_bundle(text: str) -> str:
 
 
 def ca_file(bundle: str, data_dir: Path) -> Path:
-    """The path of a file holding `bundle`, under `data_dir`/tls, named by its SHA-256; written
-    (mode 0600, atomically) if it is not there yet. `bundle` is what `check_bundle` returned."""
+    """The absolute path of a file holding `bundle`, under `data_dir`/tls, named by its SHA-256;
+    written (mode 0600, atomically) if it is not there yet. `bundle` is what `check_bundle`
+    returned. Absolute, because client programs may run in another working folder."""
     content = bundle.encode("ascii")
-    folder = data_dir / CA_FOLDER_NAME
+    folder = data_dir.resolve() / CA_FOLDER_NAME
     path = folder / f"ca-{hashlib.sha256(content).hexdigest()[:32]}.pem"
     if path.exists():
         return path

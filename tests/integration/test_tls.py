@@ -24,6 +24,7 @@ from fixtures.tls import TestCA
 from integration.bodies import folder_storage, postgres_database, s3_storage
 from integration.problems import assert_problem, fields_of
 from integration.seeds import mariadb_fingerprint, pg_fingerprint, seed_mariadb, seed_postgres
+from integration.test_cli import assert_one_line_error, cli, json_of
 from integration.test_restore import restore
 from strongbox.engines.base import CHECK_FAILED, TLS_FAILED, ConnectionInfo
 from strongbox.engines.mysql import MySQLEngine
@@ -339,3 +340,39 @@ def _private_key_pem() -> str:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     ).decode()
+
+
+def test_cli_reads_the_ca_certificates_from_files(
+    strongbox: RunningServer,
+    tls_pg: PostgresServer,
+    seaweed: SeaweedServer,
+    s3_bucket: str,
+    test_ca: TestCA,
+    other_ca: TestCA,
+    tmp_path: Path,
+) -> None:
+    right, wrong = test_ca.write(tmp_path / "ca.pem"), other_ca.write(tmp_path / "other.pem")
+    db = [
+        *("db", "add", "prod", "--engine", "postgresql", "--host", tls_pg.host),
+        *("--port", str(tls_pg.port), "--username", tls_pg.superuser, "--ssl-mode", "verify-full"),
+    ]
+    password = {"STRONGBOX_DB_PASSWORD": tls_pg.password}
+    refused = cli(strongbox, *db, "--ssl-ca", str(wrong), **password)
+    assert_one_line_error(refused, 2, "unknown CA")
+    missing = cli(strongbox, *db, "--ssl-ca", str(tmp_path / "absent.pem"), **password)
+    assert_one_line_error(missing, 2, "--ssl-ca", "absent.pem")
+    added = json_of(cli(strongbox, *db, "--ssl-ca", str(right), "--json", **password))
+    assert (added["ssl_mode"], added["ssl_ca"]) == ("verify-full", test_ca.pem)
+
+    storage = [
+        *("storage", "add", "bucket", "--endpoint-url", seaweed.https_endpoint_url),
+        *("--bucket", s3_bucket, "--access-key-id", seaweed.access_key, "--force-path-style"),
+    ]
+    secret = {"STRONGBOX_S3_SECRET_ACCESS_KEY": seaweed.secret_key}
+    refused = cli(strongbox, *storage, **secret)
+    assert_one_line_error(refused, 2, "ca_bundle")
+    ca_file = seaweed.ca.write(tmp_path / "seaweed.pem")
+    added = json_of(cli(strongbox, *storage, "--ca-bundle", str(ca_file), "--json", **secret))
+    assert added["ca_bundle"] == seaweed.ca.pem
+    removed = cli(strongbox, "storage", "edit", "bucket", "--no-ca-bundle", **secret)
+    assert_one_line_error(removed, 2, "ca_bundle")
