@@ -141,7 +141,7 @@ def mysql_client_args(conn: ConnectionInfo, *, mariadb: bool) -> list[str]:
 
 # --- failed handshakes ------------------------------------------------------------------------
 
-# What drivers and programs say (libpq, OpenSSL through Python, MariaDB Connector/C), and the
+# What the drivers say (libpq through psycopg, Python's ssl module through PyMySQL), and the
 # problem it names. The first match wins.
 _PROBLEMS = (
     (
@@ -156,7 +156,7 @@ _PROBLEMS = (
     (
         re.compile(
             r"certificate verify failed|CERTIFICATE_VERIFY_FAILED|unable to get local issuer"
-            r"|self[- ]signed certificate|Validation of SSL server certificate failed"
+            r"|self[- ]signed certificate"
         ),
         "unknown CA: the server's certificate is not signed by the CA in ssl_ca; give the "
         "certificate of the CA that signed it",
@@ -167,7 +167,7 @@ _PROBLEMS = (
         "server, or choose ssl_mode prefer",
     ),
     (
-        re.compile(r"SSL error|TLS/SSL error|\[SSL"),
+        re.compile(r"SSL error|\[SSL"),
         "the TLS handshake failed ({text}): check the server's TLS settings and ssl_mode",
     ),
 )
