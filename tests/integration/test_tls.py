@@ -36,29 +36,6 @@ pytestmark = pytest.mark.integration
 TIMEOUT = 10.0
 
 
-@pytest.fixture(scope="module")
-def tls_pg(
-    pg_server_factory: Callable[..., PostgresServer],
-    test_ca: TestCA,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> PostgresServer:
-    """A PostgreSQL whose certificate names 127.0.0.1 only, accepting TLS logins only."""
-    cert, key = test_ca.issue(tmp_path_factory.mktemp("pg-tls"), hosts=("127.0.0.1",))
-    return pg_server_factory(tls=(cert, key))
-
-
-@pytest.fixture(scope="module")
-def tls_mariadb(
-    mariadb_server_factory: Callable[..., MariaDBServer],
-    test_ca: TestCA,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> MariaDBServer:
-    """A MariaDB whose certificate names 127.0.0.1 only, refusing connections without TLS."""
-    folder = tmp_path_factory.mktemp("mariadb-tls")
-    cert, key = test_ca.issue(folder, hosts=("127.0.0.1",))
-    return mariadb_server_factory(log_bin=False, tls=(cert, key, test_ca.write(folder / "ca.pem")))
-
-
 def verifying(conn: ConnectionInfo, ca: TestCA, folder: Path, mode: str = "verify-full") -> Any:
     ca_file = ca.write(folder / f"{ca.certificate.serial_number}.pem")
     return replace(conn, ssl_mode=mode, ssl_ca_file=str(ca_file))
@@ -86,17 +63,17 @@ def run_tool(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProces
 
 
 def test_postgresql_verify_full_accepts_the_server_signed_by_its_ca(
-    tls_pg: PostgresServer, test_ca: TestCA, tmp_path: Path
+    pg_tls_server: PostgresServer, test_ca: TestCA, tmp_path: Path
 ) -> None:
-    conn = verifying(tls_pg.connection(), test_ca, tmp_path)
+    conn = verifying(pg_tls_server.connection(), test_ca, tmp_path)
     info = PostgresEngine().check(conn, [], TIMEOUT)
     assert info.flavor == "PostgreSQL"
 
 
 def test_postgresql_refuses_a_server_signed_by_another_ca(
-    tls_pg: PostgresServer, other_ca: TestCA, tmp_path: Path
+    pg_tls_server: PostgresServer, other_ca: TestCA, tmp_path: Path
 ) -> None:
-    conn = verifying(tls_pg.connection(), other_ca, tmp_path)
+    conn = verifying(pg_tls_server.connection(), other_ca, tmp_path)
     error = refusal(lambda: PostgresEngine().check(conn, [], TIMEOUT))
     assert error.code == TLS_FAILED
     assert "unknown CA" in error.detail
@@ -105,9 +82,9 @@ def test_postgresql_refuses_a_server_signed_by_another_ca(
 
 
 def test_postgresql_verify_full_refuses_a_certificate_for_another_host_and_verify_ca_not(
-    tls_pg: PostgresServer, test_ca: TestCA, tmp_path: Path
+    pg_tls_server: PostgresServer, test_ca: TestCA, tmp_path: Path
 ) -> None:
-    by_name = replace(verifying(tls_pg.connection(), test_ca, tmp_path), host="localhost")
+    by_name = replace(verifying(pg_tls_server.connection(), test_ca, tmp_path), host="localhost")
     error = refusal(lambda: PostgresEngine().check(by_name, [], TIMEOUT))
     assert error.code == TLS_FAILED
     assert "hostname mismatch" in error.detail
@@ -123,19 +100,19 @@ def test_postgresql_require_refuses_a_server_without_tls(pg_server: PostgresServ
     assert "does not offer TLS" in error.detail
 
 
-def test_postgresql_disable_connects_without_tls(tls_pg: PostgresServer) -> None:
+def test_postgresql_disable_connects_without_tls(pg_tls_server: PostgresServer) -> None:
     # The server accepts TLS logins only, so a refusal shows that no TLS was tried.
-    conn = replace(tls_pg.connection(), ssl_mode="disable")
+    conn = replace(pg_tls_server.connection(), ssl_mode="disable")
     error = refusal(lambda: PostgresEngine().check(conn, [], TIMEOUT))
     assert error.code == CHECK_FAILED
     assert "no encryption" in error.detail
 
 
 def test_postgresql_dump_program_verifies_the_certificate_too(
-    tls_pg: PostgresServer, test_ca: TestCA, other_ca: TestCA, tmp_path: Path
+    pg_tls_server: PostgresServer, test_ca: TestCA, other_ca: TestCA, tmp_path: Path
 ) -> None:
-    tls_pg.create_database("tlsdump")
-    conn = verifying(tls_pg.connection(), test_ca, tmp_path)
+    pg_tls_server.create_database("tlsdump")
+    conn = verifying(pg_tls_server.connection(), test_ca, tmp_path)
     commands, _tools = PostgresEngine().plan_dump(conn, ["tlsdump"], TIMEOUT)
     dump = next(c for c in commands if c.kind == "database")
     assert dump.env["PGSSLMODE"] == "verify-full"
@@ -152,13 +129,13 @@ def test_postgresql_dump_program_verifies_the_certificate_too(
 
 
 def test_mariadb_verify_full_accepts_the_server_and_refuses_another_ca(
-    tls_mariadb: MariaDBServer, test_ca: TestCA, other_ca: TestCA, tmp_path: Path
+    mariadb_tls_server: MariaDBServer, test_ca: TestCA, other_ca: TestCA, tmp_path: Path
 ) -> None:
     engine = MySQLEngine()
-    info = engine.check(verifying(tls_mariadb.connection(), test_ca, tmp_path), [], TIMEOUT)
+    info = engine.check(verifying(mariadb_tls_server.connection(), test_ca, tmp_path), [], TIMEOUT)
     assert info.flavor == "MariaDB"
 
-    conn = verifying(tls_mariadb.connection(), other_ca, tmp_path)
+    conn = verifying(mariadb_tls_server.connection(), other_ca, tmp_path)
     error = refusal(lambda: engine.check(conn, [], TIMEOUT))
     assert error.code == TLS_FAILED
     assert "unknown CA" in error.detail
@@ -173,11 +150,11 @@ def test_mariadb_require_refuses_a_server_without_tls(mariadb_server: MariaDBSer
 
 
 def test_mariadb_dump_and_restore_programs_verify_the_certificate_too(
-    tls_mariadb: MariaDBServer, test_ca: TestCA, other_ca: TestCA, tmp_path: Path
+    mariadb_tls_server: MariaDBServer, test_ca: TestCA, other_ca: TestCA, tmp_path: Path
 ) -> None:
-    tls_mariadb.execute("CREATE DATABASE IF NOT EXISTS tlsdump")
+    mariadb_tls_server.execute("CREATE DATABASE IF NOT EXISTS tlsdump")
     engine = MySQLEngine()
-    conn = verifying(tls_mariadb.connection(), test_ca, tmp_path)
+    conn = verifying(mariadb_tls_server.connection(), test_ca, tmp_path)
     commands, _tools = engine.plan_dump(conn, ["tlsdump"], TIMEOUT)
     dump = commands[0]
     load = engine.plan_restore(conn, "sql", "tlsdump", jobs=1, input_path=None)
@@ -197,15 +174,15 @@ def test_mariadb_dump_and_restore_programs_verify_the_certificate_too(
 
 def test_postgresql_and_a_bucket_behind_private_cas_back_up_and_restore_verified(
     strongbox: RunningServer,
-    tls_pg: PostgresServer,
+    pg_tls_server: PostgresServer,
     seaweed: SeaweedServer,
     s3_bucket: str,
     test_ca: TestCA,
     other_ca: TestCA,
 ) -> None:
     api = strongbox.client
-    seed_postgres(tls_pg, "tlsshop", scale=0.05)
-    source = pg_fingerprint(tls_pg, "tlsshop")
+    seed_postgres(pg_tls_server, "tlsshop", scale=0.05)
+    source = pg_fingerprint(pg_tls_server, "tlsshop")
     storage = {**s3_storage(seaweed, s3_bucket), "endpoint_url": seaweed.https_endpoint_url}
 
     problem = assert_problem(
@@ -217,7 +194,7 @@ def test_postgresql_and_a_bucket_behind_private_cas_back_up_and_restore_verified
     assert created.json()["ca_bundle"] == seaweed.ca.pem
     assert created.json()["verify_tls"] is True
 
-    database = postgres_database(tls_pg, ["tlsshop"], ssl_mode="verify-full")
+    database = postgres_database(pg_tls_server, ["tlsshop"], ssl_mode="verify-full")
     problem = assert_problem(
         api.post("/api/v1/databases", json={**database, "ssl_ca": other_ca.pem}),
         422,
@@ -236,7 +213,7 @@ def test_postgresql_and_a_bucket_behind_private_cas_back_up_and_restore_verified
     assert backup["state"] == "succeeded", backup["error"]
     restored = restore(strongbox, "prod", backup="b1", database_map={"tlsshop": "tlsshop_copy"})
     assert restored["state"] == "succeeded", restored["error"]
-    assert pg_fingerprint(tls_pg, "tlsshop_copy") == source
+    assert pg_fingerprint(pg_tls_server, "tlsshop_copy") == source
 
     problem = assert_problem(
         api.patch("/api/v1/backup-storages/bucket", json={"verify_tls": False}), 422
@@ -252,28 +229,28 @@ def test_postgresql_and_a_bucket_behind_private_cas_back_up_and_restore_verified
     changed = api.patch("/api/v1/databases/prod", json={"ssl_mode": "require"})
     assert changed.status_code == 200, changed.text
     assert (changed.json()["ssl_mode"], changed.json()["ssl_ca"]) == ("require", None)
-    tls_pg.execute("DROP DATABASE tlsshop_copy")
-    tls_pg.execute("DROP DATABASE tlsshop")
+    pg_tls_server.execute("DROP DATABASE tlsshop_copy")
+    pg_tls_server.execute("DROP DATABASE tlsshop")
 
 
 def test_mariadb_behind_a_private_ca_backs_up_and_restores_verified(
     strongbox: RunningServer,
-    tls_mariadb: MariaDBServer,
+    mariadb_tls_server: MariaDBServer,
     test_ca: TestCA,
     other_ca: TestCA,
     tmp_path: Path,
 ) -> None:
     api = strongbox.client
-    seed_mariadb(tls_mariadb, "tlsshop", scale=0.05)
-    source = mariadb_fingerprint(tls_mariadb, "tlsshop")
+    seed_mariadb(mariadb_tls_server, "tlsshop", scale=0.05)
+    source = mariadb_fingerprint(mariadb_tls_server, "tlsshop")
     api.post("/api/v1/backup-storages", json=folder_storage(tmp_path / "b")).raise_for_status()
     database = {
         "name": "shop",
         "engine": "mysql",
-        "host": tls_mariadb.host,
-        "port": tls_mariadb.port,
-        "username": tls_mariadb.user,
-        "password": tls_mariadb.password,
+        "host": mariadb_tls_server.host,
+        "port": mariadb_tls_server.port,
+        "username": mariadb_tls_server.user,
+        "password": mariadb_tls_server.password,
         "databases": ["tlsshop"],
         "ssl_mode": "verify-full",
     }
@@ -291,9 +268,9 @@ def test_mariadb_behind_a_private_ca_backs_up_and_restores_verified(
     assert backup["state"] == "succeeded", backup["error"]
     restored = restore(strongbox, "shop", backup="b1", database_map={"tlsshop": "tlsshop_copy"})
     assert restored["state"] == "succeeded", restored["error"]
-    assert mariadb_fingerprint(tls_mariadb, "tlsshop_copy") == source
-    tls_mariadb.execute("DROP DATABASE tlsshop_copy")
-    tls_mariadb.execute("DROP DATABASE tlsshop")
+    assert mariadb_fingerprint(mariadb_tls_server, "tlsshop_copy") == source
+    mariadb_tls_server.execute("DROP DATABASE tlsshop_copy")
+    mariadb_tls_server.execute("DROP DATABASE tlsshop")
 
 
 def test_tls_settings_that_cannot_work_are_refused_before_any_connection(
@@ -344,7 +321,7 @@ def _private_key_pem() -> str:
 
 def test_cli_reads_the_ca_certificates_from_files(
     strongbox: RunningServer,
-    tls_pg: PostgresServer,
+    pg_tls_server: PostgresServer,
     seaweed: SeaweedServer,
     s3_bucket: str,
     test_ca: TestCA,
@@ -353,10 +330,11 @@ def test_cli_reads_the_ca_certificates_from_files(
 ) -> None:
     right, wrong = test_ca.write(tmp_path / "ca.pem"), other_ca.write(tmp_path / "other.pem")
     db = [
-        *("db", "add", "prod", "--engine", "postgresql", "--host", tls_pg.host),
-        *("--port", str(tls_pg.port), "--username", tls_pg.superuser, "--ssl-mode", "verify-full"),
+        *("db", "add", "prod", "--engine", "postgresql", "--host", pg_tls_server.host),
+        *("--port", str(pg_tls_server.port), "--username", pg_tls_server.superuser),
+        *("--ssl-mode", "verify-full"),
     ]
-    password = {"STRONGBOX_DB_PASSWORD": tls_pg.password}
+    password = {"STRONGBOX_DB_PASSWORD": pg_tls_server.password}
     refused = cli(strongbox, *db, "--ssl-ca", str(wrong), **password)
     assert_one_line_error(refused, 2, "unknown CA")
     missing = cli(strongbox, *db, "--ssl-ca", str(tmp_path / "absent.pem"), **password)
