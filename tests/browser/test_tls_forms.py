@@ -63,3 +63,4 @@ def test_a_database_is_verified_against_the_ca_given_in_the_form(
     dialog.get_by_label("CA certificate").fill(test_ca.pem)
     dialog.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", name="vault")).to_be_visible()
+    expect(page.locator(".facts")).to_contain_text("TLS verify-full")
