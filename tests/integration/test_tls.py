@@ -142,6 +142,19 @@ def test_mariadb_verify_full_accepts_the_server_and_refuses_another_ca(
     assert [e.field for e in error.errors] == ["ssl_ca"]
 
 
+def test_mariadb_verify_full_refuses_a_certificate_for_another_host_and_verify_ca_not(
+    mariadb_tls_server: MariaDBServer, test_ca: TestCA, tmp_path: Path
+) -> None:
+    conn = verifying(mariadb_tls_server.connection(), test_ca, tmp_path)
+    by_name = replace(conn, host="localhost")
+    error = refusal(lambda: MySQLEngine().check(by_name, [], TIMEOUT))
+    assert error.code == TLS_FAILED
+    assert "hostname mismatch" in error.detail
+    assert [e.field for e in error.errors] == ["host"]
+
+    MySQLEngine().check(replace(by_name, ssl_mode="verify-ca"), [], TIMEOUT)
+
+
 def test_mariadb_require_refuses_a_server_without_tls(mariadb_server: MariaDBServer) -> None:
     conn = replace(mariadb_server.connection(), ssl_mode="require")
     error = refusal(lambda: MySQLEngine().check(conn, [], TIMEOUT))
