@@ -300,6 +300,14 @@ def test_s3_check_verifies_the_endpoint_with_the_ca_bundle(
     error = _refusal(replace(settings, ca_bundle_file=str(wrong)))
     assert error.code == base.TLS_FAILURE
     assert "ca_bundle holds the certificate of the CA that signed" in error.detail
+    # Past the check too, e.g. when the server's certificate changed since.
+    with (
+        closing(S3Storage(replace(settings, ca_bundle_file=str(wrong)))) as storage,
+        pytest.raises(StrongboxError) as caught,
+    ):
+        storage.put_bytes(f"{PREFIX}over-tls", b"refused")
+    assert caught.value.code == base.TLS_FAILURE
+    assert "ca_bundle" in caught.value.detail
 
 
 def test_s3_the_secret_key_never_appears_in_errors_or_logs(

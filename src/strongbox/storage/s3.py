@@ -373,9 +373,17 @@ class S3Storage:
                 log.info("aborted %d incomplete upload(s) of %s", count, key)
 
     def _runtime_error(self, operation: str, key: str, exc: Exception) -> StrongboxError:
-        """The error for a failed operation on `key`: UNREACHABLE when the endpoint cannot be
-        reached, FAILED otherwise, with the S3 error code in the message."""
+        """The error for a failed operation on `key`: TLS_FAILURE when the endpoint's certificate
+        was refused, UNREACHABLE when it cannot be reached, FAILED otherwise, with the S3 error
+        code in the message."""
         where = f"bucket '{self._bucket}' at {self.settings.endpoint_url}"
+        if isinstance(exc, SSLError):
+            return StrongboxError(
+                f"could not {operation} '{key}': TLS failed with {where} ({_reason(exc)}); "
+                f"{_tls_hint(self.settings)}",
+                TLS_FAILURE,
+                ErrorKind.REFUSED,
+            )
         if _is_unreachable(exc):
             return StrongboxError(
                 f"could not {operation} '{key}': cannot reach {where} ({_reason(exc)}); "
