@@ -3,6 +3,7 @@
 
 pytest_plugins = [
     "fixtures.ports",
+    "fixtures.tls",
     "fixtures.seaweed",
     "fixtures.postgres",
     "fixtures.mariadb",

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.seaweed import SeaweedServer
+from fixtures.tls import TestCA
 from strongbox.errors import ErrorKind, StrongboxError
 from strongbox.storage import base
 from strongbox.storage.base import BackupStorage, ObjectInfo
@@ -270,17 +271,43 @@ def test_s3_check_refuses_an_unreachable_endpoint(
     assert [e.field for e in error.errors] == ["endpoint_url"]
 
 
-def test_s3_check_refuses_a_self_signed_certificate_unless_told_not_to_verify(
+def test_s3_check_refuses_a_private_ca_and_suggests_ca_bundle_first(
     seaweed: SeaweedServer, seaweed_tls: str, s3_bucket: str
 ) -> None:
     settings = replace(s3_settings(seaweed, s3_bucket), endpoint_url=seaweed_tls)
     error = _refusal(settings)
     assert error.code == base.TLS_FAILURE
-    assert "verify_tls false" in error.detail
     assert "certificate" in error.detail
+    assert [e.field for e in error.errors] == ["ca_bundle"]
+    # The safe fix comes before turning verification off.
+    assert error.detail.index("ca_bundle") < error.detail.index("verify_tls false")
 
     with closing(S3Storage(replace(settings, verify_tls=False))) as storage:
         storage.check()
+
+
+def test_s3_check_verifies_the_endpoint_with_the_ca_bundle(
+    seaweed: SeaweedServer, seaweed_tls: str, s3_bucket: str, tmp_path: Path, other_ca: TestCA
+) -> None:
+    settings = replace(s3_settings(seaweed, s3_bucket), endpoint_url=seaweed_tls)
+    right = seaweed.ca.write(tmp_path / "right.pem")
+    with closing(S3Storage(replace(settings, ca_bundle_file=str(right)))) as storage:
+        storage.check()
+        storage.put_bytes(f"{PREFIX}over-tls", b"verified")
+        assert storage.get_bytes(f"{PREFIX}over-tls") == b"verified"
+
+    wrong = other_ca.write(tmp_path / "wrong.pem")
+    error = _refusal(replace(settings, ca_bundle_file=str(wrong)))
+    assert error.code == base.TLS_FAILURE
+    assert "ca_bundle holds the certificate of the CA that signed" in error.detail
+    # Past the check too, e.g. when the server's certificate changed since.
+    with (
+        closing(S3Storage(replace(settings, ca_bundle_file=str(wrong)))) as storage,
+        pytest.raises(StrongboxError) as caught,
+    ):
+        storage.put_bytes(f"{PREFIX}over-tls", b"refused")
+    assert caught.value.code == base.TLS_FAILURE
+    assert "ca_bundle" in caught.value.detail
 
 
 def test_s3_the_secret_key_never_appears_in_errors_or_logs(

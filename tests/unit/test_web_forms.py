@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from starlette.datastructures import MultiDict
 
+from fixtures.tls import TestCA
 from strongbox.errors import StrongboxError, refused
 from strongbox.web import forms
 
@@ -125,3 +126,29 @@ def test_a_service_refusal_lands_on_its_field_and_as_the_form_message() -> None:
     assert errors.fields == {"secret_access_key": "the secret key was refused"}
     assert errors.message == "the secret key was refused"
     assert forms.from_error(StrongboxError("busy")).fields == {}
+
+
+def test_a_storage_form_takes_a_ca_bundle_and_an_emptied_field_removes_it() -> None:
+    pem = TestCA("Form CA").pem
+    s3 = {"type": "s3", "name": "b", "endpoint_url": "https://s3", "bucket": "bk"}
+    created = forms.storage_create(
+        MultiDict({**s3, "access_key_id": "k", "secret_access_key": "s", "ca_bundle": pem})
+    )
+    assert created.ca_bundle == pem
+    assert forms.storage_create(MultiDict({**s3, "access_key_id": "k", "secret_access_key": "s"}))
+    update = forms.storage_update(MultiDict({"bucket": "bk", "ca_bundle": "  "}), "s3")
+    assert "ca_bundle" in update.model_fields_set
+    assert update.ca_bundle is None
+    with pytest.raises(forms.FormInvalid) as caught:
+        forms.storage_update(MultiDict({"ca_bundle": "not pem"}), "s3")
+    assert "not a PEM certificate bundle" in caught.value.errors.fields["ca_bundle"]
+
+
+def test_a_database_form_sends_its_ca_only_with_a_mode_that_verifies() -> None:
+    pem = TestCA("Form CA").pem
+    base = {"name": "shop", "engine": "postgresql", "host": "db", "username": "u", "ssl_ca": pem}
+    verified = forms.database_create(MultiDict({**base, "ssl_mode": "verify-full"}))
+    assert (verified.ssl_mode, verified.ssl_ca) == ("verify-full", pem)
+    hidden = forms.database_create(MultiDict({**base, "ssl_mode": "require"}))
+    assert (hidden.ssl_mode, hidden.ssl_ca) == ("require", None)
+    assert forms.database_create(MultiDict({**base, "ssl_mode": ""})).ssl_mode == "prefer"

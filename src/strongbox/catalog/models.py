@@ -68,6 +68,10 @@ class Database(Base):
     port: Mapped[int]
     username: Mapped[str] = mapped_column(String(255))
     password_encrypted: Mapped[str] = mapped_column(Text)
+    # TLS to the server: a mode of engines.tls.SSL_MODES, and the CA certificates (PEM, public)
+    # that verify-ca and verify-full check the server against.
+    ssl_mode: Mapped[str] = mapped_column(String(16), default="prefer", server_default="prefer")
+    ssl_ca: Mapped[str | None] = mapped_column(Text)
     databases: Mapped[list[Any]]
     description: Mapped[str] = mapped_column(Text, default="")
     server_version: Mapped[str] = mapped_column(String(255))

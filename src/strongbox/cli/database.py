@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from strongbox.cli.client import ApiClient
 from strongbox.cli.output import print_json, print_record, print_table
+from strongbox.cli.pem_files import read_pem
 from strongbox.cli.secrets_input import secret_or_prompt
 
 app = typer.Typer(help="Databases (database servers) to back up.")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
 PASSWORD_ENV = "STRONGBOX_DB_PASSWORD"  # noqa: S105 - a variable name
+SslModeOpt = Annotated[
+    str | None,
+    typer.Option("--ssl-mode", help="disable, prefer (default), require, verify-ca or verify-full"),
+]
+SslCaOpt = Annotated[
+    Path | None,
+    typer.Option("--ssl-ca", help="PEM file of the CA that signed the server's certificate"),
+]
 
 
 @app.command("add")
@@ -31,6 +41,8 @@ def add(
         typer.Option("--database", "-d", help="a database on the server (repeat); default all"),
     ] = None,
     description: Annotated[str, typer.Option()] = "",
+    ssl_mode: SslModeOpt = None,
+    ssl_ca: SslCaOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add a database; Strongbox tests the connection before saving."""
@@ -43,6 +55,8 @@ def add(
         "password": secret_or_prompt(password, "database password", "--password", PASSWORD_ENV),
         "databases": database or [],
         "description": description,
+        "ssl_mode": ssl_mode,
+        "ssl_ca": read_pem(ssl_ca, "--ssl-ca"),
     }
     show_one(
         ApiClient().post("/databases", {k: v for k, v in body.items() if v is not None}), as_json
@@ -88,9 +102,12 @@ def edit(
     ] = None,
     database: Annotated[list[str] | None, typer.Option("--database", "-d")] = None,
     description: Annotated[str | None, typer.Option()] = None,
+    ssl_mode: SslModeOpt = None,
+    ssl_ca: SslCaOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Change a database; options left out keep their value."""
+    """Change a database; options left out keep their value (a --ssl-mode that verifies
+    nothing drops the CA)."""
     changes = {
         "host": host,
         "port": port,
@@ -98,6 +115,8 @@ def edit(
         "password": password,
         "databases": database,
         "description": description,
+        "ssl_mode": ssl_mode,
+        "ssl_ca": read_pem(ssl_ca, "--ssl-ca"),
     }
     body = {k: v for k, v in changes.items() if v is not None}
     show_one(ApiClient().patch(f"/databases/{name}", body), as_json)

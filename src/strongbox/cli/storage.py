@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from strongbox.cli.client import ApiClient, CliError
 from strongbox.cli.output import print_json, print_record, print_table
+from strongbox.cli.pem_files import read_pem
 from strongbox.cli.secrets_input import secret_or_prompt
 
 app = typer.Typer(help="Backup storages: S3-compatible buckets or local folders.")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
 SECRET_ENV = "STRONGBOX_S3_SECRET_ACCESS_KEY"  # noqa: S105 - a variable name
+CaBundleOpt = Annotated[
+    Path | None,
+    typer.Option("--ca-bundle", help="PEM file of the CA certificates to verify the endpoint with"),
+]
 
 
 @app.command("add")
@@ -31,6 +37,7 @@ def add(
         str | None, typer.Option(envvar=SECRET_ENV, help=f"or set {SECRET_ENV}")
     ] = None,
     verify_tls: Annotated[bool, typer.Option("--verify-tls/--no-verify-tls")] = True,
+    ca_bundle: CaBundleOpt = None,
     force_path_style: Annotated[bool, typer.Option()] = False,
     path: Annotated[str | None, typer.Option(help="folder, for --type filesystem")] = None,
     description: Annotated[str, typer.Option()] = "",
@@ -62,6 +69,9 @@ def add(
             verify_tls=verify_tls,
             force_path_style=force_path_style,
         )
+        bundle = read_pem(ca_bundle, "--ca-bundle")
+        if bundle is not None:
+            body["ca_bundle"] = bundle
     elif type_ == "filesystem":
         if not path:
             raise CliError("a filesystem storage needs --path")
@@ -109,6 +119,10 @@ def edit(
         str | None, typer.Option(envvar=SECRET_ENV, help=f"or set {SECRET_ENV}")
     ] = None,
     verify_tls: Annotated[bool | None, typer.Option("--verify-tls/--no-verify-tls")] = None,
+    ca_bundle: CaBundleOpt = None,
+    no_ca_bundle: Annotated[
+        bool, typer.Option("--no-ca-bundle", help="remove the CA bundle")
+    ] = False,
     force_path_style: Annotated[
         bool | None, typer.Option("--force-path-style/--no-force-path-style")
     ] = None,
@@ -117,7 +131,7 @@ def edit(
     as_json: JsonOpt = False,
 ) -> None:
     """Change a backup storage; options left out keep their value."""
-    changes = {
+    changes: dict[str, Any] = {
         "endpoint_url": endpoint_url,
         "bucket": bucket,
         "region": region,
@@ -130,6 +144,11 @@ def edit(
         "description": description,
     }
     body = {k: v for k, v in changes.items() if v is not None}
+    if ca_bundle is not None and no_ca_bundle:
+        raise CliError("give either --ca-bundle or --no-ca-bundle, not both")
+    bundle = read_pem(ca_bundle, "--ca-bundle")
+    if bundle is not None or no_ca_bundle:
+        body["ca_bundle"] = bundle
     show_one(ApiClient().patch(f"/backup-storages/{name}", body), as_json)
 
 

@@ -18,14 +18,20 @@ UNREACHABLE = "database-unreachable"
 UNKNOWN_DATABASE = "database-unknown-database"
 CLIENT_MISSING = "database-client-missing"
 CHECK_FAILED = "database-check-failed"
+TLS_FAILED = "database-tls-failed"
 
 
 @dataclass(frozen=True)
 class ConnectionInfo:
+    """How to reach a server. `ssl_mode` is one of `engines.tls.SSL_MODES`; `ssl_ca_file` is
+    the path of the CA bundle that verify-ca and verify-full check the server against."""
+
     host: str
     port: int
     username: str
     password: str = field(repr=False)
+    ssl_mode: str = "prefer"
+    ssl_ca_file: str | None = None
 
 
 @dataclass(frozen=True)

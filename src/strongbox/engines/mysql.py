@@ -42,6 +42,7 @@ from strongbox.engines.common import (
     safe_file_stems,
     scrub,
 )
+from strongbox.engines.tls import mysql_client_args, pymysql_options, tls_error
 from strongbox.errors import StrongboxError, refused
 
 SYSTEM_SCHEMAS = frozenset({"information_schema", "performance_schema", "mysql", "sys"})
@@ -415,7 +416,7 @@ class MySQLEngine:
         if tool.mariadb:
             argv.append("--skip-print-query-on-error")
         argv += ["--protocol=TCP", "-h", conn.host, "-P", str(conn.port), "-u", conn.username]
-        argv += ["--", target]
+        argv += [*mysql_client_args(conn, mariadb=tool.mariadb), "--", target]
         return RestoreCommand(argv, {"MYSQL_PWD": conn.password})
 
     def plan_globals_restore(self, conn: ConnectionInfo) -> None:
@@ -460,6 +461,7 @@ class MySQLEngine:
                 write_timeout=timeout,
                 charset="utf8mb4",
                 autocommit=True,
+                **pymysql_options(conn),
             )
         except pymysql.Error as exc:
             raise _translate(exc, conn, timeout) from None
@@ -643,6 +645,7 @@ def _database_command(
         str(conn.port),
         "-u",
         conn.username,
+        *mysql_client_args(conn, mariadb=tool.mariadb),
     ]
     if log_bin:
         argv.append(position_option(tool))
@@ -665,6 +668,9 @@ def _translate(exc: pymysql.Error, conn: ConnectionInfo, timeout: float) -> Stro
     """The StrongboxError a person can act on for a driver error."""
     code, text = _error_parts(exc, conn)
     where = f"{conn.host}:{conn.port}"
+    tls = tls_error(text, conn, "server")
+    if tls is not None:
+        return tls
     if code == ER_ACCESS_DENIED:
         return refused(
             f"the server at {where} refused the login of user {conn.username!r}: the user name "

@@ -44,6 +44,7 @@ from strongbox.engines.common import (
     scrub,
 )
 from strongbox.engines.pg_globals import globals_to_apply
+from strongbox.engines.tls import libpq_env, libpq_params, tls_error
 from strongbox.errors import StrongboxError, refused
 
 # The maintenance database every cluster has; it holds no user data by convention, so "all
@@ -620,6 +621,7 @@ def _is_missing_database(exc: psycopg.Error, dbname: str) -> bool:
 
 
 def _open(conn: ConnectionInfo, dbname: str, timeout: float) -> psycopg.Connection[tuple[Any, ...]]:
+    tls: dict[str, Any] = libpq_params(conn)
     return psycopg.connect(
         host=conn.host,
         port=conn.port,
@@ -629,6 +631,7 @@ def _open(conn: ConnectionInfo, dbname: str, timeout: float) -> psycopg.Connecti
         connect_timeout=_timeout_seconds(timeout),
         application_name="strongbox",
         autocommit=True,
+        **tls,
     )
 
 
@@ -729,6 +732,7 @@ def _client_env(conn: ConnectionInfo, timeout: float) -> dict[str, str]:
         "PGPASSWORD": conn.password,
         "PGCONNECT_TIMEOUT": str(_timeout_seconds(timeout)),
         "PGAPPNAME": "strongbox",
+        **libpq_env(conn),
     }
 
 
@@ -782,6 +786,9 @@ def _translate(exc: psycopg.Error, conn: ConnectionInfo, timeout: float) -> Stro
     """The StrongboxError a person can act on for a driver error."""
     text = scrub(str(exc), conn.password)
     where = f"{conn.host}:{conn.port}"
+    tls = tls_error(_short(text), conn, "PostgreSQL server")
+    if tls is not None:
+        return tls
     if "password authentication failed" in text or "no password supplied" in text:
         return refused(
             f"the PostgreSQL server at {where} refused the login of user {conn.username!r}: "

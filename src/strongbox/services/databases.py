@@ -8,10 +8,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from strongbox.catalog.models import Database, Schedule
+from strongbox.certificates import ca_file
 from strongbox.domain.analysis import ProductionHours
 from strongbox.engines.base import ConnectionInfo, Engine, ServerInfo
 from strongbox.engines.registry import engine_for
-from strongbox.errors import StrongboxError, conflict, not_found
+from strongbox.engines.tls import VERIFYING_MODES, ssl_ca_rule
+from strongbox.errors import StrongboxError, conflict, invalid, not_found
 from strongbox.services import activity
 from strongbox.services.context import Context
 from strongbox.services.schemas import DatabaseCreate, DatabaseOut, DatabaseUpdate
@@ -22,11 +24,14 @@ DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306}
 def create(ctx: Context, body: DatabaseCreate) -> DatabaseOut:
     with ctx.catalog.session() as session:
         _refuse_taken(session, body.name)
+    _refuse_ssl_ca_mismatch(body.ssl_mode, body.ssl_ca)
     conn = ConnectionInfo(
         host=body.host,
         port=body.port or DEFAULT_PORTS[body.engine],
         username=body.username,
         password=body.password.get_secret_value(),
+        ssl_mode=body.ssl_mode,
+        ssl_ca_file=_ca_file(ctx, body.ssl_ca),
     )
     info = _check(ctx, body.engine, conn, body.databases)
     size = _measure(ctx, body.engine, conn, body.databases)
@@ -38,6 +43,8 @@ def create(ctx: Context, body: DatabaseCreate) -> DatabaseOut:
         port=conn.port,
         username=conn.username,
         password_encrypted=ctx.secrets.encrypt(conn.password),
+        ssl_mode=body.ssl_mode,
+        ssl_ca=body.ssl_ca,
         databases=list(body.databases),
         description=body.description,
         server_version=info.version,
@@ -66,6 +73,7 @@ def update(ctx: Context, name: str, body: DatabaseUpdate) -> DatabaseOut:
     with ctx.catalog.session() as session:
         row = get_row(session, name)
         engine_name = row.engine
+        ssl_mode, ssl_ca = _tls_after(body, row)
         conn = ConnectionInfo(
             host=body.host or row.host,
             port=body.port or row.port,
@@ -75,6 +83,8 @@ def update(ctx: Context, name: str, body: DatabaseUpdate) -> DatabaseOut:
                 if body.password is not None
                 else ctx.secrets.decrypt(row.password_encrypted)
             ),
+            ssl_mode=ssl_mode,
+            ssl_ca_file=_ca_file(ctx, ssl_ca),
         )
         databases = body.databases if body.databases is not None else list(row.databases)
     info = _check(ctx, engine_name, conn, databases)
@@ -83,6 +93,7 @@ def update(ctx: Context, name: str, body: DatabaseUpdate) -> DatabaseOut:
         row = get_row(session, name)
         row.host, row.port, row.username = conn.host, conn.port, conn.username
         row.password_encrypted = ctx.secrets.encrypt(conn.password)
+        row.ssl_mode, row.ssl_ca = ssl_mode, ssl_ca
         row.databases = list(databases)
         if body.description is not None:
             row.description = body.description
@@ -120,6 +131,8 @@ def connection_of(ctx: Context, row: Database) -> ConnectionInfo:
         port=row.port,
         username=row.username,
         password=ctx.secrets.decrypt(row.password_encrypted),
+        ssl_mode=row.ssl_mode,
+        ssl_ca_file=_ca_file(ctx, row.ssl_ca),
     )
 
 
@@ -140,6 +153,31 @@ def get_row(session: Session, name: str) -> Database:
 def _refuse_taken(session: Session, name: str) -> None:
     if session.scalars(select(Database.id).where(Database.name == name)).first() is not None:
         raise conflict(f"a database named '{name}' already exists", "name-taken")
+
+
+def _tls_after(body: DatabaseUpdate, row: Database) -> tuple[str, str | None]:
+    """The ssl_mode and ssl_ca after `body`. `ssl_ca: null` removes the CA; a change to a mode
+    that verifies nothing drops it too, since it would no longer be used. Raises invalid when
+    the result does not go together (see `engines.tls.ssl_ca_rule`)."""
+    ssl_mode = body.ssl_mode or row.ssl_mode
+    if "ssl_ca" in body.model_fields_set:
+        ssl_ca = body.ssl_ca
+    elif body.ssl_mode is not None and body.ssl_mode not in VERIFYING_MODES:
+        ssl_ca = None
+    else:
+        ssl_ca = row.ssl_ca
+    _refuse_ssl_ca_mismatch(ssl_mode, ssl_ca)
+    return ssl_mode, ssl_ca
+
+
+def _refuse_ssl_ca_mismatch(ssl_mode: str, ssl_ca: str | None) -> None:
+    problem = ssl_ca_rule(ssl_mode, ssl_ca is not None)
+    if problem is not None:
+        raise invalid(problem, "invalid-tls-settings", field_name="body.ssl_ca")
+
+
+def _ca_file(ctx: Context, ssl_ca: str | None) -> str | None:
+    return str(ca_file(ssl_ca, ctx.settings.data_dir)) if ssl_ca is not None else None
 
 
 def _check(
@@ -174,6 +212,8 @@ def to_out(row: Database) -> DatabaseOut:
         host=row.host,
         port=row.port,
         username=row.username,
+        ssl_mode=row.ssl_mode,
+        ssl_ca=row.ssl_ca,
         databases=list(row.databases),
         description=row.description,
         server_version=row.server_version,

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from strongbox.certificates import MAX_BUNDLE_CHARS, check_bundle
 from strongbox.domain.analysis import ProductionHours
 from strongbox.domain.frequency import Frequency, validate_cron, validate_timezone
 from strongbox.domain.names import NAME_RULE, is_valid_name
@@ -24,6 +25,16 @@ def _check_name(value: str) -> str:
 
 Name = Annotated[str, AfterValidator(_check_name)]
 NonEmpty = Annotated[str, Field(min_length=1, max_length=1024)]
+# PEM text of CA certificates, checked and stored re-encoded (see strongbox.certificates).
+PemBundle = Annotated[
+    str,
+    Field(
+        max_length=MAX_BUNDLE_CHARS,
+        description="PEM certificates (-----BEGIN CERTIFICATE-----) of the CAs to trust",
+    ),
+    AfterValidator(check_bundle),
+]
+SslMode = Literal["disable", "prefer", "require", "verify-ca", "verify-full"]
 
 
 class Input(BaseModel):
@@ -46,6 +57,9 @@ class S3StorageCreate(Input):
     access_key_id: NonEmpty
     secret_access_key: SecretStr = Field(min_length=1)
     verify_tls: bool = True
+    ca_bundle: PemBundle | None = Field(
+        default=None, description="CA certificates (PEM) to verify the endpoint with"
+    )
     force_path_style: bool = False
 
 
@@ -72,6 +86,7 @@ class StorageUpdate(Input):
     access_key_id: NonEmpty | None = None
     secret_access_key: SecretStr | None = Field(default=None, min_length=1)
     verify_tls: bool | None = None
+    ca_bundle: PemBundle | None = Field(default=None, description="null removes it")
     force_path_style: bool | None = None
     path: Annotated[str, Field(pattern=r"^/", max_length=4096)] | None = None
 
@@ -86,6 +101,7 @@ class StorageOut(BaseModel):
     prefix: str | None = None
     access_key_id: str | None = None
     verify_tls: bool | None = None
+    ca_bundle: str | None = None
     force_path_style: bool | None = None
     path: str | None = None
     created_at: datetime
@@ -104,6 +120,10 @@ class DatabaseCreate(Input):
     )
     username: NonEmpty
     password: SecretStr = SecretStr("")
+    ssl_mode: SslMode = Field(default="prefer", description="TLS to the server, as libpq's")
+    ssl_ca: PemBundle | None = Field(
+        default=None, description="CA certificates (PEM); required by verify-ca and verify-full"
+    )
     databases: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(
         default_factory=list, description="database names on the server; empty means all"
     )
@@ -118,6 +138,10 @@ class DatabaseUpdate(Input):
     port: Annotated[int, Field(ge=1, le=65535)] | None = None
     username: NonEmpty | None = None
     password: SecretStr | None = None
+    ssl_mode: SslMode | None = Field(
+        default=None, description="a mode that verifies nothing drops ssl_ca"
+    )
+    ssl_ca: PemBundle | None = Field(default=None, description="null removes it")
     databases: list[Annotated[str, Field(min_length=1, max_length=128)]] | None = None
     description: str | None = None
     production_hours: ProductionHours | None = Field(default=None, description="null removes them")
@@ -129,6 +153,8 @@ class DatabaseOut(BaseModel):
     host: str
     port: int
     username: str
+    ssl_mode: str
+    ssl_ca: str | None
     databases: list[str]
     description: str
     server_version: str

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from strongbox.catalog.models import Backup, Schedule, Storage
+from strongbox.certificates import ca_file
 from strongbox.domain.states import ACTIVE_STATES
 from strongbox.errors import conflict, invalid, not_found
 from strongbox.services.context import Context
@@ -29,6 +30,7 @@ S3_FIELDS = (
     "prefix",
     "access_key_id",
     "verify_tls",
+    "ca_bundle",
     "force_path_style",
 )
 FILESYSTEM_FIELDS = ("path",)
@@ -39,6 +41,7 @@ def create(ctx: Context, body: S3StorageCreate | FilesystemStorageCreate) -> Sto
         if _find(session, body.name) is not None:
             raise conflict(f"a backup storage named '{body.name}' already exists", "name-taken")
     settings = body.model_dump(include=set(_fields_of(body.type)))
+    _refuse_unused_ca_bundle(settings)
     secret = (
         body.secret_access_key.get_secret_value() if isinstance(body, S3StorageCreate) else None
     )
@@ -85,6 +88,7 @@ def update(ctx: Context, name: str, body: StorageUpdate) -> StorageOut:
             )
         settings = dict(row.settings)
         settings.update({k: v for k, v in changes.items() if k in _fields_of(row.type)})
+        _refuse_unused_ca_bundle(settings)
         secret = (
             body.secret_access_key.get_secret_value()
             if body.secret_access_key is not None
@@ -174,11 +178,37 @@ def _fields_of(storage_type: str) -> tuple[str, ...]:
     return S3_FIELDS if storage_type == "s3" else FILESYSTEM_FIELDS
 
 
+def _refuse_unused_ca_bundle(settings: dict[str, Any]) -> None:
+    """A CA bundle that would not be used (no verification, or no TLS at all) is refused, so
+    that it never looks like verification that is not happening."""
+    if not settings.get("ca_bundle"):
+        return
+    if not settings.get("verify_tls", True):
+        problem = "verify_tls is false, so the endpoint's certificate is not checked at all"
+    elif not str(settings.get("endpoint_url", "")).lower().startswith("https://"):
+        problem = "the endpoint is http://, without TLS"
+    else:
+        return
+    raise invalid(
+        f"ca_bundle would not be used: {problem}; set verify_tls true with an https:// "
+        "endpoint, or remove ca_bundle",
+        "invalid-tls-settings",
+        field_name="body.ca_bundle",
+    )
+
+
 def _open(ctx: Context, kind: str, settings: dict[str, Any], secret: str | None) -> BackupStorage:
     timeout = ctx.settings.check_timeout_seconds
     config: S3Settings | FilesystemSettings
     if kind == "s3":
-        config = S3Settings(**settings, secret_access_key=secret or "", timeout=timeout)
+        settings = dict(settings)
+        bundle = settings.pop("ca_bundle", None)
+        config = S3Settings(
+            **settings,
+            ca_bundle_file=str(ca_file(bundle, ctx.settings.data_dir)) if bundle else None,
+            secret_access_key=secret or "",
+            timeout=timeout,
+        )
     else:
         config = FilesystemSettings(**settings)
     return open_storage(kind, config, upload_concurrency=ctx.settings.upload_concurrency)

@@ -84,6 +84,8 @@ class S3Settings:
     access_key_id: str
     secret_access_key: str = field(repr=False)
     verify_tls: bool = True
+    # A PEM file of the CAs to verify the endpoint with, instead of the system's (verify_tls).
+    ca_bundle_file: str | None = None
     force_path_style: bool = False
     timeout: float = 10.0
 
@@ -161,10 +163,9 @@ class S3Storage:
         s = self.settings
         if isinstance(exc, SSLError):
             return refused(
-                f"TLS failed with {s.endpoint_url} ({_reason(exc)}): set verify_tls false for a "
-                "self-signed certificate, or fix the server's certificate chain",
+                f"TLS failed with {s.endpoint_url} ({_reason(exc)}): {_tls_hint(s)}",
                 TLS_FAILURE,
-                field_name="verify_tls",
+                field_name="ca_bundle",
             )
         if _is_unreachable(exc):
             return refused(
@@ -373,9 +374,17 @@ class S3Storage:
                 log.info("aborted %d incomplete upload(s) of %s", count, key)
 
     def _runtime_error(self, operation: str, key: str, exc: Exception) -> StrongboxError:
-        """The error for a failed operation on `key`: UNREACHABLE when the endpoint cannot be
-        reached, FAILED otherwise, with the S3 error code in the message."""
+        """The error for a failed operation on `key`: TLS_FAILURE when the endpoint's certificate
+        was refused, UNREACHABLE when it cannot be reached, FAILED otherwise, with the S3 error
+        code in the message."""
         where = f"bucket '{self._bucket}' at {self.settings.endpoint_url}"
+        if isinstance(exc, SSLError):
+            return StrongboxError(
+                f"could not {operation} '{key}': TLS failed with {where} ({_reason(exc)}); "
+                f"{_tls_hint(self.settings)}",
+                TLS_FAILURE,
+                ErrorKind.REFUSED,
+            )
         if _is_unreachable(exc):
             return StrongboxError(
                 f"could not {operation} '{key}': cannot reach {where} ({_reason(exc)}); "
@@ -485,8 +494,23 @@ def _make_client(settings: S3Settings, concurrency: int) -> Any:
         region_name=settings.region or None,
         aws_access_key_id=settings.access_key_id,
         aws_secret_access_key=settings.secret_access_key,
-        verify=settings.verify_tls,
+        verify=(settings.ca_bundle_file or True) if settings.verify_tls else False,
         config=config,
+    )
+
+
+def _tls_hint(settings: S3Settings) -> str:
+    """The next step after a failed TLS handshake. Turning verification off comes last: it lets
+    anyone between Strongbox and the server read and change backups."""
+    if settings.ca_bundle_file is not None:
+        return (
+            "check that ca_bundle holds the certificate of the CA that signed the server's "
+            "certificate, and that the certificate names the endpoint's host"
+        )
+    return (
+        "if a private CA signed the server's certificate, give that CA's certificate (PEM) as "
+        "ca_bundle; otherwise fix the server's certificate chain (verify_tls false turns "
+        "verification off, for tests only)"
     )
 
 

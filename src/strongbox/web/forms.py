@@ -144,6 +144,7 @@ def storage_create(form: FormLike) -> Any:
             _put(data, key, text(form, key))
         data["secret_access_key"] = form.get("secret_access_key") or ""
         data["verify_tls"] = bool(form.get("verify_tls"))
+        _put(data, "ca_bundle", text(form, "ca_bundle"))
         data["force_path_style"] = bool(form.get("force_path_style"))
     else:
         _put(data, "path", text(form, "path"))
@@ -161,6 +162,8 @@ def storage_update(form: FormLike, kind: str) -> StorageUpdate:
         if secret:
             data["secret_access_key"] = secret
         data["verify_tls"] = bool(form.get("verify_tls"))
+        # The field shows the stored bundle; emptying it removes the bundle.
+        data["ca_bundle"] = text(form, "ca_bundle") or None
         data["force_path_style"] = bool(form.get("force_path_style"))
     else:
         _put(data, "path", text(form, "path"))
@@ -188,6 +191,10 @@ def database_create(form: FormLike) -> DatabaseCreate:
     data["host"] = text(form, "host")
     data["username"] = text(form, "username")
     data["password"] = form.get("password") or ""
+    _put(data, "ssl_mode", text(form, "ssl_mode"))
+    if text(form, "ssl_mode").startswith("verify-"):
+        # The field stays in the page, hidden, when another mode is chosen.
+        _put(data, "ssl_ca", text(form, "ssl_ca"))
     data["databases"] = [d.strip() for d in text(form, "databases").split(",") if d.strip()]
     if form.get("has_production_hours"):
         data["production_hours"] = {
