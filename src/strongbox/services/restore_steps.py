@@ -69,6 +69,11 @@ class TargetRestorer:
         self.count_timeout = settings.restore_count_timeout_seconds
         self.stall = settings.stall_timeout_seconds
 
+    @property
+    def scratch_root(self) -> Path:
+        """The scratch folder a person configured (this restore's folder lies in it)."""
+        return self.folder.parent
+
     # --- before anything is touched ---
 
     def swaps(self, item: PlannedDatabase) -> bool:
@@ -86,7 +91,9 @@ class TargetRestorer:
         if local:
             largest = max(local, key=lambda i: i.artifact.raw_bytes)
             scratch.require_room(
-                self.folder, largest.artifact.raw_bytes, f"the artifact {largest.artifact.key}"
+                self.scratch_root,
+                largest.artifact.raw_bytes,
+                f"the artifact {largest.artifact.key}",
             )
 
     # --- one database ---
@@ -155,7 +162,7 @@ class TargetRestorer:
     def _download(self, index: int, item: PlannedDatabase) -> Path:
         artifact = item.artifact
         path = scratch.artifact_path(self.folder, index)
-        scratch.require_room(self.folder, artifact.raw_bytes, f"the artifact {artifact.key}")
+        scratch.require_room(self.scratch_root, artifact.raw_bytes, f"the artifact {artifact.key}")
         restore_pipeline.download(
             self.storage, artifact.key, artifact.sha256, path, self.stall, self.progress.heartbeat
         )
