@@ -31,6 +31,7 @@ READ_AHEAD_CHUNKS = 8  # bounds the memory of the read-ahead to a few MiB
 _END = object()
 CHECKSUM_MISMATCH = "checksum-mismatch"
 STALLED = "restore-stalled"
+SCRATCH_WRITE_FAILED = "scratch-write-failed"
 
 OnBytes = Callable[[int], None]
 
@@ -148,6 +149,13 @@ def download(
                 raw += len(data)
                 if on_raw_bytes is not None:
                     on_raw_bytes(raw)
+    except OSError as exc:  # the local disk: full, or the folder gone
+        path.unlink(missing_ok=True)
+        raise StrongboxError(
+            f"could not write the local copy of {key} into the scratch folder: {exc.strerror}",
+            SCRATCH_WRITE_FAILED,
+            ErrorKind.REFUSED,
+        ) from exc
     except BaseException:
         path.unlink(missing_ok=True)
         raise

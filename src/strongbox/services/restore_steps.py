@@ -162,10 +162,25 @@ class TargetRestorer:
     def _download(self, index: int, item: PlannedDatabase) -> Path:
         artifact = item.artifact
         path = scratch.artifact_path(self.folder, index)
-        scratch.require_room(self.scratch_root, artifact.raw_bytes, f"the artifact {artifact.key}")
-        restore_pipeline.download(
-            self.storage, artifact.key, artifact.sha256, path, self.stall, self.progress.heartbeat
-        )
+        try:
+            scratch.require_room(
+                self.scratch_root, artifact.raw_bytes, f"the artifact {artifact.key}"
+            )
+            restore_pipeline.download(
+                self.storage,
+                artifact.key,
+                artifact.sha256,
+                path,
+                self.stall,
+                self.progress.heartbeat,
+            )
+        except Exception as exc:
+            untouched = (
+                f"database {item.target} was not changed"
+                if item.action != CREATE
+                else f"database {item.target} was not created"
+            )
+            raise _with_state(exc, untouched) from exc
         return path
 
     def _fill(self, database: str, item: PlannedDatabase, path: Path | None) -> None:
