@@ -369,3 +369,45 @@ def test_leftovers_of_interrupted_restores_are_removed_at_start(tmp_path: Path) 
         assert scratch.stat().st_mode & 0o777 == 0o700
     finally:
         embedded.stop()
+
+
+def test_mariadb_rows_too_slow_to_count_are_estimated_and_the_restore_succeeds(
+    tmp_path: Path,
+    mariadb_server: MariaDBServer,
+    maria_safe: str,
+    seaweed: SeaweedServer,
+    s3_bucket: str,
+) -> None:
+    running, server = start_server(tmp_path / "data", restore_count_timeout_seconds=0.001)
+    try:
+        running.client.post(
+            "/api/v1/databases",
+            json={
+                "name": "prod",
+                "engine": "mysql",
+                "host": mariadb_server.host,
+                "port": mariadb_server.port,
+                "username": mariadb_server.user,
+                "password": mariadb_server.password,
+                "databases": [maria_safe],
+            },
+        ).raise_for_status()
+        running.client.post(
+            "/api/v1/backup-storages", json=s3_storage(seaweed, s3_bucket)
+        ).raise_for_status()
+        running.client.post(
+            "/api/v1/databases/prod/backups", json={"storage": "bucket", "name": "b1"}
+        ).raise_for_status()
+        assert running.wait_for_backup("prod", "b1")["state"] == "succeeded"
+        done = restore(running, "prod", backup="b1", database_map={maria_safe: "msafe_estimated"})
+        assert done["state"] == "succeeded", done["error"]
+        summary = done["summary"][0]
+        assert summary["rows_estimated"] is True
+        assert summary["tables"] == 2
+        assert summary["rows"] > 0  # InnoDB's estimate: near the truth, not exact
+        assert mariadb_fingerprint(mariadb_server, "msafe_estimated") == mariadb_fingerprint(
+            mariadb_server, maria_safe
+        )
+    finally:
+        mariadb_server.execute("DROP DATABASE IF EXISTS msafe_estimated")
+        stop_server(running, server)
