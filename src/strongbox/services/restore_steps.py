@@ -134,21 +134,25 @@ class TargetRestorer:
         names = side_names(item.target, secrets.token_hex(3))
         path = self._download(index, item) if self.needs_local_copy(item) else None
         try:
-            note(side_database=names.side)
+            note(side_database=names.side)  # before it exists: a crash must not hide it
             try:
                 engine.create_database(self.conn, names.side, self.timeout)
             except Exception as exc:
+                note(side_database=None)
                 raise _with_state(exc, f"database {item.target} was not changed") from exc
             try:
                 self._fill(names.side, item, path)
                 counts = self.summarize(names.side)
+                # From here one of the two names exists (which one, the swap decides).
+                note(previous_database=names.aside)
                 engine.swap_databases(self.conn, item.target, names.side, names.aside, self.timeout)
             except Exception as exc:
+                note(previous_database=None)
                 raise self._drop_side(item, names.side, exc, note) from exc
         finally:
             if path is not None:
                 path.unlink(missing_ok=True)
-        note(side_database=None, previous_database=names.aside)
+        note(side_database=None)
         try:
             engine.drop_database(self.conn, names.aside, self.timeout)
             note(previous_database=None)

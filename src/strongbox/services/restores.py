@@ -263,7 +263,14 @@ def interrupted_state(server: str, summary: list[dict[str, Any]]) -> str:
     facts = []
     for entry in summary:
         target = entry["target"]
-        if entry.get("side_database"):
+        side, aside = entry.get("side_database"), entry.get("previous_database")
+        if side and aside:
+            facts.append(
+                f"the restore stopped while swapping {target}: either {side} (an unfinished "
+                f"copy; {target} was not changed) or {aside} (its old content; {target} was "
+                "restored) may be left, whichever exists: drop it"
+            )
+        elif entry.get("side_database"):
             facts.append(
                 f"{target} was not changed, but its unfinished copy {entry['side_database']} "
                 "may be left: drop it"
