@@ -219,6 +219,30 @@ def test_losing_the_storage_mid_download_leaves_the_original_unchanged(
         stop_server(running, server)
 
 
+def test_a_storage_that_stops_sending_fails_the_restore_as_stalled(
+    tmp_path: Path,
+    target: Target,
+    own_seaweed: SeaweedServer,
+    proxy: PausingProxy,
+    bucket: str,
+) -> None:
+    storage = via(proxy, own_seaweed, bucket)
+    running, server, _ = set_up(tmp_path, target, storage, stall_timeout_seconds=2)
+    try:
+        before = target.fingerprint()
+        proxy.arm(HOLD_AFTER_BYTES)  # and never released while the restore runs
+        done = wait_for_restore(running, "prod", start_overwrite(running, 1))
+        assert proxy.held.is_set()
+        assert done["state"] == "failed"
+        assert "stalled" in done["error"]
+        assert f"database {target.dbname} was not changed" in done["error"]
+        assert target.fingerprint() == before
+        assert target.leftovers() == []
+    finally:
+        proxy.release()
+        stop_server(running, server)
+
+
 def test_a_backup_a_restore_reads_cannot_be_deleted(
     tmp_path: Path,
     target: Target,
