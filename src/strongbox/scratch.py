@@ -2,9 +2,9 @@
 tool reads from a file (PostgreSQL parallel restore) or that must be whole on this machine before
 an existing database is written (MySQL/MariaDB).
 
-Every name in it is made here (`restore-<id>-<random>/artifact-<n>`), never taken from a storage
-or a manifest, so nothing read from a storage can choose where a file is written. Only the
-server's user may read the folder (0700): the files are database dumps.
+Every name in it is made here (`strongbox-restore-<id>-<random>/artifact-<n>`), never taken
+from a storage or a manifest, so nothing read from a storage can choose where a file is written.
+Only the server's user may read a restore's folder (0700): the files are database dumps.
 """
 
 from __future__ import annotations
@@ -21,19 +21,20 @@ from strongbox.errors import refused
 
 log = logging.getLogger(__name__)
 
-RESTORE_PREFIX = "restore-"
+RESTORE_PREFIX = "strongbox-restore-"
 NO_ROOM = "scratch-too-small"
 
 
 def prepare_root(folder: Path) -> Path:
-    """Create `folder` (0700) if needed and return it; an existing one is narrowed to 0700."""
+    """Create `folder` (0700) if needed and return it. An existing folder keeps its mode (it may
+    be shared, like /tmp): each restore's own folder in it is 0700 whatever the root's mode."""
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(folder, 0o700)
     return folder
 
 
 def remove_leftovers(folder: Path) -> list[str]:
-    """Remove what restores interrupted by a stop left in `folder` (their `restore-*` folders);
+    """Remove what restores interrupted by a stop left in `folder` (their `strongbox-restore-*`
+    folders);
     returns the names removed. Run at start, before any restore can begin. Anything else in the
     folder is left alone: it is not Strongbox's."""
     if not folder.is_dir():

@@ -376,21 +376,33 @@ def test_rows_too_slow_to_count_are_estimated_and_the_restore_succeeds(
         stop_server(running, server)
 
 
+def test_a_new_scratch_folder_is_readable_by_the_server_only(tmp_path: Path) -> None:
+    from strongbox.config import Settings
+    from strongbox.server import Embedded
+
+    settings = Settings(data_dir=tmp_path / "data", secret_key="k", admin_token="t" * 20)
+    embedded = Embedded.prepare(settings)
+    try:
+        assert (tmp_path / "data" / "scratch").stat().st_mode & 0o777 == 0o700
+    finally:
+        embedded.stop()
+
+
 def test_leftovers_of_interrupted_restores_are_removed_at_start(tmp_path: Path) -> None:
     from strongbox.config import Settings
     from strongbox.server import Embedded
 
     scratch = tmp_path / "scratch"
-    (scratch / "restore-7-abcd").mkdir(parents=True)
-    (scratch / "restore-7-abcd" / "artifact-0").write_bytes(b"x" * 1000)
+    (scratch / "strongbox-restore-7-abcd").mkdir(parents=True)
+    (scratch / "strongbox-restore-7-abcd" / "artifact-0").write_bytes(b"x" * 1000)
+    (scratch / "restore-of-someone-else").mkdir()
     (scratch / "not-ours").write_text("kept")
     settings = Settings(
         data_dir=tmp_path / "data", scratch_dir=scratch, secret_key="k", admin_token="t" * 20
     )
     embedded = Embedded.prepare(settings)
     try:
-        assert sorted(p.name for p in scratch.iterdir()) == ["not-ours"]
-        assert scratch.stat().st_mode & 0o777 == 0o700
+        assert sorted(p.name for p in scratch.iterdir()) == ["not-ours", "restore-of-someone-else"]
     finally:
         embedded.stop()
 
