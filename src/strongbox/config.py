@@ -30,9 +30,17 @@ class Settings(BaseSettings):
     cleanup_retry_seconds: float = Field(default=60.0, gt=0)
     # Timeout of the live checks of storages and databases.
     check_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Folder of the decompressed artifacts restores keep while they run; default {data}/scratch.
+    scratch_dir: Path | None = None
+    # How long the exact row count of a restored database may take before the summary falls
+    # back to the planner's estimate (the restore succeeds either way).
+    restore_count_timeout_seconds: float = Field(default=300.0, gt=0)
     # Folder with PostgreSQL client programs to prefer (e.g. /usr/lib/postgresql/16/bin).
     pg_bin_dir: Path | None = None
     log_format: str = Field(default="console", pattern="^(console|json)$")
+
+    def resolved_scratch_dir(self) -> Path:
+        return self.scratch_dir if self.scratch_dir is not None else self.data_dir / "scratch"
 
     def resolved_catalog_url(self) -> str:
         if self.catalog_url:

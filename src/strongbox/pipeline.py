@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import zstandard
 
@@ -143,13 +143,20 @@ class CompressingReader:
         return self._sha.hexdigest()
 
 
+class Progressing(Protocol):
+    """Anything that records when its last byte moved (`time.monotonic()`)."""
+
+    last_progress: float
+
+
 class StallWatchdog:
     """Kills the tool when the reader has seen no new byte for `timeout` seconds.
 
-    A dump blocked on a lock or a dead network would otherwise hang "running" for hours.
+    A dump (or restore) blocked on a lock or a dead network would otherwise hang "running" for
+    hours. `reader` is the CompressingReader of a backup, or the flow of a restore.
     """
 
-    def __init__(self, reader: CompressingReader, tool: ToolProcess, timeout: float) -> None:
+    def __init__(self, reader: Progressing, tool: ToolProcess, timeout: float) -> None:
         self._reader = reader
         self._tool = tool
         self._timeout = timeout

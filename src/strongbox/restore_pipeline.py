@@ -1,23 +1,28 @@
-"""The restore stream: storage -> SHA-256 check -> zstd decompression -> restore tool.
+"""The restore stream: storage -> SHA-256 check -> zstd decompression -> restore tool (or a local
+file that a tool reads afterwards).
 
 Nothing is buffered whole. The checksum of the stored object is computed while it streams down;
 a mismatch is an error even when the tool already accepted every byte, so the caller can undo
-what the tool wrote.
+what the tool wrote. Every stream is watched: a storage that sends nothing, or a tool that reads
+nothing, for `stall_seconds` fails the restore as stalled (the same watchdog as backups).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import queue
 import subprocess
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import zstandard
 
 from strongbox.engines.base import RestoreCommand
 from strongbox.errors import ErrorKind, StrongboxError
+from strongbox.pipeline import StallWatchdog
 from strongbox.process import ToolProcess
 from strongbox.storage.base import BackupStorage
 
@@ -25,10 +30,28 @@ CHUNK = 1024 * 1024
 READ_AHEAD_CHUNKS = 8  # bounds the memory of the read-ahead to a few MiB
 _END = object()
 CHECKSUM_MISMATCH = "checksum-mismatch"
+STALLED = "restore-stalled"
+SCRATCH_WRITE_FAILED = "scratch-write-failed"
+
+OnBytes = Callable[[int], None]
 
 
 class ChecksumMismatchError(StrongboxError):
     """The stored object is not what the manifest says: it was changed or damaged."""
+
+
+class StalledError(StrongboxError):
+    """No byte came from the storage for longer than the stall timeout."""
+
+
+class Flow:
+    """When a byte last moved through a restore stream (read for the stall watchdog)."""
+
+    def __init__(self) -> None:
+        self.last_progress = time.monotonic()
+
+    def moved(self) -> None:
+        self.last_progress = time.monotonic()
 
 
 def _mismatch(key: str, expected: str, actual: str) -> ChecksumMismatchError:
@@ -40,10 +63,13 @@ def _mismatch(key: str, expected: str, actual: str) -> ChecksumMismatchError:
     )
 
 
-def _read_ahead(storage: BackupStorage, key: str, expected_sha256: str) -> Iterator[bytes]:
+def _read_ahead(
+    storage: BackupStorage, key: str, expected_sha256: str, stall_seconds: float
+) -> Iterator[bytes]:
     """The chunks of `key`, read and hashed in a thread of their own, so that downloading and
     hashing overlap with the caller's decompression and writing (a few chunks ahead at most).
-    Raises ChecksumMismatchError after the last chunk when the hash differs."""
+    Raises ChecksumMismatchError after the last chunk when the hash differs, and StalledError
+    when the storage sends nothing for `stall_seconds`."""
     ahead: queue.Queue[object] = queue.Queue(maxsize=READ_AHEAD_CHUNKS)
     stop = threading.Event()
 
@@ -71,7 +97,15 @@ def _read_ahead(storage: BackupStorage, key: str, expected_sha256: str) -> Itera
     reader.start()
     try:
         while True:
-            item = ahead.get()
+            try:
+                item = ahead.get(timeout=stall_seconds)
+            except queue.Empty:
+                raise StalledError(
+                    f"reading {key} from the storage stalled: no data for {int(stall_seconds)} "
+                    "s, so the restore was stopped",
+                    STALLED,
+                    ErrorKind.REFUSED,
+                ) from None
             if item is _END:
                 return
             if isinstance(item, BaseException):
@@ -83,97 +117,142 @@ def _read_ahead(storage: BackupStorage, key: str, expected_sha256: str) -> Itera
         reader.join(timeout=30)
 
 
-def _stream(
-    storage: BackupStorage,
-    key: str,
-    expected_sha256: str,
-    sink: Callable[[bytes], object] | None,
-    on_raw_bytes: Callable[[int], None] | None = None,
-) -> int:
-    """Read `key`, hash it, decompress it into `sink` (when given); return the raw byte count.
-    Raises ChecksumMismatchError after the last byte when the hash differs."""
-    decompressor = zstandard.ZstdDecompressor().decompressobj() if sink is not None else None
-    raw = 0
-    for chunk in _read_ahead(storage, key, expected_sha256):
-        if decompressor is not None and sink is not None:
-            data = decompressor.decompress(chunk)
-            if data:
-                sink(data)
-                raw += len(data)
-                if on_raw_bytes is not None:
-                    on_raw_bytes(raw)
-    return raw
+def _decompressed(
+    storage: BackupStorage, key: str, expected_sha256: str, stall_seconds: float, flow: Flow
+) -> Iterator[bytes]:
+    """The decompressed bytes of `key`, verified at the end (see `_read_ahead`)."""
+    decompressor = zstandard.ZstdDecompressor().decompressobj()
+    for chunk in _read_ahead(storage, key, expected_sha256, stall_seconds):
+        flow.moved()
+        data = decompressor.decompress(chunk)
+        if data:
+            yield data
 
 
-def verify(storage: BackupStorage, key: str, expected_sha256: str) -> None:
-    """Read the whole object and check its SHA-256; raises ChecksumMismatchError."""
-    _stream(storage, key, expected_sha256, None)
-
-
-def decompress_to_file(
+def download(
     storage: BackupStorage,
     key: str,
     expected_sha256: str,
     path: Path,
-    on_raw_bytes: Callable[[int], None] | None = None,
+    stall_seconds: float,
+    on_raw_bytes: OnBytes | None = None,
 ) -> int:
-    """Download, verify and decompress `key` into `path` (for tools that need a seekable file).
-    The file is removed again when the checksum does not match. It is not fsynced: it only
-    lives for this restore, and a crash fails the restore anyway."""
+    """Download, verify and decompress `key` into the new file `path` (0600); returns its size.
+    The file is removed again on any error (checksum mismatch, storage error, stall, full
+    disk). It is not fsynced: it only lives for this restore, and a crash fails the restore."""
+    raw = 0
     try:
-        with open(path, "wb") as out:
-            raw = _stream(storage, key, expected_sha256, out.write, on_raw_bytes)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with open(fd, "wb") as out:
+            for data in _decompressed(storage, key, expected_sha256, stall_seconds, Flow()):
+                out.write(data)
+                raw += len(data)
+                if on_raw_bytes is not None:
+                    on_raw_bytes(raw)
+    except OSError as exc:  # the local disk: full, or the folder gone
+        path.unlink(missing_ok=True)
+        raise StrongboxError(
+            f"could not write the local copy of {key} into the scratch folder: {exc.strerror}",
+            SCRATCH_WRITE_FAILED,
+            ErrorKind.REFUSED,
+        ) from exc
     except BaseException:
         path.unlink(missing_ok=True)
         raise
     return raw
 
 
-def feed_tool(
+def feed_from_storage(
     storage: BackupStorage,
     key: str,
     expected_sha256: str,
     command: RestoreCommand,
-    on_raw_bytes: Callable[[int], None] | None = None,
-) -> tuple[int, str]:
-    """Stream the decompressed object into the tool's stdin (or run the tool on its file).
+    stall_seconds: float,
+    on_raw_bytes: OnBytes | None = None,
+) -> int:
+    """Stream the decompressed object into the tool's stdin; returns the raw bytes fed.
 
-    Returns the raw bytes fed and the tool's stderr tail. Raises ToolFailedError when the tool
-    fails, ChecksumMismatchError when the object is damaged (the tool may have written some or
-    all of it: the caller must undo)."""
+    Raises ToolFailedError when the tool fails or stalls, ChecksumMismatchError when the object
+    is damaged, StalledError when the storage stalls (the tool may have written some or all of
+    it: the caller must undo)."""
+    flow = Flow()
+    chunks = _decompressed(storage, key, expected_sha256, stall_seconds, flow)
+    return _feed(chunks, command, stall_seconds, flow, key, on_raw_bytes)
+
+
+def feed_from_file(
+    path: Path,
+    command: RestoreCommand,
+    stall_seconds: float,
+    what: str,
+    on_raw_bytes: OnBytes | None = None,
+) -> int:
+    """Restore the verified local copy `path` of artifact `what`: the tool reads it itself when
+    its command names an input file (parallel pg_restore), else it is streamed into the tool's
+    stdin. Returns the raw bytes fed (the file's size). Raises ToolFailedError when the tool
+    fails or stalls."""
     if command.input_path is not None:
+        # The tool reads the file on its own: there is no stream here to watch.
         with ToolProcess(command.argv, command.env, stdout=subprocess.DEVNULL) as tool:
             tool.check()
-            return 0, tool.stderr_tail()
+        size = path.stat().st_size
+        if on_raw_bytes is not None:
+            on_raw_bytes(size)
+        return size
+    flow = Flow()
+    return _feed(_file_chunks(path, flow), command, stall_seconds, flow, what, on_raw_bytes)
+
+
+def _file_chunks(path: Path, flow: Flow) -> Iterator[bytes]:
+    with open(path, "rb") as source:
+        while chunk := source.read(CHUNK):
+            flow.moved()
+            yield chunk
+
+
+def _feed(
+    chunks: Iterable[bytes],
+    command: RestoreCommand,
+    stall_seconds: float,
+    flow: Flow,
+    what: str,
+    on_raw_bytes: OnBytes | None,
+) -> int:
     with ToolProcess(
         command.argv, command.env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL
     ) as tool:
         raw = 0
         stopped_reading = False
-        try:
-            raw = _stream(storage, key, expected_sha256, tool.stdin.write, on_raw_bytes)
-            tool.stdin.close()
-        except BrokenPipeError:
-            stopped_reading = True  # the tool's exit status and stderr say why
-        except ChecksumMismatchError:
-            tool.kill("was stopped: the artifact failed its checksum")
-            raise
+        with StallWatchdog(flow, tool, stall_seconds):
+            try:
+                for data in chunks:
+                    tool.stdin.write(data)
+                    flow.moved()
+                    raw += len(data)
+                    if on_raw_bytes is not None:
+                        on_raw_bytes(raw)
+                tool.stdin.close()
+            except BrokenPipeError:
+                stopped_reading = True  # the tool's exit status and stderr say why
+            except StrongboxError as exc:  # a damaged or stalled download
+                tool.kill(f"was stopped: {exc.code}")
+                raise
         tool.check()
         if stopped_reading:
             raise StrongboxError(
-                f"{tool.name} stopped reading {key} before its end without reporting an error; "
+                f"{tool.name} stopped reading {what} before its end without reporting an error; "
                 "the restore is incomplete",
                 "tool-stopped-early",
                 ErrorKind.REFUSED,
             )
-        return raw, tool.stderr_tail()
+        return raw
 
 
-def read_decompressed(storage: BackupStorage, key: str, expected_sha256: str) -> bytes:
+def read_decompressed(
+    storage: BackupStorage, key: str, expected_sha256: str, stall_seconds: float
+) -> bytes:
     """The whole decompressed object, verified (for small objects such as a roles dump)."""
-    parts: list[bytes] = []
-    _stream(storage, key, expected_sha256, parts.append)
-    return b"".join(parts)
+    return b"".join(_decompressed(storage, key, expected_sha256, stall_seconds, Flow()))
 
 
 def run_with_input(command: RestoreCommand, data: bytes) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import uvicorn
 
+from strongbox import scratch
 from strongbox.api.app import create_app
 from strongbox.catalog.db import Catalog
 from strongbox.clock import SystemClock
@@ -60,6 +61,8 @@ class Embedded:
             log.warning("backup %s was interrupted by a stop and is now failed", name)
         for name in restores.recover_interrupted(ctx):
             log.warning("restore %s was interrupted by a stop and is now failed", name)
+        for name in scratch.remove_leftovers(scratch.prepare_root(settings.resolved_scratch_dir())):
+            log.warning("removed %s, left in the scratch folder by an interrupted restore", name)
         setup = auth.ensure_admin_token(ctx)
         if setup.token is not None:
             # Printed once, to the console of the person who started the server, never logged.

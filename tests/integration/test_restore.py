@@ -263,7 +263,7 @@ def test_dry_run_shows_the_plan_and_does_nothing(
     assert plan["artifacts"][0]["sha256"] == artifact["sha256"]
     assert plan["artifacts"][0]["action"] == "overwrite"
     assert plan["artifacts"][0]["verify_before_writing"] is True
-    assert any("drop and recreate database rshop" in s for s in plan["steps"])
+    assert any("side database next to rshop" in s and "swap" in s for s in plan["steps"])
     assert plan["commands"][0][0].endswith("pg_restore")
     assert pg_server.password not in response.text
     assert strongbox.client.get("/api/v1/databases/prod/restores").json() == []
@@ -363,7 +363,7 @@ def test_a_restore_cut_by_a_stop_is_failed_on_the_next_start(tmp_path: Path) -> 
                 state="running",
                 created_at=first.context.clock.now(),
                 restored_bytes=0,
-                summary=[{"source": "app", "target": "app", "action": "create"}],
+                summary=[{"source": "app", "target": "app", "action": "create", "writing": True}],
             )
         )
     first.stop()

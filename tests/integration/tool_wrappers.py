@@ -19,24 +19,29 @@ STALLS = """
 sleep 120
 """
 
+# A restore tool that reads nothing and never ends.
+READS_NOTHING = """
+sleep 120
+"""
+
 PAUSES = """
 "$REAL/pg_dump" "$@" | {{ head -c {first_bytes}; sleep {seconds}; cat; }}
 """
 
 
-def pg_bin_with(folder: Path, body: str) -> Path:
-    """Make `folder` a PostgreSQL bin dir whose pg_dump runs `body` (a shell snippet in which
+def pg_bin_with(folder: Path, body: str, program: str = "pg_dump") -> Path:
+    """Make `folder` a PostgreSQL bin dir whose `program` runs `body` (a shell snippet in which
     $REAL is the real bin dir); every other program is the real one."""
     real = server_bin_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    for program in real.iterdir():
-        if program.name != "pg_dump":
-            (folder / program.name).symlink_to(program)
-    script = folder / "pg_dump"
+    for other in real.iterdir():
+        if other.name != program:
+            (folder / other.name).symlink_to(other)
+    script = folder / program
     script.write_text(
         "#!/bin/sh\n"
         f'REAL="{real}"\n'
-        'if [ "$1" = "--version" ]; then exec "$REAL/pg_dump" --version; fi\n' + body
+        f'if [ "$1" = "--version" ]; then exec "$REAL/{program}" --version; fi\n' + body
     )
     os.chmod(script, 0o755)
     return folder

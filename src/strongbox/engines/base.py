@@ -95,6 +95,7 @@ class RestoreCommand:
 class DatabaseSummary:
     tables: int
     rows: int
+    estimated: bool = False  # rows is the planner's estimate, not an exact count
 
 
 @runtime_checkable
@@ -158,6 +159,24 @@ class RestoringEngine(Protocol):
 
     def summarize(self, conn: ConnectionInfo, name: str, timeout: float) -> DatabaseSummary:
         """Tables and exact row count of database `name` (user schemas only)."""
+        ...
+
+    def estimate_summary(self, conn: ConnectionInfo, name: str, timeout: float) -> DatabaseSummary:
+        """Tables of database `name` and the planner's estimate of their rows (`estimated`
+        true): quick whatever the size, for when an exact count takes too long."""
+        ...
+
+
+@runtime_checkable
+class SwappingEngine(RestoringEngine, Protocol):
+    """An engine that can rename databases, so an overwrite restores beside the target and
+    swaps names at the end: PostgreSQL."""
+
+    def swap_databases(
+        self, conn: ConnectionInfo, target: str, side: str, aside: str, timeout: float
+    ) -> None:
+        """Rename `target` to `aside` and `side` to `target`, both or neither, after ending the
+        sessions on them. Raises StrongboxError when it cannot; then nothing was renamed."""
         ...
 
 

@@ -22,7 +22,7 @@ import psycopg
 from psycopg import sql
 
 from strongbox.domain.database_properties import DatabaseProperties
-from strongbox.engines import postgresql_properties
+from strongbox.engines import postgresql_properties, postgresql_swap
 from strongbox.engines.base import (
     BAD_CREDENTIALS,
     CHECK_FAILED,
@@ -531,6 +531,19 @@ class PostgresEngine:
                     )
                     rows += int(_scalar(pg, count))
         return DatabaseSummary(tables=len(tables), rows=rows)
+
+    def estimate_summary(self, conn: ConnectionInfo, name: str, timeout: float) -> DatabaseSummary:
+        """The tables `summarize` counts, with the planner's row estimate (after ANALYZE)."""
+        with self._connect(conn, timeout, dbname=name) as pg:
+            return postgresql_swap.estimate(pg, _USER_TABLES)
+
+    def swap_databases(
+        self, conn: ConnectionInfo, target: str, side: str, aside: str, timeout: float
+    ) -> None:
+        """Rename `target` to `aside` and `side` to `target` in one transaction (see
+        `postgresql_swap.swap`), from a maintenance database that is neither."""
+        with self._connect(conn, timeout, avoid=target) as pg:
+            postgresql_swap.swap(pg, conn, target, side, aside)
 
     # --- internals ---
 

@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from strongbox.catalog.models import Backup
+from strongbox.catalog.models import Backup, Restore
 from strongbox.domain.keys import backup_prefix
 from strongbox.domain.names import default_name
 from strongbox.domain.states import ACTIVE_STATES, JobState, duration_seconds
@@ -93,6 +93,7 @@ def delete(ctx: Context, database: str, name: str) -> None:
                 f"backup '{name}' is {row.state}; wait for it to end before deleting it",
                 "backup-in-progress",
             )
+        _refuse_if_read(session, database, name)
         storage_name = row.storage
     storage, prefix = storages.open_by_name(ctx, storage_name)
     storage.delete_prefix(backup_prefix(prefix, database, name))
@@ -171,6 +172,25 @@ def _refuse_unknown_storage(session: Session, storage: str) -> None:
             "storage-not-found",
             field_name="body.storage",
         ) from exc
+
+
+def _refuse_if_read(session: Session, database: str, name: str) -> None:
+    """Refuse (409) while a queued or running restore reads backup `name`: deleting it would
+    pull the artifact from under the restore. Retention meets the same refusal, keeps the
+    backup, and deletes it at its next pass."""
+    reader = session.scalars(
+        select(Restore).where(
+            Restore.database == database,
+            Restore.backup == name,
+            Restore.state.in_(ACTIVE_STATES),
+        )
+    ).first()
+    if reader is not None:
+        raise conflict(
+            f"backup '{name}' is being read by restore '{reader.name}' ({reader.state}); "
+            "wait for that restore to end before deleting the backup",
+            "backup-in-use",
+        )
 
 
 def _refuse_if_busy(session: Session, database: str) -> None:

@@ -13,14 +13,19 @@ from strongbox.engines.base import ConnectionInfo, RestoringEngine
 
 
 def apply(
-    engine: RestoringEngine, conn: ConnectionInfo, item: PlannedDatabase, timeout: float
+    engine: RestoringEngine,
+    conn: ConnectionInfo,
+    item: PlannedDatabase,
+    database: str,
+    timeout: float,
 ) -> list[str]:
-    """The warnings of giving `item.target` the properties recorded with its artifact (none
-    when the backup recorded none, or the target existed before the restore)."""
+    """The warnings of giving `database` (the target, or the side database an overwrite fills
+    before it is swapped in) the properties recorded with `item`'s artifact; none when the
+    backup recorded none, or the target existed before the restore. Renaming keeps them."""
     properties = item.artifact.database_properties
     if properties is None or item.action not in (CREATE, OVERWRITE):
         return []
-    return engine.apply_properties(conn, item.target, properties, timeout)
+    return engine.apply_properties(conn, database, properties, timeout)
 
 
 def check_all(

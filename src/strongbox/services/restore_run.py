@@ -1,30 +1,27 @@
-"""Carrying out one restore: verify, create or replace the targets, feed each artifact to the
-restore tool, and record an honest outcome.
-
-The order protects live data: every existing target is only touched after its whole artifact
-proved intact; a new database that fails (damaged artifact or tool error) is dropped again.
+"""Carrying out one restore: claim it, check the scratch folder has room, apply the roles, restore
+each database (see `restore_steps` for how an existing one is protected), and record an honest
+outcome and summary on the restore's row.
 """
 
 from __future__ import annotations
 
 import logging
-import tempfile
 import time
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import update
 
-from strongbox import restore_pipeline
+from strongbox import restore_pipeline, scratch
 from strongbox.catalog.models import Restore
 from strongbox.domain.manifest import Manifest, ManifestArtifact
-from strongbox.domain.restore_plan import CREATE, OVERWRITE, PlannedDatabase
+from strongbox.domain.restore_plan import PlannedDatabase
 from strongbox.domain.states import JobState
-from strongbox.engines.base import ConnectionInfo, GlobalsEngine, RestoringEngine
+from strongbox.engines.base import GlobalsEngine
 from strongbox.errors import StrongboxError
 from strongbox.services import database_properties
 from strongbox.services.context import Context
-from strongbox.storage.base import BackupStorage
+from strongbox.services.restore_steps import TargetRestorer
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +49,12 @@ class _Progress:
         self._before += raw_bytes
         self._write(self._before)
 
+    def heartbeat(self, _bytes: int = 0) -> None:
+        """Only the heartbeat (while a local copy downloads, before any byte is fed)."""
+        if time.monotonic() - self._last >= PROGRESS_EVERY_SECONDS:
+            self._last = time.monotonic()
+            _set(self._ctx, self._id, heartbeat_at=self._ctx.clock.now())
+
     def __call__(self, raw_bytes: int) -> None:
         if time.monotonic() - self._last >= PROGRESS_EVERY_SECONDS:
             self._write(self._before + raw_bytes)
@@ -73,21 +76,29 @@ def run(ctx: Context, restore_id: int) -> None:
         database, backup, target = row.database, row.backup, row.target
         database_map, overwrite = dict(row.database_map), row.overwrite
         restore_globals, requested_jobs = row.restore_globals, row.jobs
-    summary: list[dict[str, Any]] = []
     try:
         prepared = restores.prepare(ctx, database, backup, target, database_map, overwrite)
         engine = restores.as_restoring(prepared.engine)
-        runner = _Runner(ctx, restore_id, prepared.storage, engine, prepared.target_conn)
-        runner.jobs = jobs_for(prepared.manifest.engine, requested_jobs)
-        for item in prepared.planned:
-            if item.verify_first:
-                restore_pipeline.verify(prepared.storage, item.artifact.key, item.artifact.sha256)
-        database_properties.check_all(engine, runner.conn, prepared.planned, runner.timeout)
-        if restore_globals:
-            runner.apply_globals(globals_of(prepared.manifest))
-        for item in prepared.planned:
-            summary.append(runner.restore_one(item))
-            _set(ctx, restore_id, summary=summary + _pending(prepared.planned[len(summary) :]))
+        summary = _Summary(ctx, restore_id, prepared.planned)
+        root = scratch.prepare_root(ctx.settings.resolved_scratch_dir())
+        with scratch.restore_folder(root, restore_id) as folder:
+            restorer = TargetRestorer(
+                ctx,
+                prepared.storage,
+                engine,
+                prepared.target_conn,
+                jobs=jobs_for(prepared.manifest.engine, requested_jobs),
+                folder=folder,
+                progress=_Progress(ctx, restore_id),
+            )
+            restorer.require_room(prepared.planned)
+            database_properties.check_all(
+                engine, prepared.target_conn, prepared.planned, ctx.settings.check_timeout_seconds
+            )
+            if restore_globals:
+                _apply_globals(ctx, restorer, globals_of(prepared.manifest))
+            for index, item in enumerate(prepared.planned):
+                summary.done(index, restorer.restore(index, item, summary.noter(index)))
         _set(ctx, restore_id, state=JobState.SUCCEEDED, finished_at=ctx.clock.now())
     except Exception as exc:
         reason = str(exc) if isinstance(exc, StrongboxError) else f"unexpected error: {exc!r}"
@@ -96,104 +107,62 @@ def run(ctx: Context, restore_id: int) -> None:
         _set(ctx, restore_id, state=JobState.FAILED, error=reason, finished_at=ctx.clock.now())
 
 
-class _Runner:
-    def __init__(
-        self,
-        ctx: Context,
-        restore_id: int,
-        storage: BackupStorage,
-        engine: RestoringEngine,
-        conn: ConnectionInfo,
-    ) -> None:
-        self.ctx = ctx
-        self.storage = storage
-        self.engine = engine
-        self.conn = conn
-        self.timeout = ctx.settings.check_timeout_seconds
-        self.progress = _Progress(ctx, restore_id)
-        self.jobs = 1
+class _Summary:
+    """The restore's per-database summary, written on its row whenever a fact changes."""
 
-    def apply_globals(self, artifact: ManifestArtifact | None) -> None:
-        command = self.engine.plan_globals_restore(self.conn)
-        if artifact is None or command is None or not isinstance(self.engine, GlobalsEngine):
-            return
-        if artifact.raw_bytes > MAX_GLOBALS_BYTES:
-            raise StrongboxError(
-                f"the globals dump {artifact.key} holds {artifact.raw_bytes} bytes, more than "
-                f"the {MAX_GLOBALS_BYTES} a roles dump can reasonably be; restore it by hand",
-                "globals-too-large",
-            )
-        data = restore_pipeline.read_decompressed(self.storage, artifact.key, artifact.sha256)
-        safe = self.engine.globals_for_target(data, self.conn)
-        stderr = restore_pipeline.run_with_input(command, safe)
-        problems = self.engine.globals_errors(stderr)
-        if problems:
-            raise StrongboxError(
-                "restoring roles failed: " + "; ".join(problems[:5]),
-                "globals-restore-failed",
-            )
+    def __init__(self, ctx: Context, restore_id: int, planned: list[PlannedDatabase]) -> None:
+        self._ctx = ctx
+        self._id = restore_id
+        self._entries = _pending(planned)
 
-    def restore_one(self, item: PlannedDatabase) -> dict[str, Any]:
-        started = time.monotonic()
-        properties = item.artifact.database_properties
-        if item.action == OVERWRITE:
-            self.engine.drop_database(self.conn, item.target, self.timeout)
-        if item.action in (CREATE, OVERWRITE):
-            self.engine.create_database(self.conn, item.target, self.timeout, properties=properties)
-        try:
-            raw = self._feed(item)
-            warnings = database_properties.apply(self.engine, self.conn, item, self.timeout)
-        except Exception as exc:
-            raise self._explain_failure(item, exc) from exc
-        self.progress.artifact_done(raw)
-        counts = self.engine.summarize(self.conn, item.target, self.timeout)
-        return {
-            "source": item.source,
-            "target": item.target,
-            "action": item.action,
-            "tables": counts.tables,
-            "rows": counts.rows,
-            "warnings": warnings,
-            "duration_seconds": round(time.monotonic() - started, 3),
-        }
+    def noter(self, index: int) -> Callable[..., None]:
+        def note(**facts: Any) -> None:
+            self._update(index, facts)
 
-    def _feed(self, item: PlannedDatabase) -> int:
-        artifact = item.artifact
-        if self.jobs <= 1:
-            command = self.engine.plan_restore(
-                self.conn, artifact.format, item.target, jobs=1, input_path=None
-            )
-            raw, _stderr = restore_pipeline.feed_tool(
-                self.storage, artifact.key, artifact.sha256, command, self.progress
-            )
-            return raw
-        # Parallel pg_restore needs a seekable file: decompressed on this worker's disk, next to
-        # the catalog, and removed afterwards.
-        folder = self.ctx.settings.data_dir / "tmp"
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=folder, prefix="restore-") as scratch:
-            path = Path(scratch) / artifact.name.removesuffix(".zst")
-            raw = restore_pipeline.decompress_to_file(
-                self.storage, artifact.key, artifact.sha256, path, self.progress
-            )
-            command = self.engine.plan_restore(
-                self.conn, artifact.format, item.target, jobs=self.jobs, input_path=str(path)
-            )
-            restore_pipeline.feed_tool(self.storage, artifact.key, artifact.sha256, command)
-        return raw
+        return note
 
-    def _explain_failure(self, item: PlannedDatabase, exc: Exception) -> StrongboxError:
-        reason = str(exc) if isinstance(exc, StrongboxError) else repr(exc)
-        if item.action == CREATE:
-            try:
-                self.engine.drop_database(self.conn, item.target, self.timeout)
-                state = f"the new database {item.target} was dropped again"
-            except StrongboxError as drop_error:
-                state = f"the new database {item.target} is incomplete ({drop_error})"
-        else:
-            state = f"database {item.target} was replaced and is incomplete: restore it again"
-        code = exc.code if isinstance(exc, StrongboxError) else "restore-failed"
-        return StrongboxError(f"{reason}; {state}", code)
+    def done(self, index: int, facts: dict[str, Any]) -> None:
+        self._update(index, {**facts, "writing": None})
+
+    def _update(self, index: int, facts: dict[str, Any]) -> None:
+        entry = self._entries[index]
+        for key, value in facts.items():
+            if value is None and key in _TRANSIENT:
+                entry.pop(key, None)
+            else:
+                entry[key] = value
+        _set(self._ctx, self._id, summary=[dict(e) for e in self._entries])
+
+
+# Facts that only matter while they are true: a database being written in place, a side
+# database or the old content that exists (read by `restores.interrupted_state`).
+_TRANSIENT = ("writing", "side_database", "previous_database")
+
+
+def _apply_globals(
+    ctx: Context, restorer: TargetRestorer, artifact: ManifestArtifact | None
+) -> None:
+    engine, conn = restorer.engine, restorer.conn
+    command = engine.plan_globals_restore(conn)
+    if artifact is None or command is None or not isinstance(engine, GlobalsEngine):
+        return
+    if artifact.raw_bytes > MAX_GLOBALS_BYTES:
+        raise StrongboxError(
+            f"the globals dump {artifact.key} holds {artifact.raw_bytes} bytes, more than "
+            f"the {MAX_GLOBALS_BYTES} a roles dump can reasonably be; restore it by hand",
+            "globals-too-large",
+        )
+    data = restore_pipeline.read_decompressed(
+        restorer.storage, artifact.key, artifact.sha256, ctx.settings.stall_timeout_seconds
+    )
+    safe = engine.globals_for_target(data, conn)
+    stderr = restore_pipeline.run_with_input(command, safe)
+    problems = engine.globals_errors(stderr)
+    if problems:
+        raise StrongboxError(
+            "restoring roles failed: " + "; ".join(problems[:5]),
+            "globals-restore-failed",
+        )
 
 
 def _pending(items: list[PlannedDatabase]) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -11,9 +12,16 @@ from strongbox.catalog.models import Backup, Restore
 from strongbox.domain.keys import manifest_key
 from strongbox.domain.manifest import Manifest, ManifestArtifact
 from strongbox.domain.names import default_name
-from strongbox.domain.restore_plan import PlannedDatabase, plan_databases, target_names
+from strongbox.domain.restore_plan import (
+    CREATE,
+    FILL,
+    OVERWRITE,
+    PlannedDatabase,
+    plan_databases,
+    target_names,
+)
 from strongbox.domain.states import ACTIVE_STATES, JobState, duration_seconds
-from strongbox.engines.base import ConnectionInfo, Engine, RestoringEngine
+from strongbox.engines.base import ConnectionInfo, Engine, RestoringEngine, SwappingEngine
 from strongbox.errors import StrongboxError, conflict, invalid, not_found
 from strongbox.services import (
     activity,
@@ -184,13 +192,7 @@ def plan_out(prepared: Prepared, body: RestoreCreate, target: str) -> RestorePla
     for item in prepared.planned:
         if item.verify_first:
             steps.append(f"verify {item.artifact.key} (SHA-256) before touching {item.target}")
-        steps.append(
-            {
-                "create": f"create database {item.target}",
-                "fill": f"restore into the existing empty database {item.target}",
-                "overwrite": f"drop and recreate database {item.target}",
-            }[item.action]
-        )
+        steps.append(_action_step(item, isinstance(restoring, SwappingEngine)))
         input_path = TEMP_FILE_PLACEHOLDER if jobs > 1 else None
         command = restoring.plan_restore(
             prepared.target_conn,
@@ -247,19 +249,53 @@ def recover_interrupted(ctx: Context) -> list[str]:
         rows = session.scalars(select(Restore).where(Restore.state.in_(ACTIVE_STATES))).all()
         names = []
         for row in rows:
-            touched = ", ".join(s["target"] for s in row.summary) or "none"
             session.execute(
                 update(Restore)
                 .where(Restore.id == row.id)
                 .values(
                     state=JobState.FAILED,
-                    error=f"{INTERRUPTED}; target databases on '{row.target}' that may be "
-                    f"incomplete: {touched}",
+                    error=f"{INTERRUPTED}; {interrupted_state(row.target, row.summary)}",
                     finished_at=ctx.clock.now(),
                 )
             )
             names.append(f"{row.database}/{row.name}")
     return names
+
+
+def interrupted_state(server: str, summary: list[dict[str, Any]]) -> str:
+    """What a restore cut by a stop left on the registered database `server`, from the facts
+    its summary recorded as it went: databases that may be incomplete (created or written in
+    place, marked `writing`), and side or old copies of an overwrite beside its target, to drop
+    by hand (the rename that swaps them is one transaction, so the target is either the old or
+    the new one).
+
+    >>> interrupted_state("prod", [{"target": "app", "action": "overwrite",
+    ...     "side_database": "app__sbx_1a2b3c"}])
+    "on 'prod': app was not changed, but its unfinished copy app__sbx_1a2b3c may be left: drop it"
+    """
+    facts = []
+    for entry in summary:
+        target = entry["target"]
+        side, aside = entry.get("side_database"), entry.get("previous_database")
+        if side and aside:
+            facts.append(
+                f"the restore stopped while swapping {target}: either {side} (an unfinished "
+                f"copy; {target} was not changed) or {aside} (its old content; {target} was "
+                "restored) may be left, whichever exists: drop it"
+            )
+        elif entry.get("side_database"):
+            facts.append(
+                f"{target} was not changed, but its unfinished copy {entry['side_database']} "
+                "may be left: drop it"
+            )
+        elif entry.get("previous_database"):
+            facts.append(
+                f"{target} was restored; its old content may be left as "
+                f"{entry['previous_database']}: drop it"
+            )
+        elif entry.get("writing"):
+            facts.append(f"{target} may be incomplete")
+    return f"on '{server}': " + ("; ".join(facts) if facts else "no database was being written")
 
 
 def _check_request(session: Session, database: str, target: str, body: RestoreCreate) -> None:
@@ -296,6 +332,19 @@ def _find(session: Session, database: str, name: str) -> Restore | None:
     return session.scalars(
         select(Restore).where(Restore.database == database, Restore.name == name)
     ).first()
+
+
+def _action_step(item: PlannedDatabase, swaps: bool) -> str:
+    if item.action == OVERWRITE and swaps:
+        return (
+            f"restore into a side database next to {item.target}, check it, swap it in by "
+            f"renaming, then drop the old {item.target}"
+        )
+    return {
+        CREATE: f"create database {item.target}",
+        FILL: f"restore into the existing empty database {item.target}",
+        OVERWRITE: f"drop and recreate database {item.target} from the verified local copy",
+    }[item.action]
 
 
 def _summary_entry(item: PlannedDatabase) -> dict[str, object]:

@@ -240,6 +240,18 @@ class RestoredDatabase(BaseModel):
         default_factory=list,
         description="database properties (settings, comment, grants) that could not be given",
     )
+    rows_estimated: bool | None = Field(
+        default=None,
+        description="true when rows is the planner's estimate (the exact count took too long)",
+    )
+    side_database: str | None = Field(
+        default=None,
+        description="while an overwrite restores beside the target: the side database's name",
+    )
+    previous_database: str | None = Field(
+        default=None,
+        description="the target's old content, renamed aside, when it could not be dropped",
+    )
     duration_seconds: float | None = None
 
 

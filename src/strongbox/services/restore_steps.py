@@ -1,0 +1,269 @@
+"""Restoring one database of a backup into its target, in the way that cannot cost a database that
+existed before the restore.
+
+- create: a new database is created, filled (streamed, or from a verified local copy for a
+  parallel pg_restore) and checked; on failure it is dropped again.
+- overwrite, on an engine that can rename databases (PostgreSQL): the backup is restored into a
+  side database, checked, and swapped in by renaming in one transaction; the old content is
+  dropped only after the swap. Any failure before the swap leaves the target as it was and the
+  side database dropped.
+- overwrite elsewhere (MySQL/MariaDB), and fill (an existing empty database): the artifact is
+  first downloaded, verified and decompressed into the scratch folder, so that nothing read from
+  the storage can fail once the target is written; the tool then reads that local copy.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, Protocol
+
+from strongbox import restore_pipeline, scratch
+from strongbox.domain.restore_plan import CREATE, FILL, OVERWRITE, PlannedDatabase
+from strongbox.domain.side_names import side_names
+from strongbox.engines.base import ConnectionInfo, RestoringEngine, SwappingEngine
+from strongbox.errors import StrongboxError
+from strongbox.services import database_properties
+from strongbox.services.context import Context
+from strongbox.storage.base import BackupStorage
+
+log = logging.getLogger(__name__)
+
+# Records a fact about the database being restored on the restore's row at once (e.g. the side
+# database's name before it exists), so that a person sees it even if the process dies.
+Note = Callable[..., None]
+
+
+class Progress(Protocol):
+    """Bytes fed to the tools and a heartbeat, written on the restore's row."""
+
+    def __call__(self, raw_bytes: int) -> None: ...
+
+    def artifact_done(self, raw_bytes: int) -> None: ...
+
+    def heartbeat(self, _bytes: int = 0) -> None: ...
+
+
+class TargetRestorer:
+    def __init__(
+        self,
+        ctx: Context,
+        storage: BackupStorage,
+        engine: RestoringEngine,
+        conn: ConnectionInfo,
+        *,
+        jobs: int,
+        folder: Path,
+        progress: Progress,
+    ) -> None:
+        settings = ctx.settings
+        self.storage = storage
+        self.engine = engine
+        self.conn = conn
+        self.jobs = jobs
+        self.folder = folder
+        self.progress = progress
+        self.timeout = settings.check_timeout_seconds
+        self.count_timeout = settings.restore_count_timeout_seconds
+        self.stall = settings.stall_timeout_seconds
+
+    @property
+    def scratch_root(self) -> Path:
+        """The scratch folder a person configured (this restore's folder lies in it)."""
+        return self.folder.parent
+
+    # --- before anything is touched ---
+
+    def swaps(self, item: PlannedDatabase) -> bool:
+        return item.action == OVERWRITE and isinstance(self.engine, SwappingEngine)
+
+    def needs_local_copy(self, item: PlannedDatabase) -> bool:
+        """A parallel pg_restore reads a file; an existing database that is written in place is
+        only written from a copy already verified whole on this machine."""
+        return self.jobs > 1 or (item.action in (FILL, OVERWRITE) and not self.swaps(item))
+
+    def require_room(self, planned: Iterable[PlannedDatabase]) -> None:
+        """Refuse early when the scratch folder cannot hold the largest local copy the restore
+        will make (they are made one at a time, each removed after its database)."""
+        local = [item for item in planned if self.needs_local_copy(item)]
+        if local:
+            largest = max(local, key=lambda i: i.artifact.raw_bytes)
+            scratch.require_room(
+                self.scratch_root,
+                largest.artifact.raw_bytes,
+                f"the artifact {largest.artifact.key}",
+            )
+
+    # --- one database ---
+
+    def restore(self, index: int, item: PlannedDatabase, note: Note) -> dict[str, Any]:
+        """Restore `item`; returns its summary fields (tables, rows, rows_estimated,
+        duration_seconds). Raises StrongboxError whose message says what became of the
+        target."""
+        started = time.monotonic()
+        if self.swaps(item):
+            assert isinstance(self.engine, SwappingEngine)
+            counts = self._beside(self.engine, index, item, note)
+        else:
+            counts = self._in_place(index, item, note)
+        return {**counts, "duration_seconds": round(time.monotonic() - started, 3)}
+
+    def _in_place(self, index: int, item: PlannedDatabase, note: Note) -> dict[str, Any]:
+        path = self._download(index, item) if self.needs_local_copy(item) else None
+        try:
+            note(writing=True)
+            if item.action == CREATE:
+                self._create(item.target, item)
+            try:
+                if item.action == OVERWRITE:
+                    self.engine.drop_database(self.conn, item.target, self.timeout)
+                    self._create(item.target, item)
+                self._fill(item.target, item, path)
+                warnings = self._apply_properties(item.target, item)
+            except Exception as exc:
+                raise self._explain_failure(item, exc) from exc
+        finally:
+            if path is not None:
+                path.unlink(missing_ok=True)
+        return {**self.summarize(item.target), "warnings": warnings}
+
+    def _beside(
+        self, engine: SwappingEngine, index: int, item: PlannedDatabase, note: Note
+    ) -> dict[str, Any]:
+        names = side_names(item.target, secrets.token_hex(3))
+        path = self._download(index, item) if self.needs_local_copy(item) else None
+        try:
+            note(side_database=names.side)  # before it exists: a crash must not hide it
+            try:
+                self._create(names.side, item)
+            except Exception as exc:
+                note(side_database=None)
+                raise _with_state(exc, f"database {item.target} was not changed") from exc
+            try:
+                self._fill(names.side, item, path)
+                warnings = self._apply_properties(names.side, item)
+                counts = {**self.summarize(names.side), "warnings": warnings}
+                # From here one of the two names exists (which one, the swap decides).
+                note(previous_database=names.aside)
+                engine.swap_databases(self.conn, item.target, names.side, names.aside, self.timeout)
+            except Exception as exc:
+                note(previous_database=None)
+                raise self._drop_side(item, names.side, exc, note) from exc
+        finally:
+            if path is not None:
+                path.unlink(missing_ok=True)
+        note(side_database=None)
+        try:
+            engine.drop_database(self.conn, names.aside, self.timeout)
+            note(previous_database=None)
+        except StrongboxError as exc:
+            # The restore itself succeeded; the old content stays visible in the summary.
+            log.warning(
+                "after the swap, the old %s (%s) was kept: %s", item.target, names.aside, exc
+            )
+        return counts
+
+    def _create(self, database: str, item: PlannedDatabase) -> None:
+        properties = item.artifact.database_properties
+        self.engine.create_database(self.conn, database, self.timeout, properties=properties)
+
+    def _apply_properties(self, database: str, item: PlannedDatabase) -> list[str]:
+        """Settings, comment and grants go on after the content: a setting such as
+        default_transaction_read_only would otherwise hold the restore tool back."""
+        return database_properties.apply(self.engine, self.conn, item, database, self.timeout)
+
+    def _download(self, index: int, item: PlannedDatabase) -> Path:
+        artifact = item.artifact
+        path = scratch.artifact_path(self.folder, index)
+        try:
+            scratch.require_room(
+                self.scratch_root, artifact.raw_bytes, f"the artifact {artifact.key}"
+            )
+            restore_pipeline.download(
+                self.storage,
+                artifact.key,
+                artifact.sha256,
+                path,
+                self.stall,
+                self.progress.heartbeat,
+            )
+        except Exception as exc:
+            untouched = (
+                f"database {item.target} was not changed"
+                if item.action != CREATE
+                else f"database {item.target} was not created"
+            )
+            raise _with_state(exc, untouched) from exc
+        return path
+
+    def _fill(self, database: str, item: PlannedDatabase, path: Path | None) -> None:
+        artifact = item.artifact
+        command = self.engine.plan_restore(
+            self.conn,
+            artifact.format,
+            database,
+            jobs=self.jobs,
+            input_path=str(path) if path is not None else None,
+        )
+        if path is not None:
+            raw = restore_pipeline.feed_from_file(
+                path, command, self.stall, artifact.key, self.progress
+            )
+        else:
+            raw = restore_pipeline.feed_from_storage(
+                self.storage, artifact.key, artifact.sha256, command, self.stall, self.progress
+            )
+        self.progress.artifact_done(raw)
+
+    def summarize(self, database: str) -> dict[str, Any]:
+        """Tables and rows of `database`: counted exactly within the count timeout, else the
+        planner's estimate (rows_estimated true), else unknown. Never raises: a summary is a
+        report, and a restore that succeeded stays succeeded without it."""
+        try:
+            counts = self.engine.summarize(self.conn, database, self.count_timeout)
+        except StrongboxError as exc:
+            log.warning("counting the rows of %s failed (%s); using estimates", database, exc)
+            try:
+                counts = self.engine.estimate_summary(self.conn, database, self.timeout)
+            except StrongboxError as again:
+                log.warning("estimating the rows of %s failed too: %s", database, again)
+                return {"tables": None, "rows": None, "rows_estimated": None}
+        return {"tables": counts.tables, "rows": counts.rows, "rows_estimated": counts.estimated}
+
+    # --- failures ---
+
+    def _drop_side(
+        self, item: PlannedDatabase, side: str, exc: Exception, note: Note
+    ) -> StrongboxError:
+        try:
+            self.engine.drop_database(self.conn, side, self.timeout)
+            note(side_database=None)
+            left = f"the unfinished copy {side} was dropped"
+        except StrongboxError as drop_error:
+            left = f"the unfinished copy {side} could not be dropped ({drop_error}): drop it"
+        return _with_state(exc, f"database {item.target} was not changed; {left}")
+
+    def _explain_failure(self, item: PlannedDatabase, exc: Exception) -> StrongboxError:
+        if item.action == CREATE:
+            try:
+                self.engine.drop_database(self.conn, item.target, self.timeout)
+                state = f"the new database {item.target} was dropped again"
+            except StrongboxError as drop_error:
+                state = f"the new database {item.target} is incomplete ({drop_error})"
+        elif item.action == FILL:
+            state = (
+                f"database {item.target} was empty and now holds part of the backup: empty it, "
+                "or restore again with overwrite"
+            )
+        else:
+            state = f"database {item.target} was replaced and is incomplete: restore it again"
+        return _with_state(exc, state)
+
+
+def _with_state(exc: Exception, state: str) -> StrongboxError:
+    reason = str(exc) if isinstance(exc, StrongboxError) else repr(exc)
+    code = exc.code if isinstance(exc, StrongboxError) else "restore-failed"
+    return StrongboxError(f"{reason}; {state}", code)
