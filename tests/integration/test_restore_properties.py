@@ -122,6 +122,35 @@ def test_a_postgresql_database_comes_back_with_its_encoding_locale_settings_comm
     drop_pg_source(pg_server, "props_latin", "props_utf", "props_latin_copy", "props_utf_copy")
 
 
+def test_an_overwrite_swaps_in_a_database_with_the_source_properties_and_content(
+    strongbox: RunningServer,
+    pg_server: PostgresServer,
+    seaweed: SeaweedServer,
+    s3_bucket: str,
+) -> None:
+    make_pg_source(pg_server)
+    source = pg_properties(pg_server, "props_latin")
+    content = pg_content(pg_server, "props_latin")
+    register_pg(strongbox, "prod", pg_server, ["props_latin"])
+    register_bucket(strongbox, seaweed, s3_bucket)
+    back_up(strongbox, "prod", "before-changes")
+    # The live database drifts after the backup: other content, setting and comment.
+    pg_server.execute("ALTER DATABASE props_latin SET work_mem = '9MB'")
+    pg_server.execute("COMMENT ON DATABASE props_latin IS 'changed'")
+    pg_server.execute("INSERT INTO people VALUES (99, 'late')", "props_latin")
+
+    done = restore(strongbox, "prod", backup="before-changes", overwrite=True)
+
+    assert done["state"] == "succeeded", done["error"]
+    assert done["summary"][0]["action"] == "overwrite"
+    # The side database was given the properties before it took the target's name.
+    assert pg_properties(pg_server, "props_latin") == source
+    assert pg_content(pg_server, "props_latin") == content
+    leftovers = pg_server.query("SELECT datname FROM pg_database WHERE datname LIKE '%__sbx_%'")
+    assert leftovers == []
+    drop_pg_source(pg_server, "props_latin", "props_utf")
+
+
 def test_a_grantee_missing_on_the_target_is_a_warning_and_the_rest_comes_back(
     strongbox: RunningServer,
     pg_server: PostgresServer,
