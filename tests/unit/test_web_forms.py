@@ -83,11 +83,11 @@ def test_an_s3_storage_form_reports_missing_fields_without_the_type_tag() -> Non
 
 
 def test_unchecked_boxes_are_false_and_an_empty_secret_keeps_the_stored_one() -> None:
-    update = forms.storage_update(MultiDict({"bucket": "b2", "secret_access_key": ""}), "s3")
+    update = forms.storage_update(MultiDict({"bucket": "bucket-2", "secret_access_key": ""}), "s3")
     assert update.secret_access_key is None
     assert update.verify_tls is False
     assert update.force_path_style is False
-    assert update.bucket == "b2"
+    assert update.bucket == "bucket-2"
 
 
 def test_production_hours_are_only_read_when_ticked() -> None:

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from strongbox import __version__
 from strongbox.api import problems
+from strongbox.api.body_limit import BodyLimit
 from strongbox.api.deps import require_principal
 from strongbox.api.routes import backups, databases, restores, schedules, storages
 from strongbox.services.context import Context
@@ -24,6 +25,7 @@ def create_app(ctx: Context) -> FastAPI:
         redoc_url=None,
     )
     app.state.context = ctx
+    app.add_middleware(BodyLimit)
     problems.install(app)
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_principal)])
     for module in (storages, databases, backups, schedules, restores):

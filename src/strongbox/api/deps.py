@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Path, Request
 
 from strongbox.services import auth
 from strongbox.services.context import Context
+from strongbox.services.fields import NAME
 
 
 def get_context(request: Request) -> Context:
@@ -23,3 +24,7 @@ def require_principal(
 
 
 Ctx = Annotated[Context, Depends(get_context)]
+
+# A name in a path (`/databases/{database}/backups/{name}`) obeys the same rule as in a body,
+# so that a malformed one is a 422 naming the rule, and the OpenAPI document says so.
+NameInPath = Annotated[str, Path(), NAME]

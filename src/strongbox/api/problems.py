@@ -28,10 +28,13 @@ STATUS_OF_KIND = {
 TITLES = {
     400: "Bad request",
     401: "Unauthorized",
+    403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
+    413: "Content too large",
     422: "Unprocessable request",
+    429: "Too many requests",
     500: "Internal error",
 }
 # Tags of discriminated unions appear in pydantic's error locations; people know the field only.
@@ -100,7 +103,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        code = {404: "not-found", 405: "method-not-allowed", 413: "body-too-large"}.get(
+            exc.status_code, "http-error"
+        )
         return problem(exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {}))
 
     @app.exception_handler(Exception)

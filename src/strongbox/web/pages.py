@@ -63,9 +63,19 @@ def health() -> dict[str, str]:
 
 
 def _sign_in_needed(request: Request, _exc: Exception) -> Response:
+    """No valid session (none, expired, or a cookie that does not verify). A page asked for is
+    a redirect to the sign-in form; a form sent is refused with 401 and the sign-in form, since
+    what it asked for was not done."""
     if request.headers.get("hx-request"):
         return Response(status_code=200, headers={"HX-Redirect": "/"})
-    return RedirectResponse("/", status_code=303)
+    if request.method in ("GET", "HEAD"):
+        return RedirectResponse("/", status_code=303)
+    return render(
+        request,
+        "signin.html",
+        error="Your session has ended or is not valid: sign in again, then send the form again.",
+        status_code=401,
+    )
 
 
 def _csrf_refused(request: Request, _exc: Exception) -> Response:

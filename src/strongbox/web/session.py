@@ -85,7 +85,11 @@ def decode(value: str, key: bytes, now: float) -> WebSession | None:
     True
     >>> decode(encode(s, key), key, 1000.0 + SESSION_SECONDS + 1) is None
     True
+    >>> decode("é." + encode(s, key), key, 1001.0) is None
+    True
     """
+    if not value.isascii():  # a signed cookie is base64 and '.': anything else is forged
+        return None
     body, _, signature = value.partition(".")
     if not body or not hmac.compare_digest(signature, _sign(body, key)):
         return None
@@ -154,12 +158,22 @@ def same_origin(request: Request) -> bool:
     return origin.split("://", 1)[-1] == host
 
 
+def csrf_matches(given: str, expected: str) -> bool:
+    """Whether a CSRF value sent with a form is the session's, compared in constant time. Any
+    text may arrive (non-ASCII too): it is compared as UTF-8 bytes, never raises.
+
+    >>> csrf_matches("abc", "abc"), csrf_matches("ab\u00e9", "abc"), csrf_matches("", "abc")
+    (True, False, False)
+    """
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
 async def checked_form(request: Request) -> FormData:
     """The POSTed form of a signed-in person, after the CSRF check."""
     session = require_session(request)
     form = await request.form()
     given = request.headers.get(CSRF_HEADER) or str(form.get(CSRF_FIELD) or "")
-    if not same_origin(request) or not hmac.compare_digest(given, session.csrf):
+    if not same_origin(request) or not csrf_matches(given, session.csrf):
         raise CsrfRefused
     return form
 
