@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Path, Request
 
+from strongbox.api.sign_in_limit import sign_in_limited
 from strongbox.services import auth
 from strongbox.services.context import Context
 from strongbox.services.fields import NAME
@@ -17,10 +18,15 @@ def get_context(request: Request) -> Context:
 
 
 def require_principal(
+    request: Request,
     ctx: Annotated[Context, Depends(get_context)],
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> auth.Principal:
-    return auth.authenticate(ctx, authorization)
+    """The request's principal. A wrong token counts as a failed sign-in of the client's
+    address; an address with too many of them is answered 429 before its token is looked at."""
+    if not authorization:
+        return auth.authenticate(ctx, authorization)  # 401: no guess was made
+    return sign_in_limited(request, lambda: auth.authenticate(ctx, authorization))
 
 
 Ctx = Annotated[Context, Depends(get_context)]

@@ -71,7 +71,8 @@ def get(ctx: Context, name: str) -> StorageOut:
 
 
 def update(ctx: Context, name: str, body: StorageUpdate) -> StorageOut:
-    changes = body.model_dump(exclude_unset=True)
+    # A field sent as null keeps its value, as an absent one does (none of them can be unset).
+    changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
     with ctx.catalog.session() as session:
         row = get_row(session, name)
         allowed = set(_fields_of(row.type)) | {"description"}

@@ -4,7 +4,7 @@ A person signs in once with an API token; the page then keeps a session cookie o
 JSON payload (token name, role, a per-session CSRF token, issue time) signed with HMAC-SHA256.
 No session table and no extra dependency. The signing key is derived from `STRONGBOX_SECRET_KEY`
 when set (so that replicas share sessions), else a random key kept in `{data_dir}/web-session.key`
-(0600). The cookie is HttpOnly and SameSite=Strict, Secure when the page is served over https,
+(0600). The cookie is HttpOnly and SameSite=Strict, Secure over https (`cookie_is_secure`),
 and lasts `SESSION_SECONDS`. Changing the key signs everyone out.
 
 Every POST of the page carries the session's CSRF token, as the form field `csrf_token` or, for
@@ -119,9 +119,18 @@ def set_cookie(response: Response, request: Request, session: WebSession) -> Non
         max_age=SESSION_SECONDS,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=cookie_is_secure(request),
         path="/",
     )
+
+
+def cookie_is_secure(request: Request) -> bool:
+    """Secure when this request came over https (as the HTTP server saw it: uvicorn takes
+    `X-Forwarded-Proto` from the proxies it trusts, 127.0.0.1 by default) or when people reach
+    Strongbox at an https `STRONGBOX_PUBLIC_URL`, e.g. through a TLS proxy on another host."""
+    ctx: Context = request.app.state.context
+    public_url = ctx.settings.public_url or ""
+    return request.url.scheme == "https" or public_url.lower().startswith("https://")
 
 
 def clear_cookie(response: Response, request: Request) -> None:
@@ -129,7 +138,7 @@ def clear_cookie(response: Response, request: Request) -> None:
         COOKIE_NAME,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=cookie_is_secure(request),
         path="/",
     )
 
