@@ -17,7 +17,7 @@ def normal_token(text: str) -> str:
     """A token as stored and as checked: without surrounding whitespace (a copied token often
     brings a line break or spaces along).
 
-    >>> normal_token("  sbx_abc\n")
+    >>> normal_token("  sbx_abc\\n")
     'sbx_abc'
     """
     return text.strip()

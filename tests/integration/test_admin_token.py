@@ -16,6 +16,7 @@ from strongbox.config import Settings
 from strongbox.server import Embedded
 from strongbox.services import auth
 from strongbox.services.auth import ADMIN_TOKEN_FILE
+from strongbox.web.session import COOKIE_NAME
 
 pytestmark = pytest.mark.integration
 
@@ -64,10 +65,16 @@ def test_a_token_given_with_surrounding_spaces_is_stored_and_checked_stripped(
         embedded.stop()
 
 
-def test_rotate_replaces_the_token_of_a_running_server(tmp_path: Path) -> None:
+def test_rotate_replaces_the_token_of_a_running_server_and_ends_its_sessions(
+    tmp_path: Path,
+) -> None:
     running, server = start_server(tmp_path / "data")
     try:
         old = running.token
+        signed_in = httpx.post(f"{running.url}/sign-in", data={"token": old})
+        cookies = {COOKIE_NAME: signed_in.cookies[COOKIE_NAME]}
+        page = httpx.get(f"{running.url}/databases", cookies=cookies, follow_redirects=False)
+        assert page.status_code == 200
         result = run_cli("token", "rotate", "--data-dir", str(tmp_path / "data"))
         assert result.returncode == 0, result.stderr
         new = result.stdout.strip()
@@ -81,6 +88,10 @@ def test_rotate_replaces_the_token_of_a_running_server(tmp_path: Path) -> None:
 
         assert status(old) == 401
         assert status(new) == 200
+        # The page's session made with the old token has ended too.
+        page = httpx.get(f"{running.url}/databases", cookies=cookies, follow_redirects=False)
+        assert page.status_code == 303
+        assert page.headers["location"] == "/"
     finally:
         stop_server(running, server)
 

@@ -25,7 +25,7 @@ def rotate(
     ] = None,
 ) -> None:
     """Replace the admin token with a new one and print it. The old token stops working at
-    once, in a running server too; signed-in web pages stay signed in until their session ends."""
+    once, in a running server too, and so do web sessions signed in with it."""
     settings = load_settings(data_dir=data_dir)
     catalog_file = settings.data_dir / "catalog.sqlite3"
     if settings.catalog_url is None and not catalog_file.exists():

@@ -29,6 +29,8 @@ class Principal:
 
     token_name: str
     role: str
+    # Changes when the token is replaced (see token_fingerprint); empty when unknown.
+    token_fingerprint: str = ""
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,24 @@ def authenticate(ctx: Context, authorization: str | None) -> Principal:
         session.execute(
             update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=ctx.clock.now())
         )
-        return Principal(token_name=row.name, role=row.role)
+        return Principal(
+            token_name=row.name, role=row.role, token_fingerprint=_fingerprint(row.token_sha256)
+        )
+
+
+def token_fingerprint(ctx: Context, token_name: str) -> str | None:
+    """A short value that changes whenever the named token is replaced (None when there is no
+    such token), so that what was granted with an old token can be told apart. It is derived
+    from the stored hash and reveals nothing usable about the token."""
+    with ctx.catalog.session() as session:
+        digest = session.scalars(
+            select(ApiToken.token_sha256).where(ApiToken.name == token_name)
+        ).first()
+    return _fingerprint(digest) if digest is not None else None
+
+
+def _fingerprint(token_sha256: str) -> str:
+    return hashlib.sha256(("fingerprint:" + token_sha256).encode()).hexdigest()[:16]
 
 
 def rotate_admin_token(catalog: Catalog, data_dir: Path) -> AdminTokenSetup:
@@ -86,7 +105,7 @@ def rotate_admin_token(catalog: Catalog, data_dir: Path) -> AdminTokenSetup:
     token stops working at once, in a running server too (tokens are looked up per request).
     `{data}/admin-token` is rewritten when it exists, so that it never holds a dead token; it is
     not created otherwise. Raises not-found when no admin token was ever made (start the server
-    once first)."""
+    once first). Web sessions signed in with the old token end too (see token_fingerprint)."""
     token = new_token()
     with catalog.session() as session:
         row = session.scalars(select(ApiToken).where(ApiToken.name == "admin")).first()

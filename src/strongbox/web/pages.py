@@ -60,7 +60,7 @@ def sign_in(request: Request, token: Annotated[str, Form()] = "") -> Response:
             headers={"Retry-After": str(exc.retry_after)},
         )
     response = RedirectResponse("/databases", status_code=303)
-    new = web_session.new_session(principal.token_name, principal.role, ctx.clock.now())
+    new = web_session.new_session(principal, ctx.clock.now())
     web_session.set_cookie(response, request, new)
     return response
 

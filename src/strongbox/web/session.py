@@ -1,7 +1,8 @@
 """The web page's sign-in session and CSRF protection.
 
 A person signs in once with an API token; the page then keeps a session cookie of its own: a
-JSON payload (token name, role, a per-session CSRF token, issue time) signed with HMAC-SHA256.
+JSON payload (token name, role, a per-session CSRF token, issue time, the token's fingerprint)
+signed with HMAC-SHA256; a session ends when its token is replaced.
 No session table and no extra dependency. The signing key is derived from `STRONGBOX_SECRET_KEY`
 when set (so that replicas share sessions), else a random key kept in `{data_dir}/web-session.key`
 (0600). The cookie is HttpOnly and SameSite=Strict, Secure over https (`cookie_is_secure`),
@@ -28,6 +29,8 @@ from starlette.datastructures import FormData
 
 from strongbox.config import Settings
 from strongbox.secretbox import write_private_file
+from strongbox.services import auth
+from strongbox.services.auth import Principal
 from strongbox.services.context import Context
 
 COOKIE_NAME = "strongbox_session"
@@ -51,6 +54,8 @@ class WebSession:
     role: str
     csrf: str
     issued_at: float
+    # The token's fingerprint at sign-in: a session ends when its token is replaced.
+    token_fingerprint: str = ""
 
 
 def session_key(settings: Settings) -> bytes:
@@ -67,7 +72,13 @@ def session_key(settings: Settings) -> bytes:
 
 def encode(session: WebSession, key: bytes) -> str:
     payload = json.dumps(
-        {"n": session.token_name, "r": session.role, "c": session.csrf, "t": session.issued_at},
+        {
+            "n": session.token_name,
+            "r": session.role,
+            "c": session.csrf,
+            "t": session.issued_at,
+            "k": session.token_fingerprint,
+        },
         separators=(",", ":"),
     ).encode()
     body = base64.urlsafe_b64encode(payload).decode().rstrip("=")
@@ -95,7 +106,9 @@ def decode(value: str, key: bytes, now: float) -> WebSession | None:
         return None
     try:
         data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-        session = WebSession(str(data["n"]), str(data["r"]), str(data["c"]), float(data["t"]))
+        session = WebSession(
+            str(data["n"]), str(data["r"]), str(data["c"]), float(data["t"]), str(data["k"])
+        )
     except (ValueError, KeyError, TypeError):
         return None
     if not session.issued_at <= now < session.issued_at + SESSION_SECONDS:
@@ -108,8 +121,14 @@ def _sign(body: str, key: bytes) -> str:
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
-def new_session(token_name: str, role: str, now: datetime) -> WebSession:
-    return WebSession(token_name, role, secrets.token_urlsafe(24), now.timestamp())
+def new_session(principal: Principal, now: datetime) -> WebSession:
+    return WebSession(
+        principal.token_name,
+        principal.role,
+        secrets.token_urlsafe(24),
+        now.timestamp(),
+        principal.token_fingerprint,
+    )
 
 
 def set_cookie(response: Response, request: Request, session: WebSession) -> None:
@@ -148,7 +167,13 @@ def current(request: Request) -> WebSession | None:
     if not value:
         return None
     ctx: Context = request.app.state.context
-    return decode(value, request.app.state.web_session_key, ctx.clock.now().timestamp())
+    session = decode(value, request.app.state.web_session_key, ctx.clock.now().timestamp())
+    if session is None:
+        return None
+    # A session made with a token that was replaced since (`strongbox token rotate`) has ended.
+    if session.token_fingerprint != auth.token_fingerprint(ctx, session.token_name):
+        return None
+    return session
 
 
 def require_session(request: Request) -> WebSession:
