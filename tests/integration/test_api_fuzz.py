@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -38,8 +39,8 @@ RUN_TIMEOUT_SECONDS = 480
 
 
 def _seed(strongbox: RunningServer, seaweed: SeaweedServer, postgres: PostgresServer) -> str:
-    """Register a storage `bucket`, a database `prod` with a succeeded backup and a schedule
-    `nightly`; the backup's name is returned."""
+    """Register a storage `bucket`, a database `prod` with a succeeded backup, a schedule
+    `nightly` and a restore `copied`; the backup's name is returned."""
     client = strongbox.client
     postgres.create_database("app")
     postgres.execute("CREATE TABLE items (id int PRIMARY KEY, label text)", dbname="app")
@@ -59,6 +60,13 @@ def _seed(strongbox: RunningServer, seaweed: SeaweedServer, postgres: PostgresSe
     schedule = {"name": "nightly", "storage": "bucket", "cron": "30 2 * * *"}
     created = client.post("/api/v1/databases/prod/schedules", json=schedule)
     assert created.status_code == 201, created.text
+    restore = {"backup": done["name"], "name": "copied", "database_map": {"app": "app_copy"}}
+    created = client.post("/api/v1/databases/prod/restores", json=restore)
+    assert created.status_code == 202, created.text
+    deadline = time.monotonic() + 120
+    while client.get("/api/v1/databases/prod/restores/copied").json()["state"] != "succeeded":
+        assert time.monotonic() < deadline, "the seeded restore did not succeed"
+        time.sleep(0.2)
     return str(done["name"])
 
 
@@ -71,7 +79,7 @@ def _config(backup: str) -> str:
 values = ["prod"]
 
 [dictionaries.names]
-values = ["bucket", "prod", "nightly", "{backup}"]
+values = ["bucket", "prod", "nightly", "copied", "{backup}"]
 
 [dictionaries.storages]
 values = ["bucket"]

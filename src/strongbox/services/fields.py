@@ -142,7 +142,6 @@ NAME = Rule(
     NAME_PATTERN.pattern,
     "'{value}' is not a valid name: " + NAME_RULE,
     max_length=NAME_MAX,
-    example="prod-eu",
 )
 Name = Annotated[str, NAME]
 Host = Annotated[
