@@ -5,8 +5,22 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# An admin token shorter than this is refused: it would be guessable, and a value such as ""
+# (an unset variable in a compose file) would otherwise become a token that nobody can send.
+ADMIN_TOKEN_MIN_LENGTH = 24
+
+
+def normal_token(text: str) -> str:
+    """A token as stored and as checked: without surrounding whitespace (a copied token often
+    brings a line break or spaces along).
+
+    >>> normal_token("  sbx_abc\\n")
+    'sbx_abc'
+    """
+    return text.strip()
 
 
 class Settings(BaseSettings):
@@ -38,6 +52,23 @@ class Settings(BaseSettings):
     # Folder with PostgreSQL client programs to prefer (e.g. /usr/lib/postgresql/16/bin).
     pg_bin_dir: Path | None = None
     log_format: str = Field(default="console", pattern="^(console|json)$")
+    # The address people use, e.g. https://backups.example.com; an https one makes the page's
+    # session cookie Secure even when a proxy in front talks plain http to Strongbox.
+    public_url: str | None = Field(default=None, pattern=r"^https?://[!-~]+$", max_length=1024)
+
+    @field_validator("admin_token")
+    @classmethod
+    def _admin_token_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        token = normal_token(value.get_secret_value())
+        if len(token) < ADMIN_TOKEN_MIN_LENGTH:
+            raise ValueError(
+                f"the admin token must be at least {ADMIN_TOKEN_MIN_LENGTH} characters "
+                f"(without surrounding spaces; got {len(token)}): set a longer one, or unset "
+                "it to have one generated"
+            )
+        return SecretStr(token)
 
     def resolved_scratch_dir(self) -> Path:
         return self.scratch_dir if self.scratch_dir is not None else self.data_dir / "scratch"

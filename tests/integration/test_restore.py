@@ -347,7 +347,7 @@ def test_a_restore_cut_by_a_stop_is_failed_on_the_next_start(tmp_path: Path) -> 
     from strongbox.config import Settings
     from strongbox.server import Embedded
 
-    settings = Settings(data_dir=tmp_path / "data", secret_key="k", admin_token="t" * 20)
+    settings = Settings(data_dir=tmp_path / "data", secret_key="k", admin_token="t" * 24)
     first = Embedded.prepare(settings)
     with first.context.catalog.session() as session:
         session.add(

@@ -380,7 +380,7 @@ def test_a_new_scratch_folder_is_readable_by_the_server_only(tmp_path: Path) -> 
     from strongbox.config import Settings
     from strongbox.server import Embedded
 
-    settings = Settings(data_dir=tmp_path / "data", secret_key="k", admin_token="t" * 20)
+    settings = Settings(data_dir=tmp_path / "data", secret_key="k", admin_token="t" * 24)
     embedded = Embedded.prepare(settings)
     try:
         assert (tmp_path / "data" / "scratch").stat().st_mode & 0o777 == 0o700
@@ -398,7 +398,7 @@ def test_leftovers_of_interrupted_restores_are_removed_at_start(tmp_path: Path) 
     (scratch / "restore-of-someone-else").mkdir()
     (scratch / "not-ours").write_text("kept")
     settings = Settings(
-        data_dir=tmp_path / "data", scratch_dir=scratch, secret_key="k", admin_token="t" * 20
+        data_dir=tmp_path / "data", scratch_dir=scratch, secret_key="k", admin_token="t" * 24
     )
     embedded = Embedded.prepare(settings)
     try:

@@ -294,7 +294,7 @@ def test_tls_settings_that_cannot_work_are_refused_before_any_connection(
         "type": "s3",
         "name": "never-reached",
         "endpoint_url": "https://127.0.0.1:1",
-        "bucket": "b1",
+        "bucket": "bucket-1",
         "access_key_id": "key",
         "secret_access_key": "secret",
     }

@@ -84,11 +84,11 @@ def test_an_s3_storage_form_reports_missing_fields_without_the_type_tag() -> Non
 
 
 def test_unchecked_boxes_are_false_and_an_empty_secret_keeps_the_stored_one() -> None:
-    update = forms.storage_update(MultiDict({"bucket": "b2", "secret_access_key": ""}), "s3")
+    update = forms.storage_update(MultiDict({"bucket": "bucket-2", "secret_access_key": ""}), "s3")
     assert update.secret_access_key is None
     assert update.verify_tls is False
     assert update.force_path_style is False
-    assert update.bucket == "b2"
+    assert update.bucket == "bucket-2"
 
 
 def test_production_hours_are_only_read_when_ticked() -> None:
@@ -130,13 +130,13 @@ def test_a_service_refusal_lands_on_its_field_and_as_the_form_message() -> None:
 
 def test_a_storage_form_takes_a_ca_bundle_and_an_emptied_field_removes_it() -> None:
     pem = TestCA("Form CA").pem
-    s3 = {"type": "s3", "name": "b", "endpoint_url": "https://s3", "bucket": "bk"}
+    s3 = {"type": "s3", "name": "b", "endpoint_url": "https://s3", "bucket": "bucket-1"}
     created = forms.storage_create(
         MultiDict({**s3, "access_key_id": "k", "secret_access_key": "s", "ca_bundle": pem})
     )
     assert created.ca_bundle == pem
     assert forms.storage_create(MultiDict({**s3, "access_key_id": "k", "secret_access_key": "s"}))
-    update = forms.storage_update(MultiDict({"bucket": "bk", "ca_bundle": "  "}), "s3")
+    update = forms.storage_update(MultiDict({"bucket": "bucket-1", "ca_bundle": "  "}), "s3")
     assert "ca_bundle" in update.model_fields_set
     assert update.ca_bundle is None
     with pytest.raises(forms.FormInvalid) as caught:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 
 from strongbox import __version__
-from strongbox.api import problems
+from strongbox.api import problems, sign_in_limit
+from strongbox.api.body_limit import BodyLimit
 from strongbox.api.deps import require_principal
 from strongbox.api.routes import backups, databases, restores, schedules, storages
 from strongbox.services.context import Context
@@ -20,14 +23,37 @@ def create_app(ctx: Context) -> FastAPI:
         version=__version__,
         summary="Backups of PostgreSQL and MySQL/MariaDB into S3-compatible storage",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served below from the vendored files
         redoc_url=None,
     )
     app.state.context = ctx
+    app.add_middleware(BodyLimit)
     problems.install(app)
-    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_principal)])
+    sign_in_limit.install(app)
+    api = APIRouter(
+        prefix=API_PREFIX,
+        dependencies=[Depends(require_principal)],
+        responses=problems.OPENAPI_RESPONSES,
+    )
     for module in (storages, databases, backups, schedules, restores):
         api.include_router(module.router)
     app.include_router(api)
     pages.install(app)
+    _install_docs(app)
     return app
+
+
+def _install_docs(app: FastAPI) -> None:
+    """Swagger UI at /api/docs from the files vendored in web/static: it works offline and the
+    page loads nothing from another site (no CDN, no validator badge)."""
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=f"{API_PREFIX}/openapi.json",
+            title="Strongbox API",
+            swagger_js_url="/static/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger-ui.css",
+            swagger_favicon_url="/static/swagger-ui-favicon.png",
+            swagger_ui_parameters={"validatorUrl": None},
+        )

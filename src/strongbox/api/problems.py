@@ -28,11 +28,53 @@ STATUS_OF_KIND = {
 TITLES = {
     400: "Bad request",
     401: "Unauthorized",
+    403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
+    413: "Content too large",
     422: "Unprocessable request",
+    429: "Too many requests",
     500: "Internal error",
+}
+_PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string", "description": "urn:strongbox:problem:{code}"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string", "description": "what was wrong and what to do"},
+        "code": {"type": "string", "description": "a stable slug that clients may match on"},
+        "errors": {
+            "type": "array",
+            "description": "one entry per bad field",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+_WHEN = {
+    400: "the body is not valid JSON",
+    401: "no API token, or a wrong one",
+    404: "no such resource",
+    409: "the request clashes with the current state",
+    413: "the request body is over 1 MiB",
+    422: "invalid fields (one entry per field in `errors`), or a live check refused",
+    429: "too many failed sign-ins from this address; see Retry-After",
+}
+# The error answers every API route may give, for the OpenAPI document.
+OPENAPI_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": f"{TITLES[status]}: {when}",
+        "content": {PROBLEM_JSON: {"schema": _PROBLEM_SCHEMA}},
+        **({"headers": {"Retry-After": {"schema": {"type": "integer"}}}} if status == 429 else {}),
+    }
+    for status, when in _WHEN.items()
 }
 # Tags of discriminated unions appear in pydantic's error locations; people know the field only.
 _STORAGE_TAGS = frozenset({"s3", "filesystem"})
@@ -100,7 +142,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        code = {
+            404: "not-found",
+            405: "method-not-allowed",
+            413: "body-too-large",
+            429: "too-many-sign-ins",
+        }.get(exc.status_code, "http-error")
         return problem(exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {}))
 
     @app.exception_handler(Exception)

@@ -11,7 +11,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from strongbox.cli import backup, database, restore, schedule, storage
+from strongbox.cli import backup, database, restore, schedule, storage, token
 from strongbox.cli.client import CliError
 
 app = typer.Typer(
@@ -25,6 +25,7 @@ app.add_typer(storage.app, name="storage")
 app.add_typer(database.app, name="db")
 app.add_typer(backup.app, name="backup")
 app.add_typer(schedule.app, name="schedule")
+app.add_typer(token.app, name="token")
 app.command("restore")(restore.restore)
 
 
@@ -34,18 +35,10 @@ def serve(
     port: Annotated[int, typer.Option(help="port to listen on")] = 8080,
 ) -> None:
     """Run the API, the web page, the scheduler and the workers in one process."""
-    from pydantic import ValidationError
-
-    from strongbox.config import Settings
+    from strongbox.cli.settings import load_settings
     from strongbox.server import serve as run_server
 
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        name = "STRONGBOX_" + str(first["loc"][0]).upper()
-        raise CliError(f"{name}: {first['msg']}") from exc
-    run_server(settings, host, port)
+    run_server(load_settings(), host, port)
 
 
 def main() -> None:

@@ -147,11 +147,12 @@ class ProductionHours(BaseModel):
     )
     start: TimeOfDay
     end: Annotated[str, AfterValidator(_check_end)] = Field(
+        max_length=5,
         description="local end time, HH:MM (24:00 for midnight); earlier than start for overnight",
         examples=["20:00"],
     )
     timezone: Annotated[str, AfterValidator(_check_zone)] = Field(
-        default="UTC", description="IANA time zone name", examples=["Europe/Berlin"]
+        default="UTC", max_length=64, description="IANA time zone name", examples=["Europe/Berlin"]
     )
 
     @model_validator(mode="after")

@@ -118,6 +118,7 @@ TimeOfDay = Annotated[
     Field(
         description="local time of day, HH:MM (00:00 to 23:59)",
         examples=["02:00"],
+        max_length=5,
         json_schema_extra={"pattern": r"^([01]?\d|2[0-3]):[0-5]\d$"},
     ),
 ]

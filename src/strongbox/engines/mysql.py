@@ -468,7 +468,9 @@ class MySQLEngine:
                 host=conn.host,
                 port=conn.port,
                 user=conn.username,
-                password=conn.password,
+                # As UTF-8 bytes, like the command-line clients send it (PyMySQL would encode a
+                # str as latin-1, and fail on any other character).
+                password=conn.password.encode(),
                 connect_timeout=timeout,
                 read_timeout=timeout,
                 write_timeout=timeout,

@@ -13,8 +13,10 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
+from strongbox.catalog.db import Catalog
 from strongbox.catalog.models import ApiToken
-from strongbox.errors import unauthorized
+from strongbox.config import normal_token
+from strongbox.errors import not_found, unauthorized
 from strongbox.secretbox import write_private_file
 from strongbox.services.context import Context
 
@@ -27,6 +29,8 @@ class Principal:
 
     token_name: str
     role: str
+    # Changes when the token is replaced (see token_fingerprint); empty when unknown.
+    token_fingerprint: str = ""
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,7 @@ def ensure_admin_token(ctx: Context) -> AdminTokenSetup:
         if session.scalars(select(ApiToken.id).where(ApiToken.name == "admin")).first():
             return AdminTokenSetup(created=False, token=None, file=None)
     given = ctx.settings.admin_token
-    token = given.get_secret_value() if given is not None else "sbx_" + secrets.token_urlsafe(32)
+    token = normal_token(given.get_secret_value()) if given is not None else new_token()
     file = None
     if given is None:
         file = ctx.settings.data_dir / ADMIN_TOKEN_FILE
@@ -66,9 +70,9 @@ def authenticate(ctx: Context, authorization: str | None) -> Principal:
     if not authorization:
         raise unauthorized("missing Authorization header: send 'Authorization: Bearer <token>'")
     scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if scheme.lower() != "bearer" or not normal_token(token):
         raise unauthorized("the Authorization header must be 'Bearer <token>'")
-    digest = token_hash(token.strip())
+    digest = token_hash(normal_token(token))
     with ctx.catalog.session() as session:
         row = session.scalars(select(ApiToken).where(ApiToken.token_sha256 == digest)).first()
         if row is None:
@@ -76,7 +80,52 @@ def authenticate(ctx: Context, authorization: str | None) -> Principal:
         session.execute(
             update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=ctx.clock.now())
         )
-        return Principal(token_name=row.name, role=row.role)
+        return Principal(
+            token_name=row.name, role=row.role, token_fingerprint=_fingerprint(row.token_sha256)
+        )
+
+
+def token_fingerprint(ctx: Context, token_name: str) -> str | None:
+    """A short value that changes whenever the named token is replaced (None when there is no
+    such token), so that what was granted with an old token can be told apart. It is derived
+    from the stored hash and reveals nothing usable about the token."""
+    with ctx.catalog.session() as session:
+        digest = session.scalars(
+            select(ApiToken.token_sha256).where(ApiToken.name == token_name)
+        ).first()
+    return _fingerprint(digest) if digest is not None else None
+
+
+def _fingerprint(token_sha256: str) -> str:
+    return hashlib.sha256(("fingerprint:" + token_sha256).encode()).hexdigest()[:16]
+
+
+def rotate_admin_token(catalog: Catalog, data_dir: Path) -> AdminTokenSetup:
+    """Replace the admin token with a new random one and return it (to print once). The old
+    token stops working at once, in a running server too (tokens are looked up per request).
+    `{data}/admin-token` is rewritten when it exists, so that it never holds a dead token; it is
+    not created otherwise. Raises not-found when no admin token was ever made (start the server
+    once first). Web sessions signed in with the old token end too (see token_fingerprint)."""
+    token = new_token()
+    with catalog.session() as session:
+        row = session.scalars(select(ApiToken).where(ApiToken.name == "admin")).first()
+        if row is None:
+            raise not_found(
+                "there is no admin token in this catalog yet: start 'strongbox serve' once "
+                "with this data folder (or STRONGBOX_CATALOG_URL) first",
+                "no-admin-token",
+            )
+        row.token_sha256 = token_hash(token)
+    file = data_dir / ADMIN_TOKEN_FILE
+    if file.exists():
+        file.unlink()
+        write_private_file(file, (token + "\n").encode())
+        return AdminTokenSetup(created=True, token=token, file=file)
+    return AdminTokenSetup(created=True, token=token, file=None)
+
+
+def new_token() -> str:
+    return "sbx_" + secrets.token_urlsafe(32)
 
 
 def token_hash(token: str) -> str:

@@ -5,6 +5,7 @@ Input models forbid unknown fields, so a typo is an error rather than silently i
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -13,18 +14,27 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, mo
 from strongbox.certificates import MAX_BUNDLE_CHARS, check_bundle
 from strongbox.domain.analysis import ProductionHours
 from strongbox.domain.frequency import Frequency, validate_cron, validate_timezone
-from strongbox.domain.names import NAME_RULE, is_valid_name
 from strongbox.errors import StrongboxError
+from strongbox.services.fields import (
+    CRON_PATTERN,
+    NAME,
+    TIMEZONE_PATTERN,
+    AccessKeyId,
+    Bucket,
+    DbName,
+    Description,
+    EndpointUrl,
+    FolderPath,
+    Host,
+    Name,
+    Password,
+    Prefix,
+    Region,
+    Rule,
+    Secret,
+    Username,
+)
 
-
-def _check_name(value: str) -> str:
-    if not is_valid_name(value):
-        raise ValueError(f"'{value}' is not a valid name: {NAME_RULE}")
-    return value
-
-
-Name = Annotated[str, AfterValidator(_check_name)]
-NonEmpty = Annotated[str, Field(min_length=1, max_length=1024)]
 # PEM text of CA certificates, checked and stored re-encoded (see strongbox.certificates).
 PemBundle = Annotated[
     str,
@@ -35,6 +45,8 @@ PemBundle = Annotated[
     AfterValidator(check_bundle),
 ]
 SslMode = Literal["disable", "prefer", "require", "verify-ca", "verify-full"]
+# Lists and maps in a request are bounded too (each item is bounded by its own type).
+LIST_MAX = 256
 
 
 class Input(BaseModel):
@@ -47,15 +59,13 @@ class Input(BaseModel):
 class S3StorageCreate(Input):
     type: Literal["s3"]
     name: Name
-    description: str = ""
-    endpoint_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+", max_length=1024)] = Field(
-        description="http(s)://host[:port] of the S3 API"
-    )
-    bucket: Annotated[str, Field(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9.\-_]{1,254}$")]
-    region: NonEmpty = "us-east-1"
-    prefix: Annotated[str, Field(max_length=512)] = ""
-    access_key_id: NonEmpty
-    secret_access_key: SecretStr = Field(min_length=1)
+    description: Description = ""
+    endpoint_url: EndpointUrl = Field(description="http(s)://host[:port] of the S3 API")
+    bucket: Bucket
+    region: Region = "us-east-1"
+    prefix: Prefix = ""
+    access_key_id: AccessKeyId
+    secret_access_key: Secret
     verify_tls: bool = True
     ca_bundle: PemBundle | None = Field(
         default=None, description="CA certificates (PEM) to verify the endpoint with"
@@ -66,10 +76,8 @@ class S3StorageCreate(Input):
 class FilesystemStorageCreate(Input):
     type: Literal["filesystem"]
     name: Name
-    description: str = ""
-    path: Annotated[str, Field(pattern=r"^/", max_length=4096)] = Field(
-        description="absolute path of the folder on the Strongbox server"
-    )
+    description: Description = ""
+    path: FolderPath = Field(description="absolute path of the folder on the Strongbox server")
 
 
 StorageCreate = Annotated[S3StorageCreate | FilesystemStorageCreate, Field(discriminator="type")]
@@ -78,17 +86,17 @@ StorageCreate = Annotated[S3StorageCreate | FilesystemStorageCreate, Field(discr
 class StorageUpdate(Input):
     """Fields to change; absent fields keep their value. A secret left out keeps the stored one."""
 
-    description: str | None = None
-    endpoint_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+", max_length=1024)] | None = None
-    bucket: Annotated[str, Field(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9.\-_]{1,254}$")] | None = None
-    region: NonEmpty | None = None
-    prefix: Annotated[str, Field(max_length=512)] | None = None
-    access_key_id: NonEmpty | None = None
-    secret_access_key: SecretStr | None = Field(default=None, min_length=1)
+    description: Description | None = None
+    endpoint_url: EndpointUrl | None = None
+    bucket: Bucket | None = None
+    region: Region | None = None
+    prefix: Prefix | None = None
+    access_key_id: AccessKeyId | None = None
+    secret_access_key: Secret | None = None
     verify_tls: bool | None = None
     ca_bundle: PemBundle | None = Field(default=None, description="null removes it")
     force_path_style: bool | None = None
-    path: Annotated[str, Field(pattern=r"^/", max_length=4096)] | None = None
+    path: FolderPath | None = None
 
 
 class StorageOut(BaseModel):
@@ -114,36 +122,38 @@ class StorageOut(BaseModel):
 class DatabaseCreate(Input):
     name: Name
     engine: Literal["postgresql", "mysql"]
-    host: Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^\s/]+$")]
+    host: Host
     port: Annotated[int, Field(ge=1, le=65535)] | None = Field(
         default=None, description="default 5432 for postgresql, 3306 for mysql"
     )
-    username: NonEmpty
-    password: SecretStr = SecretStr("")
+    username: Username
+    password: Password = SecretStr("")
     ssl_mode: SslMode = Field(default="prefer", description="TLS to the server, as libpq's")
     ssl_ca: PemBundle | None = Field(
         default=None, description="CA certificates (PEM); required by verify-ca and verify-full"
     )
-    databases: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(
-        default_factory=list, description="database names on the server; empty means all"
+    databases: list[DbName] = Field(
+        default_factory=list,
+        max_length=LIST_MAX,
+        description="database names on the server; empty means all",
     )
-    description: str = ""
+    description: Description = ""
     production_hours: ProductionHours | None = Field(
         default=None, description="when the database serves people; schedules warn about them"
     )
 
 
 class DatabaseUpdate(Input):
-    host: Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^\s/]+$")] | None = None
+    host: Host | None = None
     port: Annotated[int, Field(ge=1, le=65535)] | None = None
-    username: NonEmpty | None = None
-    password: SecretStr | None = None
+    username: Username | None = None
+    password: Password | None = None
     ssl_mode: SslMode | None = Field(
         default=None, description="a mode that verifies nothing drops ssl_ca"
     )
     ssl_ca: PemBundle | None = Field(default=None, description="null removes it")
-    databases: list[Annotated[str, Field(min_length=1, max_length=128)]] | None = None
-    description: str | None = None
+    databases: Annotated[list[DbName], Field(max_length=LIST_MAX)] | None = None
+    description: Description | None = None
     production_hours: ProductionHours | None = Field(default=None, description="null removes them")
 
 
@@ -211,8 +221,6 @@ class BackupOut(BaseModel):
 
 # --- restores ----------------------------------------------------------------------------------
 
-DbName = Annotated[str, Field(min_length=1, max_length=63)]
-
 
 class RestoreCreate(Input):
     backup: Name = Field(description="a succeeded backup of the database in the path")
@@ -220,7 +228,9 @@ class RestoreCreate(Input):
         default=None, description="registered database to restore into; default the same one"
     )
     database_map: dict[DbName, DbName] = Field(
-        default_factory=dict, description="source database name -> target database name"
+        default_factory=dict,
+        max_length=LIST_MAX,
+        description="source database name -> target database name",
     )
     overwrite: bool = Field(default=False, description="replace target databases holding data")
     restore_globals: bool = Field(default=False, description="PostgreSQL: restore roles first")
@@ -332,9 +342,21 @@ def _as_value_error(check: Any) -> Any:
     return run
 
 
-ScheduleName = Annotated[Name, Field(max_length=SCHEDULE_NAME_MAX)]
-CronLine = Annotated[str, Field(max_length=255), AfterValidator(_as_value_error(validate_cron))]
-TimeZone = Annotated[str, Field(max_length=64), AfterValidator(_as_value_error(validate_timezone))]
+ScheduleName = Annotated[str, replace(NAME, max_length=SCHEDULE_NAME_MAX)]
+CronLine = Annotated[
+    str,
+    Rule(CRON_PATTERN, "a cron line is printable ASCII", max_length=255),
+    AfterValidator(_as_value_error(validate_cron)),
+]
+TimeZone = Annotated[
+    str,
+    Rule(
+        TIMEZONE_PATTERN,
+        "a time zone is an IANA name such as Europe/Berlin (letters, digits, '_', '+', '-', '/')",
+        max_length=64,
+    ),
+    AfterValidator(_as_value_error(validate_timezone)),
+]
 Overlap = Literal["skip", "queue"]
 
 

@@ -73,8 +73,18 @@ def get(ctx: Context, name: str) -> StorageOut:
         return to_out(get_row(session, name))
 
 
+# Optional settings that a PATCH with null removes.
+UNSETTABLE = frozenset({"ca_bundle"})
+
+
 def update(ctx: Context, name: str, body: StorageUpdate) -> StorageOut:
-    changes = body.model_dump(exclude_unset=True)
+    # A field sent as null keeps its value, as an absent one does, except those that can be
+    # unset (a CA bundle): null removes them.
+    changes = {
+        k: v
+        for k, v in body.model_dump(exclude_unset=True).items()
+        if v is not None or k in UNSETTABLE
+    }
     with ctx.catalog.session() as session:
         row = get_row(session, name)
         allowed = set(_fields_of(row.type)) | {"description"}

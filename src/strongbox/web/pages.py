@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from strongbox.api.sign_in_limit import TooManySignIns, sign_in_limited
 from strongbox.errors import StrongboxError
 from strongbox.services import auth
 from strongbox.web import (
@@ -41,11 +42,25 @@ def sign_in(request: Request, token: Annotated[str, Form()] = "") -> Response:
         raise CsrfRefused
     ctx = context_of(request)
     try:
-        principal = auth.authenticate(ctx, f"Bearer {token.strip()}")
+        principal = sign_in_limited(
+            request, lambda: auth.authenticate(ctx, f"Bearer {token.strip()}")
+        )
     except StrongboxError as exc:
         return render(request, "signin.html", error=exc.detail, status_code=401)
+    except TooManySignIns as exc:
+        message = (
+            f"Too many failed sign-ins from your address. Try again in about "
+            f"{max(1, round(exc.retry_after / 60))} minute(s)."
+        )
+        return render(
+            request,
+            "signin.html",
+            error=message,
+            status_code=429,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
     response = RedirectResponse("/databases", status_code=303)
-    new = web_session.new_session(principal.token_name, principal.role, ctx.clock.now())
+    new = web_session.new_session(principal, ctx.clock.now())
     web_session.set_cookie(response, request, new)
     return response
 
@@ -63,9 +78,19 @@ def health() -> dict[str, str]:
 
 
 def _sign_in_needed(request: Request, _exc: Exception) -> Response:
+    """No valid session (none, expired, or a cookie that does not verify). A page asked for is
+    a redirect to the sign-in form; a form sent is refused with 401 and the sign-in form, since
+    what it asked for was not done."""
     if request.headers.get("hx-request"):
         return Response(status_code=200, headers={"HX-Redirect": "/"})
-    return RedirectResponse("/", status_code=303)
+    if request.method in ("GET", "HEAD"):
+        return RedirectResponse("/", status_code=303)
+    return render(
+        request,
+        "signin.html",
+        error="Your session has ended or is not valid: sign in again, then send the form again.",
+        status_code=401,
+    )
 
 
 def _csrf_refused(request: Request, _exc: Exception) -> Response:

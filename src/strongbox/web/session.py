@@ -1,10 +1,11 @@
 """The web page's sign-in session and CSRF protection.
 
 A person signs in once with an API token; the page then keeps a session cookie of its own: a
-JSON payload (token name, role, a per-session CSRF token, issue time) signed with HMAC-SHA256.
+JSON payload (token name, role, a per-session CSRF token, issue time, the token's fingerprint)
+signed with HMAC-SHA256; a session ends when its token is replaced.
 No session table and no extra dependency. The signing key is derived from `STRONGBOX_SECRET_KEY`
 when set (so that replicas share sessions), else a random key kept in `{data_dir}/web-session.key`
-(0600). The cookie is HttpOnly and SameSite=Strict, Secure when the page is served over https,
+(0600). The cookie is HttpOnly and SameSite=Strict, Secure over https (`cookie_is_secure`),
 and lasts `SESSION_SECONDS`. Changing the key signs everyone out.
 
 Every POST of the page carries the session's CSRF token, as the form field `csrf_token` or, for
@@ -28,6 +29,8 @@ from starlette.datastructures import FormData
 
 from strongbox.config import Settings
 from strongbox.secretbox import write_private_file
+from strongbox.services import auth
+from strongbox.services.auth import Principal
 from strongbox.services.context import Context
 
 COOKIE_NAME = "strongbox_session"
@@ -51,6 +54,8 @@ class WebSession:
     role: str
     csrf: str
     issued_at: float
+    # The token's fingerprint at sign-in: a session ends when its token is replaced.
+    token_fingerprint: str = ""
 
 
 def session_key(settings: Settings) -> bytes:
@@ -67,7 +72,13 @@ def session_key(settings: Settings) -> bytes:
 
 def encode(session: WebSession, key: bytes) -> str:
     payload = json.dumps(
-        {"n": session.token_name, "r": session.role, "c": session.csrf, "t": session.issued_at},
+        {
+            "n": session.token_name,
+            "r": session.role,
+            "c": session.csrf,
+            "t": session.issued_at,
+            "k": session.token_fingerprint,
+        },
         separators=(",", ":"),
     ).encode()
     body = base64.urlsafe_b64encode(payload).decode().rstrip("=")
@@ -85,13 +96,19 @@ def decode(value: str, key: bytes, now: float) -> WebSession | None:
     True
     >>> decode(encode(s, key), key, 1000.0 + SESSION_SECONDS + 1) is None
     True
+    >>> decode("é." + encode(s, key), key, 1001.0) is None
+    True
     """
+    if not value.isascii():  # a signed cookie is base64 and '.': anything else is forged
+        return None
     body, _, signature = value.partition(".")
     if not body or not hmac.compare_digest(signature, _sign(body, key)):
         return None
     try:
         data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-        session = WebSession(str(data["n"]), str(data["r"]), str(data["c"]), float(data["t"]))
+        session = WebSession(
+            str(data["n"]), str(data["r"]), str(data["c"]), float(data["t"]), str(data["k"])
+        )
     except (ValueError, KeyError, TypeError):
         return None
     if not session.issued_at <= now < session.issued_at + SESSION_SECONDS:
@@ -104,8 +121,14 @@ def _sign(body: str, key: bytes) -> str:
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
-def new_session(token_name: str, role: str, now: datetime) -> WebSession:
-    return WebSession(token_name, role, secrets.token_urlsafe(24), now.timestamp())
+def new_session(principal: Principal, now: datetime) -> WebSession:
+    return WebSession(
+        principal.token_name,
+        principal.role,
+        secrets.token_urlsafe(24),
+        now.timestamp(),
+        principal.token_fingerprint,
+    )
 
 
 def set_cookie(response: Response, request: Request, session: WebSession) -> None:
@@ -115,9 +138,18 @@ def set_cookie(response: Response, request: Request, session: WebSession) -> Non
         max_age=SESSION_SECONDS,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=cookie_is_secure(request),
         path="/",
     )
+
+
+def cookie_is_secure(request: Request) -> bool:
+    """Secure when this request came over https (as the HTTP server saw it: uvicorn takes
+    `X-Forwarded-Proto` from the proxies it trusts, 127.0.0.1 by default) or when people reach
+    Strongbox at an https `STRONGBOX_PUBLIC_URL`, e.g. through a TLS proxy on another host."""
+    ctx: Context = request.app.state.context
+    public_url = ctx.settings.public_url or ""
+    return request.url.scheme == "https" or public_url.lower().startswith("https://")
 
 
 def clear_cookie(response: Response, request: Request) -> None:
@@ -125,7 +157,7 @@ def clear_cookie(response: Response, request: Request) -> None:
         COOKIE_NAME,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=cookie_is_secure(request),
         path="/",
     )
 
@@ -135,7 +167,13 @@ def current(request: Request) -> WebSession | None:
     if not value:
         return None
     ctx: Context = request.app.state.context
-    return decode(value, request.app.state.web_session_key, ctx.clock.now().timestamp())
+    session = decode(value, request.app.state.web_session_key, ctx.clock.now().timestamp())
+    if session is None:
+        return None
+    # A session made with a token that was replaced since (`strongbox token rotate`) has ended.
+    if session.token_fingerprint != auth.token_fingerprint(ctx, session.token_name):
+        return None
+    return session
 
 
 def require_session(request: Request) -> WebSession:
@@ -154,12 +192,22 @@ def same_origin(request: Request) -> bool:
     return origin.split("://", 1)[-1] == host
 
 
+def csrf_matches(given: str, expected: str) -> bool:
+    """Whether a CSRF value sent with a form is the session's, compared in constant time. Any
+    text may arrive (non-ASCII too): it is compared as UTF-8 bytes, never raises.
+
+    >>> csrf_matches("abc", "abc"), csrf_matches("ab\u00e9", "abc"), csrf_matches("", "abc")
+    (True, False, False)
+    """
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
 async def checked_form(request: Request) -> FormData:
     """The POSTed form of a signed-in person, after the CSRF check."""
     session = require_session(request)
     form = await request.form()
     given = request.headers.get(CSRF_HEADER) or str(form.get(CSRF_FIELD) or "")
-    if not same_origin(request) or not hmac.compare_digest(given, session.csrf):
+    if not same_origin(request) or not csrf_matches(given, session.csrf):
         raise CsrfRefused
     return form
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from strongbox.api.deps import Ctx
+from strongbox.api.deps import Ctx, NameInPath
 from strongbox.services import backups
 from strongbox.services.schemas import BackupCreate, BackupOut
 
@@ -10,24 +10,24 @@ router = APIRouter(prefix="/databases/{database}/backups", tags=["backups"])
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED)
-def create_backup(ctx: Ctx, database: str, body: BackupCreate) -> BackupOut:
+def create_backup(ctx: Ctx, database: NameInPath, body: BackupCreate) -> BackupOut:
     """Take a backup now. Answers the queued backup; poll it until it ends."""
     return backups.create(ctx, database, body)
 
 
 @router.get("")
-def list_backups(ctx: Ctx, database: str) -> list[BackupOut]:
+def list_backups(ctx: Ctx, database: NameInPath) -> list[BackupOut]:
     """The database's backups, newest first."""
     return backups.list_for(ctx, database)
 
 
 @router.get("/{name}")
-def get_backup(ctx: Ctx, database: str, name: str) -> BackupOut:
+def get_backup(ctx: Ctx, database: NameInPath, name: NameInPath) -> BackupOut:
     return backups.get(ctx, database, name)
 
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_backup(ctx: Ctx, database: str, name: str) -> Response:
+def delete_backup(ctx: Ctx, database: NameInPath, name: NameInPath) -> Response:
     """Delete the backup's artifacts from its storage, then its record."""
     backups.delete(ctx, database, name)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

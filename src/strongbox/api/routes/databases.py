@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from strongbox.api.deps import Ctx
+from strongbox.api.deps import Ctx, NameInPath
 from strongbox.services import databases
 from strongbox.services.schemas import DatabaseCreate, DatabaseOut, DatabaseUpdate
 
@@ -21,17 +21,17 @@ def list_databases(ctx: Ctx) -> list[DatabaseOut]:
 
 
 @router.get("/{name}")
-def get_database(ctx: Ctx, name: str) -> DatabaseOut:
+def get_database(ctx: Ctx, name: NameInPath) -> DatabaseOut:
     return databases.get(ctx, name)
 
 
 @router.patch("/{name}")
-def update_database(ctx: Ctx, name: str, body: DatabaseUpdate) -> DatabaseOut:
+def update_database(ctx: Ctx, name: NameInPath, body: DatabaseUpdate) -> DatabaseOut:
     return databases.update(ctx, name, body)
 
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_database(ctx: Ctx, name: str) -> Response:
+def delete_database(ctx: Ctx, name: NameInPath) -> Response:
     """Remove the database record; its backups are kept."""
     databases.delete(ctx, name)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from strongbox.api.deps import Ctx
+from strongbox.api.deps import Ctx, NameInPath
 from strongbox.services import restores
 from strongbox.services.schemas import RestoreCreate, RestoreOut, RestorePlanOut
 
@@ -15,7 +15,7 @@ router = APIRouter(prefix="/databases/{database}/restores", tags=["restores"])
     responses={200: {"model": RestorePlanOut, "description": "the plan, with ?dry_run=true"}},
 )
 def create_restore(
-    ctx: Ctx, database: str, body: RestoreCreate, response: Response, dry_run: bool = False
+    ctx: Ctx, database: NameInPath, body: RestoreCreate, response: Response, dry_run: bool = False
 ) -> RestoreOut | RestorePlanOut:
     """Restore a succeeded backup of `database` into it or into another registered database.
     With dry_run=true, answer the plan (artifacts, checks, targets, commands) and do nothing."""
@@ -26,11 +26,11 @@ def create_restore(
 
 
 @router.get("")
-def list_restores(ctx: Ctx, database: str) -> list[RestoreOut]:
+def list_restores(ctx: Ctx, database: NameInPath) -> list[RestoreOut]:
     """Restores of the database's backups, newest first."""
     return restores.list_for(ctx, database)
 
 
 @router.get("/{name}")
-def get_restore(ctx: Ctx, database: str, name: str) -> RestoreOut:
+def get_restore(ctx: Ctx, database: NameInPath, name: NameInPath) -> RestoreOut:
     return restores.get(ctx, database, name)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from strongbox.api.deps import Ctx
+from strongbox.api.deps import Ctx, NameInPath
 from strongbox.services import schedules
 from strongbox.services.schemas import ScheduleCreate, ScheduleOut, ScheduleRunOut, ScheduleUpdate
 
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/databases/{database}/schedules", tags=["schedules"])
 )
 def create_schedule(
     ctx: Ctx,
-    database: str,
+    database: NameInPath,
     body: ScheduleCreate,
     response: Response,
     dry_run: bool = False,
@@ -31,20 +31,20 @@ def create_schedule(
 
 
 @router.get("")
-def list_schedules(ctx: Ctx, database: str) -> list[ScheduleOut]:
+def list_schedules(ctx: Ctx, database: NameInPath) -> list[ScheduleOut]:
     return schedules.list_for(ctx, database)
 
 
 @router.get("/{name}")
-def get_schedule(ctx: Ctx, database: str, name: str) -> ScheduleOut:
+def get_schedule(ctx: Ctx, database: NameInPath, name: NameInPath) -> ScheduleOut:
     return schedules.get(ctx, database, name)
 
 
 @router.patch("/{name}")
 def update_schedule(
     ctx: Ctx,
-    database: str,
-    name: str,
+    database: NameInPath,
+    name: NameInPath,
     body: ScheduleUpdate,
     dry_run: bool = False,
     strict: bool = False,
@@ -54,13 +54,13 @@ def update_schedule(
 
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_schedule(ctx: Ctx, database: str, name: str) -> Response:
+def delete_schedule(ctx: Ctx, database: NameInPath, name: NameInPath) -> Response:
     """Remove the schedule; the backups it made are kept."""
     schedules.delete(ctx, database, name)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/{name}/runs")
-def list_runs(ctx: Ctx, database: str, name: str) -> list[ScheduleRunOut]:
+def list_runs(ctx: Ctx, database: NameInPath, name: NameInPath) -> list[ScheduleRunOut]:
     """The schedule's slots, newest first: succeeded, failed, skipped, missed... with reasons."""
     return schedules.runs(ctx, database, name)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from strongbox.api.deps import Ctx
+from strongbox.api.deps import Ctx, NameInPath
 from strongbox.services import imports, storages
 from strongbox.services.schemas import (
     ImportOut,
@@ -27,18 +27,18 @@ def list_storages(ctx: Ctx) -> list[StorageOut]:
 
 
 @router.get("/{name}")
-def get_storage(ctx: Ctx, name: str) -> StorageOut:
+def get_storage(ctx: Ctx, name: NameInPath) -> StorageOut:
     return storages.get(ctx, name)
 
 
 @router.patch("/{name}")
-def update_storage(ctx: Ctx, name: str, body: StorageUpdate) -> StorageOut:
+def update_storage(ctx: Ctx, name: NameInPath, body: StorageUpdate) -> StorageOut:
     """Change a storage; access is tested again. A secret left out keeps the stored one."""
     return storages.update(ctx, name, body)
 
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_storage(ctx: Ctx, name: str, force: bool = False) -> Response:
+def delete_storage(ctx: Ctx, name: NameInPath, force: bool = False) -> Response:
     """Remove the storage record (409 while backups refer to it, unless force=true).
     Artifacts in the storage are kept."""
     storages.delete(ctx, name, force=force)
@@ -46,7 +46,7 @@ def delete_storage(ctx: Ctx, name: str, force: bool = False) -> Response:
 
 
 @router.post("/{name}/import")
-def import_backups(ctx: Ctx, name: str, body: ImportRequest | None = None) -> ImportOut:
+def import_backups(ctx: Ctx, name: NameInPath, body: ImportRequest | None = None) -> ImportOut:
     """Register the backups whose manifests lie in this storage (skipping known ones), so that
     a new Strongbox can restore what an older one stored."""
     return imports.import_backups(ctx, name, body.database if body else None)

@@ -1,0 +1,22 @@
+"""The server's settings for the commands that run on its host (`serve`, `token rotate`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from strongbox.cli.client import CliError
+from strongbox.config import Settings
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from `STRONGBOX_*` (and `overrides`); a bad value is one line naming the
+    variable (CliError, exit 2)."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "STRONGBOX_" + str(first["loc"][0]).upper()
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise CliError(f"{name}: {message}") from None
