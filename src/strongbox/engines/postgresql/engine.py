@@ -86,7 +86,7 @@ class PostgresEngine:
     @staticmethod
     def globals_for_target(globals_sql: bytes, conn: ConnectionInfo) -> bytes:
         """The globals dump to apply on the target, vetted (no psql meta-commands, role and
-        tablespace statements only: `pg_globals.globals_to_apply`) and without the statements
+        tablespace statements only: `globals_dump.globals_to_apply`) and without the statements
         of the role Strongbox connects as, whose password would otherwise become the source
         server's. Raises GlobalsRefusedError before anything runs."""
         return globals_to_apply(globals_sql, conn.username)
