@@ -28,8 +28,8 @@ from strongbox.engines.base import (
 )
 from strongbox.engines.common import CREATE_FAILED, DATABASE_EXISTS, FORMAT_MISMATCH
 from strongbox.engines.mysql import MySQLEngine, quote_identifier
-from strongbox.engines.pg_globals import globals_to_apply
 from strongbox.engines.postgresql import PostgresEngine, globals_errors
+from strongbox.engines.postgresql.globals_dump import globals_to_apply
 from strongbox.errors import ErrorKind, StrongboxError
 from strongbox.process import ToolProcess
 

@@ -16,7 +16,7 @@ from strongbox.domain.database_properties import (
 )
 from strongbox.domain.manifest import ManifestArtifact
 from strongbox.engines.common import LOCALE_UNAVAILABLE
-from strongbox.engines.postgresql_properties import create_statement, statements_after_restore
+from strongbox.engines.postgresql.properties import create_statement, statements_after_restore
 from strongbox.errors import StrongboxError
 
 

@@ -7,8 +7,8 @@ import pytest
 
 from strongbox.engines.common import FORMAT_MISMATCH, require_restore_input
 from strongbox.engines.mysql import MySQLEngine, quote_identifier
-from strongbox.engines.pg_globals import globals_to_apply as strip_role_statements
 from strongbox.engines.postgresql import PostgresEngine, globals_errors
+from strongbox.engines.postgresql.globals_dump import globals_to_apply as strip_role_statements
 from strongbox.errors import ErrorKind, StrongboxError
 
 # What psql 15 writes on stderr for `-f -` when roles exist already, and for real failures.

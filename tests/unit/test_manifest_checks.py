@@ -19,6 +19,10 @@ from strongbox.domain.manifest_checks import (
     manifest_problems,
 )
 from strongbox.engines.common import safe_file_stems
+from strongbox.engines.registry import artifact_formats
+
+# The formats every registered engine kind declares, as the services pass them.
+FORMATS = artifact_formats()
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 SHA = "ab" * 32
@@ -66,7 +70,9 @@ def manifest(*artifacts: ManifestArtifact, **changes: Any) -> Manifest:
 
 
 def problems(m: Manifest) -> list[str]:
-    return manifest_problems(m, storage_prefix="team", database="prod", backup="b1", now=NOW)
+    return manifest_problems(
+        m, formats=FORMATS, storage_prefix="team", database="prod", backup="b1", now=NOW
+    )
 
 
 def test_a_manifest_as_backups_write_it_keeps_every_rule() -> None:
@@ -200,15 +206,21 @@ def test_each_difference_names_the_artifact_the_field_and_both_values() -> None:
 
 def test_catalog_records_without_a_format_get_the_engines_format() -> None:
     old = [a.model_dump(exclude={"format"}) for a in (artifact(), roles())]
-    assert [a.format for a in catalog_artifacts("postgresql", old)] == ["pg_dump-custom", "sql"]
+    assert [a.format for a in catalog_artifacts("postgresql", old, FORMATS)] == [
+        "pg_dump-custom",
+        "sql",
+    ]
     mysql = artifact("shop.sql.zst", dbname="shop", format="sql").model_dump(exclude={"format"})
-    assert catalog_artifacts("mysql", [mysql])[0].format == "sql"
+    assert catalog_artifacts("mysql", [mysql], FORMATS)[0].format == "sql"
     # A record that says its format keeps it (and the layout rules then judge it).
-    assert catalog_artifacts("postgresql", [artifact(format="sql").model_dump()])[0].format == "sql"
+    assert (
+        catalog_artifacts("postgresql", [artifact(format="sql").model_dump()], FORMATS)[0].format
+        == "sql"
+    )
 
 
 def test_a_catalog_record_that_cannot_be_read_names_the_artifact() -> None:
     broken = artifact().model_dump(exclude={"format"})
     broken["kind"] = "shell"
     with pytest.raises(ValueError, match=r"artifact 'app\.pgdump\.zst'"):
-        catalog_artifacts("postgresql", [broken])
+        catalog_artifacts("postgresql", [broken], FORMATS)

@@ -7,7 +7,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from strongbox.engines.pg_globals import GLOBALS_REFUSED, GlobalsRefusedError, globals_to_apply
+from strongbox.engines.postgresql.globals_dump import (
+    GLOBALS_REFUSED,
+    GlobalsRefusedError,
+    globals_to_apply,
+)
 from strongbox.errors import ErrorKind
 
 # What pg_dumpall 15.20 --globals-only wrote for a cluster with a commented role, a quoted

@@ -19,16 +19,13 @@ from strongbox.domain.keys import artifact_key
 from strongbox.domain.manifest import MANIFEST_FORMAT_VERSION, Manifest, ManifestArtifact
 from strongbox.domain.names import is_valid_name
 
-KNOWN_ENGINES = ("postgresql", "mysql")
 KNOWN_METHODS = ("logical", "physical")
 DATABASE, GLOBALS = "database", "globals"
 PG_CUSTOM, SQL = "pg_dump-custom", "sql"
 GLOBALS_NAME = "globals.sql.zst"
-# The artifact formats each engine writes, per kind.
-FORMATS = {
-    "postgresql": {DATABASE: PG_CUSTOM, GLOBALS: SQL},
-    "mysql": {DATABASE: SQL},
-}
+# The artifact formats each engine writes, per artifact kind: {"mysql": {"database": "sql"}}.
+# Each engine kind declares its own (engines/); callers pass them in, as domain/ knows no engine.
+EngineFormats = Mapping[str, Mapping[str, str]]
 SUFFIX_OF_FORMAT = {PG_CUSTOM: ".pgdump.zst", SQL: ".sql.zst"}
 MAX_NAME_CHARS = 200  # a 64-character database name, escaped and suffixed, fits easily
 MAX_DBNAME_CHARS = 64  # MySQL's limit; PostgreSQL's is 63 bytes
@@ -58,13 +55,15 @@ _ARTIFACT_FIELDS = (
 def manifest_problems(
     manifest: Manifest,
     *,
+    formats: EngineFormats,
     storage_prefix: str,
     database: str,
     backup: str,
     now: datetime,
 ) -> list[str]:
     """Every way `manifest`, found at the manifest key of `database`/`backup` under
-    `storage_prefix`, breaks the layout's rules; empty when it keeps them all.
+    `storage_prefix`, breaks the layout's rules; empty when it keeps them all. Its engine must
+    be one of `formats`, and its artifacts of the formats given there.
 
     >>> from datetime import datetime, UTC
     >>> t = datetime(2026, 1, 1, tzinfo=UTC)
@@ -74,13 +73,15 @@ def manifest_problems(
     ...     server_version="15", method="logical", trigger="manual", tool_versions={},
     ...     started_at=t, finished_at=t, size_bytes=10, stored_bytes=5, compression={},
     ...     artifacts=[a])
-    >>> manifest_problems(m, storage_prefix="p", database="d", backup="b", now=t)[0]
+    >>> pg = {"postgresql": {"database": "pg_dump-custom", "globals": "sql"}}
+    >>> manifest_problems(m, formats=pg, storage_prefix="p", database="d", backup="b", now=t)[0]
     "artifact '../../x': name contains '/': a file name of the backup folder has none"
     """
-    problems = _header_problems(manifest, database, backup, now)
+    problems = _header_problems(manifest, formats, database, backup, now)
     problems += artifact_set_problems(
         manifest.artifacts,
         engine=manifest.engine,
+        formats=formats,
         storage_prefix=storage_prefix,
         database=database,
         backup=backup,
@@ -96,6 +97,7 @@ def artifact_set_problems(
     artifacts: Sequence[ManifestArtifact],
     *,
     engine: str,
+    formats: EngineFormats,
     storage_prefix: str,
     database: str,
     backup: str,
@@ -109,7 +111,7 @@ def artifact_set_problems(
         return [f"it lists {len(artifacts)} artifacts, more than {MAX_ARTIFACTS}"]
     problems: list[str] = []
     for artifact in artifacts:
-        problems += artifact_problems(artifact, engine, storage_prefix, database, backup)
+        problems += artifact_problems(artifact, engine, formats, storage_prefix, database, backup)
     problems += _duplicates("name", [a.name for a in artifacts])
     problems += _duplicates("dbname", [a.dbname for a in artifacts if a.kind == DATABASE])
     if sum(a.kind == GLOBALS for a in artifacts) > 1:
@@ -118,11 +120,16 @@ def artifact_set_problems(
 
 
 def artifact_problems(
-    artifact: ManifestArtifact, engine: str, storage_prefix: str, database: str, backup: str
+    artifact: ManifestArtifact,
+    engine: str,
+    formats: EngineFormats,
+    storage_prefix: str,
+    database: str,
+    backup: str,
 ) -> list[str]:
     """The rules one artifact of a backup of `engine` breaks (see `artifact_set_problems`)."""
     label = f"artifact {_show(artifact.name)}"
-    problems = [f"{label}: {p}" for p in _kind_and_format_problems(artifact, engine)]
+    problems = [f"{label}: {p}" for p in _kind_and_format_problems(artifact, engine, formats)]
     name_problem = file_name_problem(artifact.name, artifact.kind, artifact.format)
     if name_problem:
         problems.append(f"{label}: name {name_problem}")
@@ -183,21 +190,24 @@ def file_name_problem(name: str, kind: str, artifact_format: str) -> str | None:
     return None
 
 
-def catalog_artifacts(engine: str, rows: Sequence[Mapping[str, Any]]) -> list[ManifestArtifact]:
+def catalog_artifacts(
+    engine: str, rows: Sequence[Mapping[str, Any]], formats: EngineFormats
+) -> list[ManifestArtifact]:
     """The artifacts of a backup's catalog record. Records written before the format was kept
-    get it from the engine and the kind (each engine writes one format per kind); raises
-    ValueError naming the artifact when a record cannot be read.
+    get it from the engine and the kind (each engine writes one format per kind, given in
+    `formats`); raises ValueError naming the artifact when a record cannot be read.
 
+    >>> pg = {"postgresql": {"database": "pg_dump-custom", "globals": "sql"}}
     >>> [a.format for a in catalog_artifacts("postgresql", [{"name": "globals.sql.zst",
     ...     "key": "k", "kind": "globals", "dbname": None, "raw_bytes": 1, "stored_bytes": 1,
-    ...     "sha256": "0" * 64}])]
+    ...     "sha256": "0" * 64}], pg)]
     ['sql']
     """
     artifacts = []
     for row in rows:
         fields = dict(row)
         if "format" not in fields:
-            fields["format"] = FORMATS.get(engine, {}).get(str(fields.get("kind")))
+            fields["format"] = formats.get(engine, {}).get(str(fields.get("kind")))
         try:
             artifacts.append(ManifestArtifact.model_validate(fields))
         except ValueError as exc:
@@ -240,15 +250,17 @@ def differences(
     return found
 
 
-def _header_problems(manifest: Manifest, database: str, backup: str, now: datetime) -> list[str]:
+def _header_problems(
+    manifest: Manifest, formats: EngineFormats, database: str, backup: str, now: datetime
+) -> list[str]:
     problems: list[str] = []
     if manifest.format_version != MANIFEST_FORMAT_VERSION:
         problems.append(
             f"format_version {manifest.format_version} is not {MANIFEST_FORMAT_VERSION}, the "
             "one this version reads"
         )
-    if manifest.engine not in KNOWN_ENGINES:
-        problems.append(f"engine {_show(manifest.engine)} is not one of {KNOWN_ENGINES}")
+    if manifest.engine not in formats:
+        problems.append(f"engine {_show(manifest.engine)} is not one of {tuple(formats)}")
     for field, where in (("database", database), ("backup", backup)):
         value = getattr(manifest, field)
         if value != where:
@@ -288,13 +300,15 @@ def _time_problems(started: datetime, finished: datetime, now: datetime) -> list
     return problems
 
 
-def _kind_and_format_problems(artifact: ManifestArtifact, engine: str) -> list[str]:
-    formats = FORMATS.get(engine)
-    if formats is None:
+def _kind_and_format_problems(
+    artifact: ManifestArtifact, engine: str, formats: EngineFormats
+) -> list[str]:
+    of_engine = formats.get(engine)
+    if of_engine is None:
         return []  # the unknown engine is reported on its own
-    if artifact.kind not in formats:
-        return [f"kind {_show(artifact.kind)} is not one of {tuple(formats)} for {engine}"]
-    expected = formats[artifact.kind]
+    if artifact.kind not in of_engine:
+        return [f"kind {_show(artifact.kind)} is not one of {tuple(of_engine)} for {engine}"]
+    expected = of_engine[artifact.kind]
     if artifact.format != expected:
         return [
             f"format {_show(artifact.format)} is not {expected!r}, the format of a "

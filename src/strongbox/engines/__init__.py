@@ -1,1 +1,2 @@
-"""Database engines: one module per engine behind the `Engine` protocol."""
+"""Database engines: one package per engine kind (`postgresql`, `mysql`) behind the `Engine`
+protocol of `base`, each declaring its kind for `registry`."""

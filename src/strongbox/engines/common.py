@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 
-from strongbox.errors import invalid
+from strongbox.engines.base import UNKNOWN_DATABASE
+from strongbox.errors import invalid, refused
 
 # Codes of the errors of restore operations (besides those in engines.base).
 DATABASE_EXISTS = "database-exists"
@@ -78,3 +79,21 @@ def require_restore_input(engine: str, artifact_format: str, expected: str, jobs
         )
     if jobs < 1:
         raise invalid(f"parallel jobs must be 1 or more, not {jobs}", field_name="jobs")
+
+
+def require_existing(
+    names: Sequence[str], existing: Collection[str], *, server: str, there: Callable[[], str]
+) -> None:
+    """Raises refused(UNKNOWN_DATABASE) naming those of `names` not in `existing`, found
+    missing on `server` (e.g. "the PostgreSQL server at db:5432"), with `there()`, the
+    databases that are there, for the person to pick from."""
+    missing = [name for name in names if name not in existing]
+    if not missing:
+        return
+    plural = "s" if len(missing) > 1 else ""
+    raise refused(
+        f"database{plural} {', '.join(repr(m) for m in missing)} not found on {server}; the "
+        f"databases there are: {there()}",
+        UNKNOWN_DATABASE,
+        field_name="databases",
+    )

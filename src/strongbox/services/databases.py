@@ -11,14 +11,12 @@ from strongbox.catalog.models import Database, Schedule
 from strongbox.certificates import ca_file
 from strongbox.domain.analysis import ProductionHours
 from strongbox.engines.base import ConnectionInfo, Engine, ServerInfo
-from strongbox.engines.registry import engine_for
+from strongbox.engines.registry import engine_for, kind_of
 from strongbox.engines.tls import VERIFYING_MODES, ssl_ca_rule
 from strongbox.errors import StrongboxError, conflict, invalid, not_found
 from strongbox.services import activity
 from strongbox.services.context import Context
 from strongbox.services.schemas import DatabaseCreate, DatabaseOut, DatabaseUpdate
-
-DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306}
 
 
 def create(ctx: Context, body: DatabaseCreate) -> DatabaseOut:
@@ -27,7 +25,7 @@ def create(ctx: Context, body: DatabaseCreate) -> DatabaseOut:
     _refuse_ssl_ca_mismatch(body.ssl_mode, body.ssl_ca)
     conn = ConnectionInfo(
         host=body.host,
-        port=body.port or DEFAULT_PORTS[body.engine],
+        port=body.port or kind_of(body.engine).default_port,
         username=body.username,
         password=body.password.get_secret_value(),
         ssl_mode=body.ssl_mode,

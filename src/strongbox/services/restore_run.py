@@ -18,6 +18,7 @@ from strongbox.domain.manifest import Manifest, ManifestArtifact
 from strongbox.domain.restore_plan import PlannedDatabase
 from strongbox.domain.states import JobState
 from strongbox.engines.base import GlobalsEngine
+from strongbox.engines.registry import KINDS
 from strongbox.errors import StrongboxError
 from strongbox.services import database_properties
 from strongbox.services.context import Context
@@ -30,8 +31,10 @@ MAX_GLOBALS_BYTES = 64 * 1024 * 1024  # roles and tablespaces; read whole to fil
 
 
 def jobs_for(engine_name: str, requested: int) -> int:
-    """Parallel restore jobs: only PostgreSQL's pg_restore runs in parallel (from a file)."""
-    return requested if engine_name == "postgresql" else 1
+    """Parallel restore jobs: `requested` where the engine kind restores in parallel (from a
+    local file), else 1."""
+    kind = KINDS.get(engine_name)
+    return requested if kind is not None and kind.parallel_restore else 1
 
 
 def globals_of(manifest: Manifest) -> ManifestArtifact | None:

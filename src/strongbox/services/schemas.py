@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, mo
 from strongbox.certificates import MAX_BUNDLE_CHARS, check_bundle
 from strongbox.domain.analysis import ProductionHours
 from strongbox.domain.frequency import Frequency, validate_cron, validate_timezone
+from strongbox.engines.registry import EngineName
 from strongbox.errors import StrongboxError
 from strongbox.services.fields import (
     CRON_PATTERN,
@@ -121,7 +122,7 @@ class StorageOut(BaseModel):
 
 class DatabaseCreate(Input):
     name: Name
-    engine: Literal["postgresql", "mysql"]
+    engine: EngineName
     host: Host
     port: Annotated[int, Field(ge=1, le=65535)] | None = Field(
         default=None, description="default 5432 for postgresql, 3306 for mysql"

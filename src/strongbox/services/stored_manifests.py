@@ -10,12 +10,12 @@ from pydantic import ValidationError
 from strongbox.catalog.models import Backup
 from strongbox.domain.manifest import Manifest, ManifestArtifact
 from strongbox.domain.manifest_checks import (
-    KNOWN_ENGINES,
     artifact_set_problems,
     catalog_artifacts,
     differences,
     manifest_problems,
 )
+from strongbox.engines.registry import ENGINE_NAMES, artifact_formats
 from strongbox.errors import StrongboxError, refused
 from strongbox.storage.base import BackupStorage
 
@@ -70,7 +70,12 @@ def read_checked(
     of the layout. Raises the refusals of `read`, and refused(INVALID) naming what it breaks."""
     manifest = read(storage, key)
     problems = manifest_problems(
-        manifest, storage_prefix=storage_prefix, database=database, backup=backup, now=now
+        manifest,
+        formats=artifact_formats(),
+        storage_prefix=storage_prefix,
+        database=database,
+        backup=backup,
+        now=now,
     )
     if problems:
         raise refused(
@@ -87,15 +92,17 @@ def recorded_artifacts(row: Backup, storage_prefix: str) -> list[ManifestArtifac
     imports were checked is not trusted blindly. Raises refused(RECORD_INVALID)."""
     label = f"{row.database}/{row.name}"
     engine = row.engine or ""
-    if engine not in KNOWN_ENGINES:
-        raise _bad_record(label, [f"engine {engine!r} is not one of {KNOWN_ENGINES}"])
+    if engine not in ENGINE_NAMES:
+        raise _bad_record(label, [f"engine {engine!r} is not one of {ENGINE_NAMES}"])
+    formats = artifact_formats()
     try:
-        artifacts = catalog_artifacts(engine, row.artifacts)
+        artifacts = catalog_artifacts(engine, row.artifacts, formats)
     except ValueError as exc:
         raise _bad_record(label, [str(exc).splitlines()[0]]) from exc
     problems = artifact_set_problems(
         artifacts,
         engine=engine,
+        formats=formats,
         storage_prefix=storage_prefix,
         database=row.database,
         backup=row.name,

@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 
 from strongbox import __version__
 from strongbox.domain.analysis import format_bytes, format_duration
+from strongbox.services import engine_kinds
 from strongbox.services.context import Context
 from strongbox.web.session import CSRF_HEADER, WebSession
 
@@ -89,6 +90,10 @@ templates.env.filters.update(
     in_zone=in_zone,
     state_label=_state_label,
     pair=_pair,
+    engine_label=engine_kinds.label,
+)
+templates.env.globals.update(
+    engine_choices=engine_kinds.choices(), engine_port_hint=engine_kinds.port_hint()
 )
 
 

@@ -1,0 +1,388 @@
+"""The PostgreSQL engine: checks with psycopg, backups with `pg_dump -Fc` per database plus
+`pg_dumpall --globals-only` for roles and tablespaces, restores with `pg_restore` (databases)
+and `psql` (globals).
+
+Every error a person can fix is `refused(...)` with a code from `engines.base`, and its message
+names the next step. No message ever contains the password.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from strongbox.domain.database_properties import DatabaseProperties
+from strongbox.engines.base import (
+    UNKNOWN_DATABASE,
+    ConnectionInfo,
+    DatabaseSummary,
+    DumpCommand,
+    RestoreCommand,
+    ServerInfo,
+)
+from strongbox.engines.common import (
+    CREATE_FAILED,
+    DATABASE_EXISTS,
+    DROP_FAILED,
+    require_restore_input,
+    safe_file_stems,
+    scrub,
+)
+from strongbox.engines.postgresql import properties as postgresql_properties
+from strongbox.engines.postgresql import swap as postgresql_swap
+from strongbox.engines.postgresql.client_tools import ClientTool, pick_pg_dump, sibling
+from strongbox.engines.postgresql.commands import (
+    database_command,
+    globals_command,
+    globals_errors,
+    globals_restore_command,
+    restore_command,
+)
+from strongbox.engines.postgresql.connection import (
+    MAINTENANCE_DATABASE,
+    connect,
+    database_size,
+    require_databases,
+    scalar,
+    server_info,
+    user_databases,
+)
+from strongbox.engines.postgresql.driver_errors import short
+from strongbox.engines.postgresql.globals_dump import globals_to_apply
+from strongbox.engines.postgresql.libpq import client_env
+from strongbox.errors import StrongboxError, refused
+
+# Seconds to connect when planning a restore (the plan reads the server's version).
+_PLAN_TIMEOUT = 10.0
+# Identifiers are cut to NAMEDATALEN - 1 bytes; a longer name would be created shortened.
+_MAX_NAME_BYTES = 63
+# DROP DATABASE ... WITH (FORCE) exists since PostgreSQL 13.
+_DROP_FORCE_SINCE = 13
+
+
+class PostgresEngine:
+    """The `Engine` and `RestoringEngine` for PostgreSQL.
+
+    `bin_dir` is a preferred folder of client programs (pg_dump, pg_dumpall, pg_restore,
+    psql). `search_dirs` replaces the folders searched after it (default:
+    `default_search_dirs()`, read at each call); tests use it to control which programs exist.
+
+    Restores use the pg_restore and psql next to the pg_dump that would back up the target
+    server (see `choose_pg_dump`): the same installation, of the target's major or newer, so
+    it can write into that server. pg_restore reads archives of pg_dumps of its own major and
+    older; an archive from a newer pg_dump fails loudly ("unsupported version in file
+    header"): point `bin_dir` at that newer installation to restore it.
+    """
+
+    name = "postgresql"
+    # Also on the engine, where the restore service looks for it (engines without globals
+    # have none).
+    globals_errors = staticmethod(globals_errors)
+
+    @staticmethod
+    def globals_for_target(globals_sql: bytes, conn: ConnectionInfo) -> bytes:
+        """The globals dump to apply on the target, vetted (no psql meta-commands, role and
+        tablespace statements only: `globals_dump.globals_to_apply`) and without the statements
+        of the role Strongbox connects as, whose password would otherwise become the source
+        server's. Raises GlobalsRefusedError before anything runs."""
+        return globals_to_apply(globals_sql, conn.username)
+
+    def __init__(
+        self, bin_dir: Path | None = None, *, search_dirs: Sequence[Path] | None = None
+    ) -> None:
+        self.bin_dir = bin_dir
+        self.search_dirs = list(search_dirs) if search_dirs is not None else None
+
+    def check(self, conn: ConnectionInfo, databases: list[str], timeout: float) -> ServerInfo:
+        """Connect, check that each of `databases` exists and that a pg_dump able to dump this
+        server is installed, with a pg_dumpall next to it. Raises StrongboxError (REFUSED)
+        with BAD_CREDENTIALS, UNREACHABLE, UNKNOWN_DATABASE, CLIENT_MISSING or CHECK_FAILED."""
+        with connect(conn, timeout) as pg:
+            server = server_info(pg)
+            require_databases(pg, conn, databases)
+        sibling(self._pick_pg_dump(server), "pg_dumpall", server)
+        return server
+
+    def list_databases(self, conn: ConnectionInfo, timeout: float) -> list[str]:
+        """The databases that accept connections and are not templates, sorted, without the
+        maintenance database "postgres" (by convention it holds no user data; name it
+        explicitly to back it up)."""
+        with connect(conn, timeout) as pg:
+            return user_databases(pg)
+
+    def plan_dump(
+        self, conn: ConnectionInfo, databases: list[str], timeout: float
+    ) -> tuple[list[DumpCommand], dict[str, str]]:
+        """One `pg_dump -Fc -Z0` per database (all user databases when `databases` is empty)
+        and one `pg_dumpall --globals-only`, with the versions of both programs.
+
+        Raises refused(UNKNOWN_DATABASE) when a named database is missing or the server has
+        no user database, and the errors of `check` otherwise."""
+        with connect(conn, timeout) as pg:
+            server = server_info(pg)
+            names = list(dict.fromkeys(databases)) or user_databases(pg)
+            if not names:
+                raise refused(
+                    f"the PostgreSQL server at {conn.host}:{conn.port} has no user database to "
+                    f"back up (only templates and {MAINTENANCE_DATABASE!r}); create one, or "
+                    f"name {MAINTENANCE_DATABASE!r} explicitly",
+                    UNKNOWN_DATABASE,
+                    field_name="databases",
+                )
+            require_databases(pg, conn, names)
+            sizes = {name: database_size(pg, name) for name in names}
+            properties = {
+                name: postgresql_properties.read(pg, name, server.major) for name in names
+            }
+        pg_dump = self._pick_pg_dump(server)
+        pg_dumpall = sibling(pg_dump, "pg_dumpall", server)
+        env = client_env(conn, timeout)
+        stems = safe_file_stems(names)
+        commands = [globals_command(pg_dumpall.path, conn, env, server)]
+        commands += [
+            database_command(pg_dump.path, conn, env, name, stems[name], sizes[name], properties)
+            for name in names
+        ]
+        return commands, {"pg_dump": pg_dump.version, "pg_dumpall": pg_dumpall.version}
+
+    # --- restores ---
+
+    def database_state(self, conn: ConnectionInfo, name: str, timeout: float) -> str:
+        """'absent', 'empty' or 'nonempty'.
+
+        Non-empty: a table, partitioned table, view, materialized view, sequence, foreign table
+        or function (any routine) in a schema that is not the system's (pg_catalog,
+        information_schema, pg_toast, other sessions' pg_temp_N). Extensions and the objects
+        that belong to them do not count: they hold no user data, and a database made from a
+        template with extensions installed has them from its first moment. Nor do types,
+        domains or empty schemas. Raises refused(CHECK_FAILED) when the database exists but
+        refuses connections (ALLOW_CONNECTIONS false) or the user may not connect to it."""
+        try:
+            with connect(conn, timeout, dbname=name) as pg:
+                nonempty = scalar(pg, _HAS_USER_OBJECTS)
+        except StrongboxError as exc:
+            if exc.code == UNKNOWN_DATABASE:
+                return "absent"
+            raise
+        return "nonempty" if nonempty else "empty"
+
+    def create_database(
+        self,
+        conn: ConnectionInfo,
+        name: str,
+        timeout: float,
+        *,
+        properties: DatabaseProperties | None = None,
+    ) -> None:
+        """CREATE DATABASE from template0, owned by the connecting user, with the encoding,
+        LC_COLLATE, LC_CTYPE and locale provider of `properties` (else the server's defaults).
+
+        template0 rather than the default template1: objects added to template1 would clash
+        with those of the dump, and template1 cannot be copied while anyone (the maintenance
+        connection when "postgres" is gone) is connected to it. Raises refused(DATABASE_EXISTS)
+        when it exists, refused(CREATE_FAILED) when the user may not create databases or the
+        name is too long, refused(LOCALE_UNAVAILABLE) when the server lacks the locale (or it
+        does not fit the encoding), and the connection errors of `check`."""
+        where = f"{conn.host}:{conn.port}"
+        if len(name.encode()) > _MAX_NAME_BYTES:
+            raise refused(
+                f"database name {name!r} is longer than PostgreSQL's {_MAX_NAME_BYTES} bytes: "
+                "choose a shorter name",
+                CREATE_FAILED,
+            )
+        with connect(conn, timeout) as pg:
+            server = server_info(pg)
+            statement = postgresql_properties.create_statement(name, properties, server.major)
+            try:
+                pg.execute(statement)
+            except psycopg.errors.DuplicateDatabase:
+                raise refused(
+                    f"database {name!r} already exists on the PostgreSQL server at {where}: "
+                    "restore into it with overwrite, or choose another name",
+                    DATABASE_EXISTS,
+                ) from None
+            except psycopg.errors.InsufficientPrivilege:
+                raise refused(
+                    f"user {conn.username!r} may not create databases on the PostgreSQL server "
+                    f"at {where}: run ALTER ROLE {_quote(conn.username)} CREATEDB, or restore "
+                    "into a database that exists",
+                    CREATE_FAILED,
+                ) from None
+            except psycopg.Error as exc:
+                text = short(scrub(str(exc), conn.password))
+                locale = postgresql_properties.locale_refusal(name, properties, conn, text)
+                raise locale or refused(
+                    f"could not create database {name!r} on the PostgreSQL server at {where}: "
+                    f"{text}",
+                    CREATE_FAILED,
+                ) from None
+
+    def check_properties(
+        self, conn: ConnectionInfo, name: str, properties: DatabaseProperties, timeout: float
+    ) -> None:
+        """Raises refused(LOCALE_UNAVAILABLE) when `create_database` could not give `name` the
+        recorded encoding and locale (see `postgresql_properties.check_available`)."""
+        with connect(conn, timeout) as pg:
+            server = server_info(pg)
+            postgresql_properties.check_available(pg, name, properties, server.major, conn)
+
+    def apply_properties(
+        self, conn: ConnectionInfo, name: str, properties: DatabaseProperties, timeout: float
+    ) -> list[str]:
+        """The recorded settings (ALTER DATABASE ... SET), comment and grants, each on its
+        own; those the server refuses become warnings (see `postgresql_properties`)."""
+        with connect(conn, timeout, avoid=name) as pg:
+            return postgresql_properties.apply_after_restore(pg, name, properties)
+
+    def drop_database(self, conn: ConnectionInfo, name: str, timeout: float) -> None:
+        """DROP DATABASE IF EXISTS ... WITH (FORCE), which ends the other sessions on it
+        (before PostgreSQL 13, which lacks FORCE, they are ended with pg_terminate_backend).
+        Raises refused(DROP_FAILED) when the user may not drop it (only its owner or a
+        superuser may) or a session cannot be ended (a prepared transaction, a replication
+        slot), and the connection errors of `check`."""
+        where = f"{conn.host}:{conn.port}"
+        with connect(conn, timeout, avoid=name) as pg:
+            server = server_info(pg)
+            statement = sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name))
+            try:
+                if server.major >= _DROP_FORCE_SINCE:
+                    pg.execute(statement + sql.SQL(" WITH (FORCE)"))
+                else:
+                    pg.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE datname = %s AND pid <> pg_backend_pid()",
+                        (name,),
+                    )
+                    pg.execute(statement)
+            except psycopg.errors.InsufficientPrivilege:
+                raise refused(
+                    f"user {conn.username!r} may not drop database {name!r} on the PostgreSQL "
+                    f"server at {where}: only its owner or a superuser may; make the user its "
+                    "owner, or restore into a new database",
+                    DROP_FAILED,
+                ) from None
+            except psycopg.Error as exc:
+                raise refused(
+                    f"could not drop database {name!r} on the PostgreSQL server at {where}: "
+                    f"{short(scrub(str(exc), conn.password))}",
+                    DROP_FAILED,
+                ) from None
+
+    def plan_restore(
+        self,
+        conn: ConnectionInfo,
+        artifact_format: str,
+        target: str,
+        *,
+        jobs: int,
+        input_path: str | None,
+    ) -> RestoreCommand:
+        """`pg_restore --exit-on-error` into `target`, reading `input_path` or, when it is
+        None, its stdin.
+
+        `-j jobs` only with an input file: pg_restore restores in parallel from a seekable
+        file only, so with stdin it restores serially whatever `jobs` says. Owners and
+        privileges are restored as dumped: a role missing on the target fails the restore
+        ("role ... does not exist"); apply the globals first (`plan_globals_restore`).
+        Connects to read the server's version. Raises invalid(FORMAT_MISMATCH) for an
+        artifact that is not 'pg_dump-custom', and the errors of `check`."""
+        require_restore_input("PostgreSQL", artifact_format, "pg_dump-custom", jobs)
+        with connect(conn, _PLAN_TIMEOUT) as pg:
+            server = server_info(pg)
+        pg_restore = sibling(self._pick_pg_dump(server), "pg_restore", server)
+        return restore_command(
+            pg_restore.path, conn, target, jobs=jobs, input_path=input_path, timeout=_PLAN_TIMEOUT
+        )
+
+    def plan_globals_restore(self, conn: ConnectionInfo) -> RestoreCommand:
+        """`psql -X -q -v ON_ERROR_STOP=0 -f -` on the maintenance database, applying the
+        globals dump (roles, tablespaces) read on stdin.
+
+        Roles that exist already fail with "already exists" and the rest goes on; psql exits
+        0 even when other statements fail, so a caller must treat a non-zero exit AND any line
+        `globals_errors(stderr)` returns as a failure. Notices are silenced
+        (client_min_messages=warning) so that stderr holds errors only. Feed the dump through
+        `globals_for_target(dump, conn)`, or the connecting user gets the source
+        server's password. Raises the errors of `check`."""
+        with connect(conn, _PLAN_TIMEOUT) as pg:
+            server = server_info(pg)
+            maintenance = str(scalar(pg, "SELECT current_database()"))
+        psql = sibling(self._pick_pg_dump(server), "psql", server)
+        return globals_restore_command(psql.path, conn, maintenance, _PLAN_TIMEOUT)
+
+    def summarize(self, conn: ConnectionInfo, name: str, timeout: float) -> DatabaseSummary:
+        """The tables of `name` outside the system schemas (plain tables and partitions, not
+        partitioned parents, which hold no rows of their own, nor extensions' tables) and
+        their exact row count: `count(*)` of each (`FROM ONLY`, so inherited rows count once),
+        in one read-only snapshot. Each count must finish within `timeout`. Raises
+        refused(UNKNOWN_DATABASE) when the database does not exist."""
+        with connect(conn, timeout, dbname=name) as pg:
+            pg.read_only = True
+            pg.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            with pg.transaction():
+                tables = pg.execute(_USER_TABLES).fetchall()
+                rows = 0
+                for schema, table in tables:
+                    count = sql.SQL("SELECT count(*) FROM ONLY {}.{}").format(
+                        sql.Identifier(schema), sql.Identifier(table)
+                    )
+                    rows += int(scalar(pg, count))
+        return DatabaseSummary(tables=len(tables), rows=rows)
+
+    def estimate_summary(self, conn: ConnectionInfo, name: str, timeout: float) -> DatabaseSummary:
+        """The tables `summarize` counts, with the planner's row estimate (after ANALYZE)."""
+        with connect(conn, timeout, dbname=name) as pg:
+            return postgresql_swap.estimate(pg, _USER_TABLES)
+
+    def swap_databases(
+        self, conn: ConnectionInfo, target: str, side: str, aside: str, timeout: float
+    ) -> None:
+        """Rename `target` to `aside` and `side` to `target` in one transaction (see
+        `postgresql_swap.swap`), from a maintenance database that is neither."""
+        with connect(conn, timeout, avoid=target) as pg:
+            postgresql_swap.swap(pg, conn, target, side, aside)
+
+    # --- internals ---
+
+    def _pick_pg_dump(self, server: ServerInfo) -> ClientTool:
+        return pick_pg_dump(server, self.bin_dir, self.search_dirs)
+
+
+# The queries below run in the database itself. User schemas are all but information_schema and
+# those named "pg_...", a prefix reserved for the system (pg_catalog, pg_toast, the pg_temp_N of
+# other sessions' temporary tables). Objects that belong to an extension (pg_depend 'e') are
+# the extension's, not the user's.
+
+# Whether a user object exists (see `database_state`).
+_HAS_USER_OBJECTS = """
+SELECT EXISTS (
+    SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+      AND n.nspname <> 'information_schema' AND left(n.nspname, 3) <> 'pg_'
+      AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                      AND d.objid = c.oid AND d.deptype = 'e')
+) OR EXISTS (
+    SELECT FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname <> 'information_schema' AND left(n.nspname, 3) <> 'pg_'
+      AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                      AND d.objid = p.oid AND d.deptype = 'e')
+)"""
+
+# The tables whose rows `summarize` counts.
+_USER_TABLES = """
+SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r' AND n.nspname <> 'information_schema' AND left(n.nspname, 3) <> 'pg_'
+  AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                  AND d.objid = c.oid AND d.deptype = 'e')
+ORDER BY 1, 2"""
+
+
+def _quote(identifier: str) -> str:
+    """`identifier` as SQL, for messages that show a statement to run."""
+    if re.fullmatch(r"[a-z_][a-z0-9_]*", identifier):
+        return identifier
+    return '"' + identifier.replace('"', '""') + '"'
