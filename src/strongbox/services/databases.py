@@ -14,7 +14,7 @@ from strongbox.engines.base import ConnectionInfo, Engine, ServerInfo
 from strongbox.engines.registry import engine_for
 from strongbox.engines.tls import VERIFYING_MODES, ssl_ca_rule
 from strongbox.errors import StrongboxError, conflict, invalid, not_found
-from strongbox.services import activity
+from strongbox.services import activity, hints
 from strongbox.services.context import Context
 from strongbox.services.schemas import DatabaseCreate, DatabaseOut, DatabaseUpdate
 
@@ -144,7 +144,7 @@ def get_row(session: Session, name: str) -> Database:
     row = session.scalars(select(Database).where(Database.name == name)).first()
     if row is None:
         raise not_found(
-            f"no database named '{name}': list them with GET /api/v1/databases",
+            f"no database named '{name}': {hints.list_databases()}",
             "database-not-found",
         )
     return row
