@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from strongbox.catalog.models import Database, Schedule
 from strongbox.certificates import ca_file
-from strongbox.domain.analysis import ProductionHours
+from strongbox.domain.production_hours import ProductionHours
 from strongbox.engines.base import ConnectionInfo, Engine, ServerInfo
 from strongbox.engines.registry import engine_for
 from strongbox.engines.tls import VERIFYING_MODES, ssl_ca_rule

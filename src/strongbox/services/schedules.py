@@ -8,15 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from strongbox.catalog.models import Backup, Database, Schedule, ScheduleRun
-from strongbox.domain.analysis import (
-    DurationEstimate,
-    OtherSchedule,
-    ProductionHours,
-    analyse,
-    estimate_duration,
-)
+from strongbox.domain.analysis import OtherSchedule, analyse
+from strongbox.domain.estimate import DurationEstimate, estimate_duration
 from strongbox.domain.frequency import describe, parse_frequency, to_cron
 from strongbox.domain.names import default_name
+from strongbox.domain.production_hours import ProductionHours
 from strongbox.domain.slots import next_runs
 from strongbox.domain.states import JobState
 from strongbox.errors import conflict, not_found

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, SecretStr
 
-from strongbox.domain.analysis import ProductionHours
+from strongbox.domain.production_hours import ProductionHours
 from strongbox.services.fields import DbName, Description, Host, Name, Password, Username
 from strongbox.services.schemas.shared import LIST_MAX, Input, PemBundle, SslMode
 
