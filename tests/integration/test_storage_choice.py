@@ -6,6 +6,7 @@ import pytest
 
 from fixtures.app import RunningServer
 from fixtures.postgres import PostgresServer
+from integration.bodies import postgres_database
 from integration.problems import assert_problem, fields_of
 
 pytestmark = pytest.mark.integration
@@ -16,16 +17,7 @@ def test_backups_and_schedules_refuse_an_unknown_storage_alike(
 ) -> None:
     client = strongbox.client
     client.post(
-        "/api/v1/databases",
-        json={
-            "name": "prod",
-            "engine": "postgresql",
-            "host": pg_server.host,
-            "port": pg_server.port,
-            "username": pg_server.superuser,
-            "password": pg_server.password,
-            "databases": ["postgres"],
-        },
+        "/api/v1/databases", json=postgres_database(pg_server, ["postgres"])
     ).raise_for_status()
     backup = client.post("/api/v1/databases/prod/backups", json={"storage": "ghost"})
     schedule = client.post(
