@@ -26,18 +26,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from backup_throughput import (
-    DBNAME,
-    MB,
-    RssSampler,
-    Services,
-    StrongboxServer,
-    describe_machine,
-    pg_dump_argv,
-    pg_env,
-    seed_to,
-    throwaway_services,
-)
+from lib.machine import RssSampler, describe_machine
+from lib.seeding import DBNAME, MB, seed_to
+from lib.servers import Services, StrongboxServer, pg_dump_argv, pg_env, throwaway_services
 
 RESTORE_TIMEOUT = 1800.0
 
@@ -88,7 +79,7 @@ def strongbox_restore(
     drop(services, "strongbox_copy")
     with RssSampler(server.pid) as sampler:
         started = time.monotonic()
-        restore = server._post(
+        restore = server.post(
             f"/api/v1/databases/{DBNAME}/restores",
             {"backup": backup, "database_map": {DBNAME: "strongbox_copy"}, "jobs": jobs},
         )
@@ -109,15 +100,11 @@ def strongbox_restore(
 
 
 def take_backup(server: StrongboxServer) -> str:
-    backup = server._post(f"/api/v1/databases/{DBNAME}/backups", {"storage": "seaweed"})
-    deadline = time.monotonic() + RESTORE_TIMEOUT
-    while True:
-        body = server.client.get(f"/api/v1/databases/{DBNAME}/backups/{backup['name']}").json()
-        if body["state"] == "succeeded":
-            return str(body["name"])
-        if body["state"] not in ("queued", "running") or time.monotonic() > deadline:
-            raise RuntimeError(f"the backup ended {body['state']}: {body['error']}")
-        time.sleep(0.2)
+    backup = server.post(f"/api/v1/databases/{DBNAME}/backups", {"storage": "seaweed"})
+    body = server.wait_for_backup(backup["name"])
+    if body["state"] != "succeeded":
+        raise RuntimeError(f"the backup ended {body['state']}: {body['error']}")
+    return str(body["name"])
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

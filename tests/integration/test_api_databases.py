@@ -166,3 +166,16 @@ def test_delete_removes_the_database(strongbox: RunningServer, pg_server: Postgr
     strongbox.client.post("/api/v1/databases", json=pg_body(pg_server)).raise_for_status()
     assert strongbox.client.delete("/api/v1/databases/prod").status_code == 204
     assert strongbox.client.get("/api/v1/databases").json() == []
+
+
+def test_unknown_names_say_where_each_entry_point_lists_them(strongbox: RunningServer) -> None:
+    client = strongbox.client
+    database = assert_problem(client.get("/api/v1/databases/ghost"), 404)["detail"]
+    storage = assert_problem(client.get("/api/v1/backup-storages/ghost"), 404)["detail"]
+    for detail, page, command, call in (
+        (database, "Databases page", "`strongbox db list`", "GET /api/v1/databases"),
+        (storage, "Settings > Backup Storages", "`strongbox storage list`", "GET /api/v1/backup-"),
+    ):
+        assert page in detail, detail
+        assert command in detail, detail
+        assert call in detail, detail

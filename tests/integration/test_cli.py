@@ -140,7 +140,7 @@ def test_a_failed_backup_with_wait_exits_1_with_the_reason(
         (["storage", "add", "x", "--type", "ftp"], ["ftp"]),
         (["storage", "add", "x", "--type", "s3"], ["--endpoint-url"]),
         (["storage", "show", "nope"], ["nope"]),
-        (["db", "show", "ghost"], ["ghost"]),
+        (["db", "show", "ghost"], ["ghost", "`strongbox db list`", "GET /api/v1/databases"]),
         (["backup", "list", "ghost"], ["ghost"]),
         (["backup", "create"], ["database"]),
         (["db", "list", "--bogus"], ["--bogus"]),

@@ -334,6 +334,21 @@ def test_a_new_catalog_imports_backups_from_the_storage_and_restores_one(
         assert again["skipped"] == ["prod/old-one"]
         imported = fresh.client.get("/api/v1/databases/prod/backups/old-one").json()
         assert imported["state"] == "succeeded"
+        # The import records what the backup itself recorded, from the same manifest.
+        taken = strongbox.client.get("/api/v1/databases/prod/backups/old-one").json()
+        recorded = (
+            "size_bytes",
+            "stored_bytes",
+            "progress_bytes",
+            "location",
+            "server_version",
+            "log_position",
+            "artifacts",
+            "method",
+            "trigger",
+            "started_at",
+        )
+        assert {k: imported[k] for k in recorded} == {k: taken[k] for k in recorded}
         done = restore(fresh, "prod", backup="old-one", database_map={"rshop": "rshop_imported"})
         assert done["state"] == "succeeded", done["error"]
         assert pg_fingerprint(pg_server, "rshop_imported") == shop

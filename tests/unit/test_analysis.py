@@ -8,17 +8,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from strongbox.domain.analysis import (
-    CONSERVATIVE_THROUGHPUT,
-    DurationEstimate,
-    OtherSchedule,
-    ProductionHours,
-    ScheduleWarning,
-    WarningCode,
-    analyse,
-    estimate_duration,
-    format_duration,
-)
+from strongbox.domain.analysis import OtherSchedule, ScheduleWarning, WarningCode, analyse
+from strongbox.domain.estimate import CONSERVATIVE_THROUGHPUT, DurationEstimate, estimate_duration
+from strongbox.domain.production_hours import ProductionHours
+from strongbox.domain.wording import format_duration
 
 BERLIN = "Europe/Berlin"
 MONDAY = datetime(2026, 1, 5, tzinfo=UTC)  # Monday 2026-01-05 00:00 UTC (01:00 CET), no DST ahead

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import MultiDict
 
 from fixtures.tls import TestCA
 from strongbox.errors import StrongboxError, refused
+from strongbox.services.schemas import StorageCreate
+from strongbox.services.schemas.errors import field_message
 from strongbox.web import forms
 
 
@@ -152,3 +155,52 @@ def test_a_database_form_sends_its_ca_only_with_a_mode_that_verifies() -> None:
     hidden = forms.database_create(MultiDict({**base, "ssl_mode": "require"}))
     assert (hidden.ssl_mode, hidden.ssl_ca) == ("require", None)
     assert forms.database_create(MultiDict({**base, "ssl_mode": ""})).ssl_mode == "prefer"
+
+
+def test_a_bad_field_reads_the_same_on_the_page_as_in_the_api() -> None:
+    body = {
+        "type": "s3",
+        "name": "b",
+        "endpoint_url": "http://h",
+        "bucket": "x" * 200,
+        "access_key_id": "k",
+        "secret_access_key": "s",
+    }
+    with pytest.raises(ValidationError) as api_side:
+        TypeAdapter(StorageCreate).validate_python(body)
+    (api,) = [field_message(e) for e in api_side.value.errors()]
+    with pytest.raises(forms.FormInvalid) as page_side:
+        forms.storage_create(MultiDict(body))
+    assert api.field == "bucket"
+    assert page_side.value.errors.fields == {"bucket": api.message}
+
+
+def test_a_wrong_monthly_day_is_reported_on_the_day_field() -> None:
+    with pytest.raises(forms.FormInvalid) as caught:
+        forms.schedule_create(
+            MultiDict(
+                {
+                    "storage": "disk",
+                    "repeats": "month",
+                    "frequency.day": "40",
+                    "frequency.time": "02:00",
+                }
+            )
+        )
+    assert set(caught.value.errors.fields) == {"frequency.day"}
+
+
+def test_a_refusal_keeps_the_forms_or_the_services_errors_and_lets_others_through() -> None:
+    with forms.Refusal() as by_form:
+        forms.backup_create(MultiDict({"storage": "Not A Name"}))
+    with forms.Refusal() as by_service:
+        raise refused("no backup storage 'x'", "no-such-storage", field_name="body.storage")
+    with forms.Refusal() as quiet:
+        pass
+    assert by_form.errors is not None
+    assert set(by_form.errors.fields) == {"storage"}
+    assert by_service.errors is not None
+    assert by_service.errors.fields == {"storage": "no backup storage 'x'"}
+    assert quiet.errors is None
+    with pytest.raises(KeyError), forms.Refusal():
+        raise KeyError("a bug is not a refusal")

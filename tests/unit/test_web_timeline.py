@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from strongbox.domain.analysis import ProductionHours
+from strongbox.domain.production_hours import ProductionHours
 from strongbox.web import chart, timeline
 
 MONDAY = datetime(2026, 3, 23, tzinfo=UTC)  # a Monday, before Europe's clocks change on the 29th

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -11,8 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from strongbox.domain.frequency import FREQUENCY_TAGS
 from strongbox.errors import ErrorKind, StrongboxError
+from strongbox.services.schemas.errors import field_message
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +77,6 @@ OPENAPI_RESPONSES: dict[int | str, dict[str, Any]] = {
     }
     for status, when in _WHEN.items()
 }
-# Tags of discriminated unions appear in pydantic's error locations; people know the field only.
-_STORAGE_TAGS = frozenset({"s3", "filesystem"})
 
 
 def problem(
@@ -99,30 +98,6 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def _field_path(error: dict[str, Any]) -> str:
-    loc = error.get("loc", ())
-    parts = [
-        str(p)
-        for i, p in enumerate(loc)
-        if not (i == 1 and p in _STORAGE_TAGS)
-        and not (i > 0 and loc[i - 1] == "frequency" and p in FREQUENCY_TAGS)
-    ]
-    if error.get("type") in ("union_tag_invalid", "union_tag_not_found"):
-        # The discriminator field itself is what is wrong or missing.
-        parts.append(str(error.get("ctx", {}).get("discriminator", "type")).strip("'"))
-    return ".".join(parts)
-
-
-def _message(error: dict[str, Any]) -> str:
-    msg = str(error.get("msg", "invalid value"))
-    msg = msg.removeprefix("Value error, ")
-    if error.get("type") == "extra_forbidden":
-        return "unknown field: remove it, or check its spelling"
-    if error.get("type") in ("missing", "union_tag_not_found"):
-        return "this field is required"
-    return msg
-
-
 def install(app: FastAPI) -> None:
     @app.exception_handler(StrongboxError)
     async def strongbox_error(_request: Request, exc: StrongboxError) -> JSONResponse:
@@ -136,7 +111,7 @@ def install(app: FastAPI) -> None:
         raw = list(exc.errors())
         if any(e.get("type") == "json_invalid" for e in raw):
             return problem(400, "malformed-json", "the request body is not valid JSON")
-        errors = [{"field": _field_path(e), "message": _message(e)} for e in raw]
+        errors = [asdict(field_message(e)) for e in raw]
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
         return problem(422, "invalid-request", f"the request has invalid fields: {summary}", errors)
 

@@ -18,7 +18,7 @@ from strongbox.domain.manifest import Manifest, ManifestArtifact
 from strongbox.domain.states import JobState
 from strongbox.errors import StrongboxError
 from strongbox.pipeline import PipelineOptions, dump_to_storage
-from strongbox.services import databases, storages
+from strongbox.services import databases, storages, stored_manifests
 from strongbox.services.context import Context
 from strongbox.storage.base import BackupStorage
 
@@ -203,12 +203,7 @@ def _finish(ctx: Context, backup_id: int, manifest: Manifest, location: str) -> 
         backup_id,
         state=JobState.SUCCEEDED,
         finished_at=ctx.clock.now(),
-        size_bytes=manifest.size_bytes,
-        stored_bytes=manifest.stored_bytes,
-        progress_bytes=manifest.size_bytes,
-        location=location,
-        log_position=manifest.log_position,
-        artifacts=[a.model_dump() for a in manifest.artifacts],
+        **stored_manifests.catalog_values(manifest, location),
     )
 
 

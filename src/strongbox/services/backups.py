@@ -12,10 +12,11 @@ from strongbox.catalog.models import Backup, Restore
 from strongbox.domain.keys import backup_prefix
 from strongbox.domain.names import default_name
 from strongbox.domain.states import ACTIVE_STATES, JobState, duration_seconds
-from strongbox.errors import StrongboxError, conflict, invalid, not_found
-from strongbox.services import activity, backup_run, databases, storages
+from strongbox.errors import StrongboxError, conflict, not_found
+from strongbox.services import activity, backup_run, databases, hints, storages
 from strongbox.services.context import Context
 from strongbox.services.schemas import ArtifactOut, BackupCreate, BackupOut
+from strongbox.services.storage_choice import require_storage
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ def create(
     try:
         with ctx.catalog.session() as session:
             databases.get_row(session, database)
-            _refuse_unknown_storage(session, body.storage)
+            require_storage(session, body.storage)
             if _find(session, database, name) is not None:
                 raise conflict(
                     f"database '{database}' already has a backup named '{name}'", "name-taken"
@@ -149,8 +150,7 @@ def get_row(session: Session, database: str, name: str) -> Backup:
     row = _find(session, database, name)
     if row is None:
         raise not_found(
-            f"database '{database}' has no backup named '{name}': list them with "
-            f"GET /api/v1/databases/{database}/backups",
+            f"database '{database}' has no backup named '{name}': {hints.list_backups(database)}",
             "backup-not-found",
         )
     return row
@@ -160,18 +160,6 @@ def _find(session: Session, database: str, name: str) -> Backup | None:
     return session.scalars(
         select(Backup).where(Backup.database == database, Backup.name == name)
     ).first()
-
-
-def _refuse_unknown_storage(session: Session, storage: str) -> None:
-    try:
-        storages.get_row(session, storage)
-    except StrongboxError as exc:
-        raise invalid(
-            f"no backup storage named '{storage}': add it first (POST /api/v1/backup-storages) "
-            "or pick one of GET /api/v1/backup-storages",
-            "storage-not-found",
-            field_name="body.storage",
-        ) from exc
 
 
 def _refuse_if_read(session: Session, database: str, name: str) -> None:

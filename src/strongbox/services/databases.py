@@ -9,12 +9,12 @@ from sqlalchemy.orm import Session
 
 from strongbox.catalog.models import Database, Schedule
 from strongbox.certificates import ca_file
-from strongbox.domain.analysis import ProductionHours
+from strongbox.domain.production_hours import ProductionHours
 from strongbox.engines.base import ConnectionInfo, Engine, ServerInfo
 from strongbox.engines.registry import engine_for, kind_of
 from strongbox.engines.tls import VERIFYING_MODES, ssl_ca_rule
 from strongbox.errors import StrongboxError, conflict, invalid, not_found
-from strongbox.services import activity
+from strongbox.services import activity, hints
 from strongbox.services.context import Context
 from strongbox.services.schemas import DatabaseCreate, DatabaseOut, DatabaseUpdate
 
@@ -142,7 +142,7 @@ def get_row(session: Session, name: str) -> Database:
     row = session.scalars(select(Database).where(Database.name == name)).first()
     if row is None:
         raise not_found(
-            f"no database named '{name}': list them with GET /api/v1/databases",
+            f"no database named '{name}': {hints.list_databases()}",
             "database-not-found",
         )
     return row

@@ -95,14 +95,7 @@ def _register(ctx: Context, storage_name: str, manifest: Manifest, location: str
                 created_at=manifest.started_at,
                 started_at=manifest.started_at,
                 finished_at=manifest.finished_at,
-                size_bytes=manifest.size_bytes,
-                stored_bytes=manifest.stored_bytes,
-                progress_bytes=manifest.size_bytes,
-                location=location,
-                engine=manifest.engine,
-                server_version=manifest.server_version,
-                log_position=manifest.log_position,
-                artifacts=[a.model_dump() for a in manifest.artifacts],
+                **stored_manifests.catalog_values(manifest, location),
             )
         )
         return True

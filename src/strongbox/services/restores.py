@@ -27,6 +27,7 @@ from strongbox.services import (
     activity,
     backups,
     databases,
+    hints,
     restore_run,
     storages,
     stored_manifests,
@@ -235,8 +236,8 @@ def get(ctx: Context, database: str, name: str) -> RestoreOut:
         row = _find(session, database, name)
         if row is None:
             raise not_found(
-                f"database '{database}' has no restore named '{name}': list them with "
-                f"GET /api/v1/databases/{database}/restores",
+                f"database '{database}' has no restore named '{name}': "
+                f"{hints.list_restores(database)}",
                 "restore-not-found",
             )
         return to_out(row)
@@ -305,8 +306,8 @@ def _check_request(session: Session, database: str, target: str, body: RestoreCr
     ).first()
     if backup is None:
         raise invalid(
-            f"database '{database}' has no backup named '{body.backup}': list them with "
-            f"GET /api/v1/databases/{database}/backups",
+            f"database '{database}' has no backup named '{body.backup}': "
+            f"{hints.list_backups(database)}",
             "backup-not-found",
             field_name="body.backup",
         )
@@ -320,8 +321,7 @@ def _check_request(session: Session, database: str, target: str, body: RestoreCr
         databases.get_row(session, target)
     except StrongboxError as exc:
         raise invalid(
-            f"no database named '{target}' is registered: register the server to restore into "
-            "with POST /api/v1/databases",
+            f"no database named '{target}' is registered: {hints.add_database()}",
             "database-not-found",
             field_name="body.target",
         ) from exc

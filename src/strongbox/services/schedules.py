@@ -8,19 +8,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from strongbox.catalog.models import Backup, Database, Schedule, ScheduleRun
-from strongbox.domain.analysis import (
-    DurationEstimate,
-    OtherSchedule,
-    ProductionHours,
-    analyse,
-    estimate_duration,
-)
+from strongbox.domain.analysis import OtherSchedule, analyse
+from strongbox.domain.estimate import DurationEstimate, estimate_duration
 from strongbox.domain.frequency import describe, parse_frequency, to_cron
 from strongbox.domain.names import default_name
+from strongbox.domain.production_hours import ProductionHours
 from strongbox.domain.slots import next_runs
 from strongbox.domain.states import JobState
-from strongbox.errors import StrongboxError, conflict, invalid, not_found
-from strongbox.services import databases, storages
+from strongbox.errors import conflict, not_found
+from strongbox.services import databases, hints
 from strongbox.services.context import Context
 from strongbox.services.schemas import (
     EstimateOut,
@@ -31,6 +27,7 @@ from strongbox.services.schemas import (
     ScheduleUpdate,
     ScheduleWarningOut,
 )
+from strongbox.services.storage_choice import require_storage
 
 NEXT_RUNS = 5
 TRIGGER_PREFIX = "schedule:"
@@ -70,7 +67,7 @@ def create(
     )
     with ctx.catalog.session() as session:
         db_row = databases.get_row(session, database)
-        _require_storage(session, body.storage)
+        require_storage(session, body.storage)
         if _find(session, database, name) is not None:
             raise conflict(
                 f"database '{database}' already has a schedule named '{name}'", "name-taken"
@@ -127,7 +124,7 @@ def _apply_update(
         row = get_row(session, database, name)
         timing_before = (row.cron, row.timezone, row.enabled)
         if body.storage is not None:
-            _require_storage(session, body.storage)
+            require_storage(session, body.storage)
             row.storage = body.storage
         if body.frequency is not None:
             row.frequency = body.frequency.model_dump()
@@ -195,8 +192,8 @@ def get_row(session: Session, database: str, name: str) -> Schedule:
     row = _find(session, database, name)
     if row is None:
         raise not_found(
-            f"database '{database}' has no schedule named '{name}': list them with "
-            f"GET /api/v1/databases/{database}/schedules",
+            f"database '{database}' has no schedule named '{name}': "
+            f"{hints.list_schedules(database)}",
             "schedule-not-found",
         )
     return row
@@ -286,17 +283,6 @@ def _find(session: Session, database: str, name: str) -> Schedule | None:
     return session.scalars(
         select(Schedule).where(Schedule.database == database, Schedule.name == name)
     ).first()
-
-
-def _require_storage(session: Session, storage: str) -> None:
-    try:
-        storages.get_row(session, storage)
-    except StrongboxError as exc:
-        raise invalid(
-            f"no backup storage named '{storage}': add it first (POST /api/v1/backup-storages)",
-            "storage-not-found",
-            field_name="body.storage",
-        ) from exc
 
 
 def _refuse_twin(session: Session, row: Schedule) -> None:

@@ -11,6 +11,7 @@ from strongbox.catalog.models import Backup, Schedule, Storage
 from strongbox.certificates import ca_file
 from strongbox.domain.states import ACTIVE_STATES
 from strongbox.errors import conflict, invalid, not_found
+from strongbox.services import hints
 from strongbox.services.context import Context
 from strongbox.services.schemas import (
     FilesystemStorageCreate,
@@ -174,7 +175,7 @@ def get_row(session: Session, name: str) -> Storage:
     row = _find(session, name)
     if row is None:
         raise not_found(
-            f"no backup storage named '{name}': list them with GET /api/v1/backup-storages",
+            f"no backup storage named '{name}': {hints.list_storages()}",
             "storage-not-found",
         )
     return row

@@ -1,9 +1,11 @@
-"""Reading manifests from a storage, where they are untrusted input: bounded in size, parsed,
-held to the layout's rules (`domain.manifest_checks`), and compared with the catalog."""
+"""Manifests and the catalog: reading them from a storage, where they are untrusted input
+(bounded in size, parsed, held to the layout's rules of `domain.manifest_checks`), comparing
+them with the catalog, and the catalog values a manifest gives a succeeded backup."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -84,6 +86,22 @@ def read_checked(
             INVALID,
         )
     return manifest
+
+
+def catalog_values(manifest: Manifest, location: str) -> dict[str, Any]:
+    """The columns of a succeeded backup's catalog row that its manifest gives, the same for a
+    backup just taken and for one imported from a storage; `location` is where people find it
+    (see `storages.location_of`)."""
+    return {
+        "engine": manifest.engine,
+        "server_version": manifest.server_version,
+        "size_bytes": manifest.size_bytes,
+        "stored_bytes": manifest.stored_bytes,
+        "progress_bytes": manifest.size_bytes,
+        "location": location,
+        "log_position": manifest.log_position,
+        "artifacts": [a.model_dump() for a in manifest.artifacts],
+    }
 
 
 def recorded_artifacts(row: Backup, storage_prefix: str) -> list[ManifestArtifact]:

@@ -15,7 +15,6 @@ from typing import Any, TypeVar
 from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import ImmutableMultiDict
 
-from strongbox.domain.frequency import FREQUENCY_TAGS
 from strongbox.errors import StrongboxError
 from strongbox.services.schemas import (
     BackupCreate,
@@ -26,10 +25,10 @@ from strongbox.services.schemas import (
     StorageCreate,
     StorageUpdate,
 )
+from strongbox.services.schemas.errors import field_message
 
 T = TypeVar("T")
 REPEATS = ("hour", "day", "week", "month", "cron")
-_STORAGE_TAGS = frozenset({"s3", "filesystem"})
 _STORAGE_ADAPTER: TypeAdapter[Any] = TypeAdapter(StorageCreate)
 
 
@@ -54,6 +53,30 @@ class FormInvalid(Exception):
         self.errors = errors
 
 
+class Refusal:
+    """Catches, inside a `with` block, the form's refusal (FormInvalid) or the service's
+    (StrongboxError) and keeps it as messages per field; any other error goes on.
+
+        with forms.Refusal() as refused:
+            backups.create(ctx, database, forms.backup_create(form))
+        if refused.errors:
+            return render(..., errors=refused.errors)
+    """
+
+    def __init__(self) -> None:
+        self.errors: FormErrors | None = None
+
+    def __enter__(self) -> Refusal:
+        return self
+
+    def __exit__(self, kind: object, exc: BaseException | None, traceback: object) -> bool:
+        if isinstance(exc, FormInvalid):
+            self.errors = exc.errors
+        elif isinstance(exc, StrongboxError):
+            self.errors = from_error(exc)
+        return self.errors is not None
+
+
 def text(form: FormLike, key: str) -> str:
     value = form.get(key)
     return value.strip() if isinstance(value, str) else ""
@@ -65,44 +88,25 @@ def _put(data: dict[str, Any], key: str, value: str) -> None:
         data[key] = value
 
 
-def field_of(loc: tuple[Any, ...] | list[Any]) -> str:
-    """The form field of a pydantic error location.
+def form_field(path: str) -> str:
+    """The form field of an error's dotted field: the API's `body.` prefix dropped.
 
-    >>> field_of(("s3", "bucket")), field_of(("frequency", "day", "time")), field_of(())
-    ('bucket', 'frequency.time', '')
-    >>> field_of(("body", "storage"))
-    'storage'
+    >>> form_field("body.storage"), form_field("frequency.time"), form_field("")
+    ('storage', 'frequency.time', '')
     """
-    parts = [str(p) for p in loc]
-    if parts and parts[0] == "body":
-        parts = parts[1:]
-    if parts and parts[0] in _STORAGE_TAGS:
-        parts = parts[1:]
-    if len(parts) > 1 and parts[0] == "frequency" and parts[1] in FREQUENCY_TAGS:
-        parts = [parts[0], *parts[2:]]
-    return ".".join(parts)
-
-
-def _message(error: Mapping[str, Any]) -> str:
-    if error.get("type") in ("missing", "union_tag_not_found"):
-        return "this field is required"
-    if error.get("type") == "extra_forbidden":
-        return "unknown field: remove it, or check its spelling"
-    return str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    return path.removeprefix("body.")
 
 
 def from_validation(exc: ValidationError) -> FormErrors:
     errors = FormErrors()
     general: list[str] = []
     for error in exc.errors():
-        name = field_of(error["loc"])
-        if error.get("type") in ("union_tag_invalid", "union_tag_not_found"):
-            name = "type"
-        message = _message(error)
+        described = field_message(error)
+        name = form_field(described.field)
         if name:
-            errors.fields.setdefault(name, message)
+            errors.fields.setdefault(name, described.message)
         else:
-            general.append(message)
+            general.append(described.message)
     if general:
         errors.message = "; ".join(general)
     return errors
@@ -112,7 +116,7 @@ def from_error(exc: StrongboxError) -> FormErrors:
     """The service's refusal: on its fields when it names them, and always as the form message."""
     errors = FormErrors(message=exc.detail)
     for item in exc.errors:
-        errors.fields.setdefault(field_of(item.field.split(".")), item.message)
+        errors.fields.setdefault(form_field(item.field), item.message)
     return errors
 
 

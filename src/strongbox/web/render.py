@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from strongbox import __version__
-from strongbox.domain.analysis import format_bytes, format_duration
+from strongbox.domain.wording import format_bytes, format_duration
 from strongbox.services import engine_kinds
 from strongbox.services.context import Context
 from strongbox.web.session import CSRF_HEADER, WebSession

@@ -66,11 +66,10 @@ def now_dialog(request: Request, session: Session, database: str) -> Response:
 
 @router.post("/backups", response_class=HTMLResponse)
 def create(request: Request, session: Session, form: Form, database: str) -> Response:
-    try:
+    with forms.Refusal() as refused:
         backups.create(context_of(request), database, forms.backup_create(form))
-    except (forms.FormInvalid, StrongboxError) as exc:
-        errors = exc.errors if isinstance(exc, forms.FormInvalid) else forms.from_error(exc)
-        return _now_dialog(request, session, database, form, errors)
+    if refused.errors is not None:
+        return _now_dialog(request, session, database, form, refused.errors)
     return events(Response(), "strongbox:close-dialog", "backups-changed")
 
 

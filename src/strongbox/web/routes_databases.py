@@ -47,13 +47,17 @@ def new_form(request: Request, session: Session) -> Response:
 
 @router.post("/databases", response_class=HTMLResponse)
 def add(request: Request, session: Session, form: Form) -> Response:
-    try:
+    with forms.Refusal() as refused:
         body = forms.database_create(form)
         databases.create(context_of(request), body)
-    except (forms.FormInvalid, StrongboxError) as exc:
-        errors = exc.errors if isinstance(exc, forms.FormInvalid) else forms.from_error(exc)
+    if refused.errors is not None:
         return render(
-            request, "_database_form.html", session, values=form, errors=errors, zones=TIME_ZONES
+            request,
+            "_database_form.html",
+            session,
+            values=form,
+            errors=refused.errors,
+            zones=TIME_ZONES,
         )
     return Response(headers={"HX-Redirect": f"/databases/{body.name}"})
 

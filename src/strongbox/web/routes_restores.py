@@ -7,7 +7,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from strongbox.domain.states import ACTIVE_STATES
-from strongbox.errors import StrongboxError
 from strongbox.services import backups, restores
 from strongbox.services.context import Context
 from strongbox.services.schemas import RestorePlanOut
@@ -57,13 +56,12 @@ def restore_dialog(request: Request, session: Session, database: str, backup: st
 @router.post("/restores/plan", response_class=HTMLResponse)
 def plan(request: Request, session: Session, form: Form, database: str) -> Response:
     ctx = context_of(request)
-    try:
+    with forms.Refusal() as refused:
         sources = sources_of(ctx, database, forms.text(form, "backup"))
         body = forms.restore_create(form, sources)
         out = restores.create(ctx, database, body, dry_run=True)
-    except (forms.FormInvalid, StrongboxError) as exc:
-        errors = exc.errors if isinstance(exc, forms.FormInvalid) else forms.from_error(exc)
-        return render(request, "_restore_plan.html", session, plan=None, errors=errors)
+    if refused.errors is not None:
+        return render(request, "_restore_plan.html", session, plan=None, errors=refused.errors)
     assert isinstance(out, RestorePlanOut)
     return render(request, "_restore_plan.html", session, plan=out, errors=None, database=database)
 
@@ -71,10 +69,9 @@ def plan(request: Request, session: Session, form: Form, database: str) -> Respo
 @router.post("/restores", response_class=HTMLResponse)
 def create(request: Request, session: Session, form: Form, database: str) -> Response:
     ctx = context_of(request)
-    try:
+    with forms.Refusal() as refused:
         sources = sources_of(ctx, database, forms.text(form, "backup"))
         restores.create(ctx, database, forms.restore_create(form, sources))
-    except (forms.FormInvalid, StrongboxError) as exc:
-        errors = exc.errors if isinstance(exc, forms.FormInvalid) else forms.from_error(exc)
-        return render(request, "_restore_plan.html", session, plan=None, errors=errors)
+    if refused.errors is not None:
+        return render(request, "_restore_plan.html", session, plan=None, errors=refused.errors)
     return Response(headers={"HX-Redirect": f"/databases/{database}?tab=restores"})

@@ -11,7 +11,6 @@ from fastapi.responses import HTMLResponse, Response
 
 from strongbox.domain.names import default_name
 from strongbox.domain.slots import slot_epochs
-from strongbox.errors import StrongboxError
 from strongbox.services import databases, schedules, storages
 from strongbox.services.context import Context
 from strongbox.services.schemas import ScheduleOut, ScheduleUpdate
@@ -126,11 +125,10 @@ def week_picture(ctx: Context, database: str, schedule: ScheduleOut) -> timeline
 @router.post("/schedules/preview", response_class=HTMLResponse)
 def preview(request: Request, session: Session, form: Form, database: str) -> Response:
     ctx = context_of(request)
-    try:
+    with forms.Refusal() as refused:
         out = _dry_run(ctx, database, form)
-    except (forms.FormInvalid, StrongboxError) as exc:
-        errors = exc.errors if isinstance(exc, forms.FormInvalid) else forms.from_error(exc)
-        return render(request, "_schedule_preview.html", session, out=None, errors=errors)
+    if refused.errors is not None:
+        return render(request, "_schedule_preview.html", session, out=None, errors=refused.errors)
     return render(
         request,
         "_schedule_preview.html",
@@ -143,21 +141,19 @@ def preview(request: Request, session: Session, form: Form, database: str) -> Re
 
 @router.post("/schedules", response_class=HTMLResponse)
 def create(request: Request, session: Session, form: Form, database: str) -> Response:
-    try:
+    with forms.Refusal() as refused:
         schedules.create(context_of(request), database, forms.schedule_create(form))
-    except (forms.FormInvalid, StrongboxError) as exc:
-        errors = exc.errors if isinstance(exc, forms.FormInvalid) else forms.from_error(exc)
-        return _form(request, session, database, form, errors, None)
+    if refused.errors is not None:
+        return _form(request, session, database, form, refused.errors, None)
     return events(Response(), "strongbox:close-dialog", "schedules-changed")
 
 
 @router.post("/schedules/{name}", response_class=HTMLResponse)
 def save(request: Request, session: Session, form: Form, database: str, name: str) -> Response:
-    try:
+    with forms.Refusal() as refused:
         schedules.update(context_of(request), database, name, forms.schedule_update(form))
-    except (forms.FormInvalid, StrongboxError) as exc:
-        errors = exc.errors if isinstance(exc, forms.FormInvalid) else forms.from_error(exc)
-        return _form(request, session, database, form, errors, name)
+    if refused.errors is not None:
+        return _form(request, session, database, form, refused.errors, name)
     return events(Response(), "strongbox:close-dialog", "schedules-changed")
 
 

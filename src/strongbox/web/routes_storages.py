@@ -46,13 +46,12 @@ def new_form(request: Request, session: Session) -> Response:
 
 @router.post("", response_class=HTMLResponse)
 def add(request: Request, session: Session, form: Form) -> Response:
-    try:
+    with forms.Refusal() as refused:
         body = forms.storage_create(form)
         storages.create(context_of(request), body)
-    except (forms.FormInvalid, StrongboxError) as exc:
-        errors = exc.errors if isinstance(exc, forms.FormInvalid) else forms.from_error(exc)
+    if refused.errors is not None:
         return render(
-            request, "_storage_form.html", session, storage=None, values=form, errors=errors
+            request, "_storage_form.html", session, storage=None, values=form, errors=refused.errors
         )
     return Response(headers={"HX-Redirect": LIST_URL})
 
@@ -70,12 +69,16 @@ def edit_form(request: Request, session: Session, name: str) -> Response:
 def save(request: Request, session: Session, form: Form, name: str) -> Response:
     ctx = context_of(request)
     storage = storages.get(ctx, name)
-    try:
+    with forms.Refusal() as refused:
         storages.update(ctx, name, forms.storage_update(form, storage.type))
-    except (forms.FormInvalid, StrongboxError) as exc:
-        errors = exc.errors if isinstance(exc, forms.FormInvalid) else forms.from_error(exc)
+    if refused.errors is not None:
         return render(
-            request, "_storage_form.html", session, storage=storage, values=form, errors=errors
+            request,
+            "_storage_form.html",
+            session,
+            storage=storage,
+            values=form,
+            errors=refused.errors,
         )
     return Response(headers={"HX-Redirect": LIST_URL})
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from strongbox.domain.analysis import ProductionHours
 from strongbox.domain.frequency import WEEKDAYS
+from strongbox.domain.production_hours import ProductionHours
 
 WEEK = timedelta(days=7)
 LABEL_WIDTH = 150.0

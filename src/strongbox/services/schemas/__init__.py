@@ -1,0 +1,76 @@
+"""The shapes of what goes in and out of the use cases; the REST API uses them as they are.
+
+One module per resource; every model is importable from here too. Input models forbid unknown
+fields, so a typo is an error rather than silently ignored.
+"""
+
+from strongbox.services.schemas.backups import ArtifactOut, BackupCreate, BackupOut
+from strongbox.services.schemas.databases import DatabaseCreate, DatabaseOut, DatabaseUpdate
+from strongbox.services.schemas.imports import ImportOut, ImportRefusal, ImportRequest
+from strongbox.services.schemas.restores import (
+    PlannedArtifact,
+    RestoreCreate,
+    RestoredDatabase,
+    RestoreOut,
+    RestorePlanOut,
+)
+from strongbox.services.schemas.schedules import (
+    SCHEDULE_NAME_MAX,
+    CronLine,
+    EstimateOut,
+    LastRun,
+    Overlap,
+    ScheduleCreate,
+    ScheduleName,
+    ScheduleOut,
+    ScheduleRunOut,
+    ScheduleUpdate,
+    ScheduleWarningOut,
+    TimeZone,
+)
+from strongbox.services.schemas.shared import LIST_MAX, Input, PemBundle, SslMode
+from strongbox.services.schemas.storages import (
+    FilesystemStorageCreate,
+    S3StorageCreate,
+    StorageCreate,
+    StorageOut,
+    StorageUpdate,
+)
+
+__all__ = [
+    "LIST_MAX",
+    "SCHEDULE_NAME_MAX",
+    "ArtifactOut",
+    "BackupCreate",
+    "BackupOut",
+    "CronLine",
+    "DatabaseCreate",
+    "DatabaseOut",
+    "DatabaseUpdate",
+    "EstimateOut",
+    "FilesystemStorageCreate",
+    "ImportOut",
+    "ImportRefusal",
+    "ImportRequest",
+    "Input",
+    "LastRun",
+    "Overlap",
+    "PemBundle",
+    "PlannedArtifact",
+    "RestoreCreate",
+    "RestoreOut",
+    "RestorePlanOut",
+    "RestoredDatabase",
+    "S3StorageCreate",
+    "ScheduleCreate",
+    "ScheduleName",
+    "ScheduleOut",
+    "ScheduleRunOut",
+    "ScheduleUpdate",
+    "ScheduleWarningOut",
+    "SslMode",
+    "StorageCreate",
+    "StorageOut",
+    "StorageUpdate",
+    "TimeZone",
+]

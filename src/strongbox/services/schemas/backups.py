@@ -1,0 +1,53 @@
+"""Backups: taking one, and what is shown of it and its artifacts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from strongbox.services.fields import Name
+from strongbox.services.schemas.shared import Input
+
+
+class BackupCreate(Input):
+    storage: Name
+    name: Name | None = None
+    method: Literal["logical"] = "logical"
+
+
+class ArtifactOut(BaseModel):
+    key: str
+    name: str
+    kind: str
+    dbname: str | None
+    sha256: str
+    raw_bytes: int
+    stored_bytes: int
+    database_properties: dict[str, Any] | None = Field(
+        default=None,
+        description="what a restore gives a new database: encoding, collation, settings...",
+    )
+
+
+class BackupOut(BaseModel):
+    name: str
+    database: str
+    storage: str
+    method: str
+    trigger: str
+    state: str
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_seconds: float | None
+    size_bytes: int | None = Field(description="raw dump bytes")
+    stored_bytes: int | None = Field(description="bytes stored after compression")
+    progress_bytes: int = Field(description="raw dump bytes read so far")
+    expected_bytes: int | None = Field(description="estimate of the raw size, for progress")
+    location: str | None
+    server_version: str | None
+    log_position: dict[str, Any] | None
+    artifacts: list[ArtifactOut]

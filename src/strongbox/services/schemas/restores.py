@@ -1,0 +1,94 @@
+"""Restores: asking for one, its plan (the dry run), and what is shown of it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
+from strongbox.services.fields import DbName, Name
+from strongbox.services.schemas.shared import LIST_MAX, Input
+
+
+class RestoreCreate(Input):
+    backup: Name = Field(description="a succeeded backup of the database in the path")
+    target: Name | None = Field(
+        default=None, description="registered database to restore into; default the same one"
+    )
+    database_map: dict[DbName, DbName] = Field(
+        default_factory=dict,
+        max_length=LIST_MAX,
+        description="source database name -> target database name",
+    )
+    overwrite: bool = Field(default=False, description="replace target databases holding data")
+    restore_globals: bool = Field(default=False, description="PostgreSQL: restore roles first")
+    jobs: Annotated[int, Field(ge=1, le=16)] = Field(
+        default=2, description="PostgreSQL: parallel pg_restore jobs (1 streams without a file)"
+    )
+    name: Name | None = None
+
+
+class RestoredDatabase(BaseModel):
+    source: str
+    target: str
+    action: str = Field(description="create, fill (existed, empty) or overwrite")
+    tables: int | None = None
+    rows: int | None = None
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="database properties (settings, comment, grants) that could not be given",
+    )
+    rows_estimated: bool | None = Field(
+        default=None,
+        description="true when rows is the planner's estimate (the exact count took too long)",
+    )
+    side_database: str | None = Field(
+        default=None,
+        description="while an overwrite restores beside the target: the side database's name",
+    )
+    previous_database: str | None = Field(
+        default=None,
+        description="the target's old content, renamed aside, when it could not be dropped",
+    )
+    duration_seconds: float | None = None
+
+
+class RestoreOut(BaseModel):
+    name: str
+    database: str
+    backup: str
+    target: str
+    database_map: dict[str, str]
+    overwrite: bool
+    restore_globals: bool
+    jobs: int
+    state: str
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_seconds: float | None
+    restored_bytes: int = Field(description="decompressed bytes fed to the restore tools so far")
+    expected_bytes: int | None
+    summary: list[RestoredDatabase]
+
+
+class PlannedArtifact(BaseModel):
+    key: str
+    stored_bytes: int
+    raw_bytes: int
+    sha256: str
+    source: str | None
+    target: str | None
+    action: str
+    verify_before_writing: bool
+
+
+class RestorePlanOut(BaseModel):
+    backup: str
+    target: str
+    engine: str
+    artifacts: list[PlannedArtifact]
+    steps: list[str] = Field(description="what the restore does, in order")
+    commands: list[list[str]] = Field(description="the tool commands, without secrets")
