@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from strongbox.domain.frequency import FREQUENCY_TAGS
 from strongbox.errors import ErrorKind, StrongboxError
+from strongbox.storage import registry
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +77,6 @@ OPENAPI_RESPONSES: dict[int | str, dict[str, Any]] = {
     }
     for status, when in _WHEN.items()
 }
-# Tags of discriminated unions appear in pydantic's error locations; people know the field only.
-_STORAGE_TAGS = frozenset({"s3", "filesystem"})
 
 
 def problem(
@@ -101,10 +100,13 @@ def problem(
 
 def _field_path(error: dict[str, Any]) -> str:
     loc = error.get("loc", ())
+    # Tags of discriminated unions appear in pydantic's error locations (`body.s3.bucket`);
+    # people know the field only.
+    storage_tags = registry.names()
     parts = [
         str(p)
         for i, p in enumerate(loc)
-        if not (i == 1 and p in _STORAGE_TAGS)
+        if not (i == 1 and p in storage_tags)
         and not (i > 0 and loc[i - 1] == "frequency" and p in FREQUENCY_TAGS)
     ]
     if error.get("type") in ("union_tag_invalid", "union_tag_not_found"):

@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from strongbox import __version__
 from strongbox.domain.analysis import format_bytes, format_duration
 from strongbox.services.context import Context
+from strongbox.storage import registry
 from strongbox.web.session import CSRF_HEADER, WebSession
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -90,6 +91,8 @@ templates.env.filters.update(
     state_label=_state_label,
     pair=_pair,
 )
+# The storage forms and lists are drawn from the registered kinds (their labels and fields).
+templates.env.globals.update(storage_kinds=registry.kinds, storage_kind=registry.kind_named)
 
 
 def context_of(request: Request) -> Context:
