@@ -22,7 +22,8 @@ from strongbox.services.fields import (
 from strongbox.services.schemas import Input, PemBundle
 from strongbox.storage.base import BackupStorage
 from strongbox.storage.kind import FormField, OpenOptions, StorageKind
-from strongbox.storage.s3.storage import S3Settings, S3Storage
+from strongbox.storage.s3.client import S3Settings
+from strongbox.storage.s3.storage import S3Storage
 
 
 class S3StorageCreate(Input):
