@@ -19,20 +19,21 @@ from strongbox.storage.registry import StorageOutBase
 def create(ctx: Context, body: BaseModel) -> StorageOutBase:
     """Register a storage from one of the kinds' create models (`registry.create_union()`),
     after `check()` proved live access. Returns `registry.out_model()`."""
-    kind = registry.kind_named(getattr(body, "type"))  # noqa: B009 - any kind's model
-    name, description = getattr(body, "name"), getattr(body, "description")  # noqa: B009
+    fields = body.model_dump()
+    kind = registry.kind_named(fields["type"])
+    name = fields["name"]
     with ctx.catalog.session() as session:
         if _find(session, name) is not None:
             raise conflict(f"a backup storage named '{name}' already exists", "name-taken")
-    settings = body.model_dump(include=set(kind.settings_fields))
+    settings = {k: fields[k] for k in kind.settings_fields}
     kind.refuse_settings(settings)
-    secret = getattr(body, kind.secret_field).get_secret_value() if kind.secret_field else None
+    secret = fields[kind.secret_field].get_secret_value() if kind.secret_field else None
     kind.open(settings, secret, _options(ctx)).check()
     now = ctx.clock.now()
     row = Storage(
         name=name,
         type=kind.name,
-        description=description,
+        description=fields["description"],
         settings=settings,
         secret_encrypted=ctx.secrets.encrypt(secret) if secret is not None else None,
         created_at=now,
@@ -77,18 +78,17 @@ def update(ctx: Context, name: str, body: BaseModel) -> StorageOutBase:
         settings.update({k: v for k, v in changes.items() if k in fields})
         kind.refuse_settings(settings)
         new_secret = changes.get(kind.secret_field) if kind.secret_field else None
-        secret = (
-            getattr(body, kind.secret_field).get_secret_value()
-            if kind.secret_field and new_secret is not None
-            else (ctx.secrets.decrypt(row.secret_encrypted) if row.secret_encrypted else None)
-        )
+        if new_secret is not None:
+            secret: str | None = new_secret.get_secret_value()
+        else:
+            secret = ctx.secrets.decrypt(row.secret_encrypted) if row.secret_encrypted else None
     kind.open(settings, secret, _options(ctx)).check()
     with ctx.catalog.session() as session:
         row = get_row(session, name)
         row.settings = settings
         if changes.get("description") is not None:
             row.description = changes["description"]
-        if new_secret is not None and secret is not None:
+        if new_secret is not None and secret is not None:  # a new secret was given
             row.secret_encrypted = ctx.secrets.encrypt(secret)
         row.updated_at = ctx.clock.now()
         return to_out(row)
@@ -136,7 +136,7 @@ def open_by_name(ctx: Context, name: str) -> tuple[BackupStorage, str]:
         row = get_row(session, name)
         secret = ctx.secrets.decrypt(row.secret_encrypted) if row.secret_encrypted else None
         kind = registry.kind_named(row.type)
-        return kind.open(dict(row.settings), secret, _options(ctx)), kind.prefix_of(row.settings)
+        return kind.open(dict(row.settings), secret, _options(ctx)), kind.key_prefix(row.settings)
 
 
 def location_of(ctx: Context, name: str, key_prefix: str) -> str:

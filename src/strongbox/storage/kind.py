@@ -62,6 +62,8 @@ class StorageKind:
     - `open`: the backend on stored settings and the decrypted secret; opening does no I/O.
     - `location`: a URL or path people can use with standard tools, for a key prefix.
     - `where`: a short description of the place, for lists.
+    - `key_prefix`: the prefix every object key of the storage starts with (`domain/keys.py`
+      puts it in front of `{database}/{backup}/`); none by default.
     - `refuse_settings`: raises StrongboxError (INVALID) for settings that are each valid but
       make no sense together; called on create and on every change.
     """
@@ -78,13 +80,10 @@ class StorageKind:
     secret_field: str | None = None
     unsettable: frozenset[str] = frozenset()
     refuse_settings: Callable[[Mapping[str, Any]], None] = field(default=lambda _settings: None)
+    key_prefix: Callable[[Mapping[str, Any]], str] = field(default=lambda _settings: "")
 
     @property
     def settings_fields(self) -> tuple[str, ...]:
         """The fields stored as the storage's settings (not the secret, not the common ones)."""
         skip = COMMON_FIELDS | {self.secret_field}
         return tuple(f for f in self.create_model.model_fields if f not in skip)
-
-    def prefix_of(self, settings: Mapping[str, Any]) -> str:
-        """The key prefix every object of this storage starts with ('' when there is none)."""
-        return str(settings.get("prefix") or "")

@@ -109,6 +109,7 @@ S3 = StorageKind(
     secret_field="secret_access_key",  # noqa: S106 - a field name
     unsettable=frozenset({"ca_bundle"}),
     refuse_settings=_refuse_unused_ca_bundle,
+    key_prefix=lambda settings: str(settings.get("prefix") or ""),
     form_fields=(
         FormField("endpoint_url", "Endpoint", hint="http(s)://host[:port]"),
         FormField("bucket", "Bucket"),
