@@ -23,9 +23,9 @@ from strongbox.services.context import Context
 from strongbox.services.schemas import (
     BackupCreate,
     DatabaseCreate,
-    S3StorageCreate,
     ScheduleCreate,
 )
+from strongbox.storage.s3.kind import S3StorageCreate
 
 pytestmark = pytest.mark.integration
 

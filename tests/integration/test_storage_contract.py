@@ -1,5 +1,6 @@
-"""The `BackupStorage` contract, run against every backend: a folder and an S3 bucket on
-SeaweedFS. Then the ways each backend's `check()` refuses a bad configuration."""
+"""The `BackupStorage` contract, run against every registered storage kind (a folder, an S3
+bucket on SeaweedFS, and any kind registered later), each opened as the services open it. Then the
+ways each backend's `check()` refuses a bad configuration."""
 
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ import pytest
 from fixtures.seaweed import SeaweedServer
 from fixtures.tls import TestCA
 from strongbox.errors import ErrorKind, StrongboxError
-from strongbox.storage import base
+from strongbox.storage import base, registry
 from strongbox.storage.base import BackupStorage, ObjectInfo
-from strongbox.storage.factory import open_storage
-from strongbox.storage.filesystem import FilesystemSettings
+from strongbox.storage.filesystem import FilesystemSettings, FilesystemStorage
+from strongbox.storage.kind import OpenOptions
 from strongbox.storage.s3 import S3Settings, S3Storage
 
 pytestmark = pytest.mark.integration
@@ -84,8 +85,27 @@ def s3_settings(seaweed: SeaweedServer, bucket: str) -> S3Settings:
     )
 
 
-def _s3_backend(seaweed: SeaweedServer, bucket: str) -> Iterator[Backend]:
-    storage = open_storage("s3", s3_settings(seaweed, bucket))
+def open_kind(
+    kind: str, settings: dict[str, object], secret: str | None, data: Path
+) -> BackupStorage:
+    """The backend of `kind` on stored settings, opened as the services open it."""
+    options = OpenOptions(data_dir=data, timeout=5.0, upload_concurrency=4)
+    return registry.kind_named(kind).open(settings, secret, options)
+
+
+def _s3_place(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    seaweed: SeaweedServer = request.getfixturevalue("seaweed")
+    bucket: str = request.getfixturevalue("s3_bucket")
+    settings = s3_settings(seaweed, bucket)
+    stored: dict[str, object] = {
+        "endpoint_url": settings.endpoint_url,
+        "bucket": bucket,
+        "region": settings.region,
+        "prefix": PREFIX,
+        "access_key_id": settings.access_key_id,
+        "force_path_style": True,
+    }
+    storage = open_kind("s3", stored, settings.secret_access_key, tmp_path)
     with closing(seaweed.client()) as client:
 
         def uploads(prefix: str) -> list[str]:
@@ -97,7 +117,9 @@ def _s3_backend(seaweed: SeaweedServer, bucket: str) -> Iterator[Backend]:
     storage.close()
 
 
-def _filesystem_backend(root: Path) -> Iterator[Backend]:
+def _filesystem_place(_request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    root = tmp_path / "backups"
+
     def temp_files(prefix: str) -> list[str]:
         return [
             p.relative_to(root).as_posix()
@@ -106,18 +128,24 @@ def _filesystem_backend(root: Path) -> Iterator[Backend]:
         ]
 
     yield Backend(
-        "filesystem", open_storage("filesystem", FilesystemSettings(str(root))), temp_files
+        "filesystem", open_kind("filesystem", {"path": str(root)}, None, tmp_path), temp_files
     )
 
 
-@pytest.fixture(params=["filesystem", "s3"])
+# A live place in the test environment for each kind: its settings, and how to see what a failed
+# write left behind. A kind registered without one fails the suite rather than going untested.
+PLACES: dict[str, Callable[[pytest.FixtureRequest, Path], Iterator[Backend]]] = {
+    "s3": _s3_place,
+    "filesystem": _filesystem_place,
+}
+
+
+@pytest.fixture(params=[kind.name for kind in registry.kinds()])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    if request.param == "s3":
-        seaweed: SeaweedServer = request.getfixturevalue("seaweed")
-        bucket: str = request.getfixturevalue("s3_bucket")
-        yield from _s3_backend(seaweed, bucket)
-    else:
-        yield from _filesystem_backend(tmp_path / "backups")
+    place = PLACES.get(request.param)
+    if place is None:
+        pytest.fail(f"storage kind '{request.param}' has no place in PLACES to run the contract on")
+    yield from place(request, tmp_path)
 
 
 def _sha256_of(backend: Backend, key: str) -> str:
@@ -370,7 +398,7 @@ def test_s3_losing_the_server_mid_upload_fails_fast_and_leaves_nothing_once_back
 def test_folder_check_refuses_a_folder_that_cannot_be_created(tmp_path: Path) -> None:
     (tmp_path / "afile").write_text("not a folder")
     folder = tmp_path / "afile" / "sub"
-    storage = open_storage("filesystem", FilesystemSettings(str(folder)))
+    storage = FilesystemStorage(FilesystemSettings(str(folder)))
 
     with pytest.raises(StrongboxError) as raised:
         storage.check()
@@ -387,14 +415,14 @@ def test_folder_check_refuses_a_folder_that_cannot_be_created(tmp_path: Path) ->
     "key", ["../escape", "/etc/passwd", "a/../../b", "a//b", "a/.incomplete-x"]
 )
 def test_folder_refuses_keys_that_leave_the_folder_or_hide(tmp_path: Path, key: str) -> None:
-    storage = open_storage("filesystem", FilesystemSettings(str(tmp_path)))
+    storage = FilesystemStorage(FilesystemSettings(str(tmp_path)))
     with pytest.raises(StrongboxError, match="not allowed"):
         storage.put_bytes(key, b"x")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_folder_abort_incomplete_removes_what_a_crash_left(tmp_path: Path) -> None:
-    storage = open_storage("filesystem", FilesystemSettings(str(tmp_path)))
+    storage = FilesystemStorage(FilesystemSettings(str(tmp_path)))
     (tmp_path / "prod" / "b1").mkdir(parents=True)
     (tmp_path / "prod" / "b1" / ".incomplete-abc123-app.pgdump.zst").write_bytes(b"half")
     (tmp_path / "prod" / "b2").mkdir()

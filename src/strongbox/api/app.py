@@ -35,7 +35,8 @@ def create_app(ctx: Context) -> FastAPI:
         dependencies=[Depends(require_principal)],
         responses=problems.OPENAPI_RESPONSES,
     )
-    for module in (storages, databases, backups, schedules, restores):
+    api.include_router(storages.build_router())
+    for module in (databases, backups, schedules, restores):
         api.include_router(module.router)
     app.include_router(api)
     pages.install(app)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -11,6 +11,10 @@ from strongbox.cli.client import ApiClient, CliError
 from strongbox.cli.output import print_json, print_record, print_table
 from strongbox.cli.pem_files import read_pem
 from strongbox.cli.secrets_input import secret_or_prompt
+from strongbox.errors import StrongboxError
+
+if TYPE_CHECKING:
+    from strongbox.storage.kind import StorageKind
 
 app = typer.Typer(help="Backup storages: S3-compatible buckets or local folders.")
 
@@ -25,7 +29,7 @@ CaBundleOpt = Annotated[
 @app.command("add")
 def add(
     name: Annotated[str, typer.Argument(help="name of the storage")],
-    type_: Annotated[str, typer.Option("--type", help="s3 or filesystem")] = "s3",
+    type_: Annotated[str, typer.Option("--type", help="kind of storage: s3, filesystem")] = "s3",
     endpoint_url: Annotated[
         str | None, typer.Option(help="S3 endpoint, http(s)://host:port")
     ] = None,
@@ -44,40 +48,38 @@ def add(
     as_json: JsonOpt = False,
 ) -> None:
     """Add a backup storage; Strongbox tests access to it before saving."""
-    body: dict[str, Any] = {"type": type_, "name": name, "description": description}
-    if type_ == "s3":
-        missing = [
-            opt
-            for opt, value in (
-                ("--endpoint-url", endpoint_url),
-                ("--bucket", bucket),
-                ("--access-key-id", access_key_id),
-            )
-            if not value
-        ]
-        if missing:
-            raise CliError(f"an s3 storage needs {', '.join(missing)}")
-        body.update(
-            endpoint_url=endpoint_url,
-            bucket=bucket,
-            region=region,
-            prefix=prefix,
-            access_key_id=access_key_id,
-            secret_access_key=secret_or_prompt(
-                secret_access_key, "secret access key", "--secret-access-key", SECRET_ENV
-            ),
-            verify_tls=verify_tls,
-            force_path_style=force_path_style,
-        )
+    kind = _kind(type_)
+    body: dict[str, Any] = {"type": kind.name, "name": name, "description": description}
+    given = {
+        "endpoint_url": endpoint_url,
+        "bucket": bucket,
+        "region": region,
+        "prefix": prefix,
+        "access_key_id": access_key_id,
+        "verify_tls": verify_tls,
+        "force_path_style": force_path_style,
+        "path": path,
+    }
+    body.update({k: v for k, v in given.items() if k in kind.settings_fields and v is not None})
+    declared = kind.create_model.model_fields
+    missing = [
+        f"--{f.replace('_', '-')}"
+        for f in kind.settings_fields
+        if declared[f].is_required() and f not in body
+    ]
+    if missing:
+        raise CliError(f"a {kind.name} storage needs {', '.join(missing)}")
+    if "ca_bundle" in kind.settings_fields:
         bundle = read_pem(ca_bundle, "--ca-bundle")
         if bundle is not None:
             body["ca_bundle"] = bundle
-    elif type_ == "filesystem":
-        if not path:
-            raise CliError("a filesystem storage needs --path")
-        body["path"] = path
-    else:
-        raise CliError(f"unknown storage type '{type_}': use s3 or filesystem")
+    if kind.secret_field:
+        body[kind.secret_field] = secret_or_prompt(
+            secret_access_key,
+            kind.secret_field.replace("_", " "),
+            "--secret-access-key",
+            SECRET_ENV,
+        )
     created = ApiClient().post("/backup-storages", body)
     show_one(created, as_json)
 
@@ -90,11 +92,7 @@ def list_(as_json: JsonOpt = False) -> None:
         print_json(rows)
         return
     for row in rows:
-        row["where"] = (
-            f"{row['endpoint_url']}/{row['bucket']}/{row.get('prefix') or ''}"
-            if row["type"] == "s3"
-            else row["path"]
-        )
+        row["where"] = _kind(row["type"]).location(row, "")
     print_table(
         rows,
         [("NAME", "name"), ("TYPE", "type"), ("WHERE", "where"), ("DESCRIPTION", "description")],
@@ -162,6 +160,17 @@ def remove(
     """Remove a backup storage record. Its artifacts stay in the bucket or folder."""
     ApiClient().delete(f"/backup-storages/{name}", force=str(force).lower() if force else None)
     print(f"removed backup storage {name}")
+
+
+def _kind(name: str) -> StorageKind:
+    """The storage kind called `name`, as this program knows it; CliError if there is none."""
+    # Imported here: the kinds import their SDKs (boto3), which other commands do not need.
+    from strongbox.storage import registry
+
+    try:
+        return registry.kind_named(name)
+    except StrongboxError as exc:
+        raise CliError(exc.detail) from None
 
 
 def show_one(record: dict[str, Any], as_json: bool) -> None:

@@ -2,95 +2,73 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from strongbox.catalog.models import Backup, Schedule, Storage
-from strongbox.certificates import ca_file
 from strongbox.domain.states import ACTIVE_STATES
 from strongbox.errors import conflict, invalid, not_found
 from strongbox.services import hints
 from strongbox.services.context import Context
-from strongbox.services.schemas import (
-    FilesystemStorageCreate,
-    S3StorageCreate,
-    StorageOut,
-    StorageUpdate,
-)
+from strongbox.storage import registry
 from strongbox.storage.base import BackupStorage
-from strongbox.storage.factory import open_storage
-from strongbox.storage.filesystem import FilesystemSettings
-from strongbox.storage.s3 import S3Settings
-
-S3_FIELDS = (
-    "endpoint_url",
-    "bucket",
-    "region",
-    "prefix",
-    "access_key_id",
-    "verify_tls",
-    "ca_bundle",
-    "force_path_style",
-)
-FILESYSTEM_FIELDS = ("path",)
+from strongbox.storage.kind import OpenOptions
+from strongbox.storage.registry import StorageOutBase
 
 
-def create(ctx: Context, body: S3StorageCreate | FilesystemStorageCreate) -> StorageOut:
+def create(ctx: Context, body: BaseModel) -> StorageOutBase:
+    """Register a storage from one of the kinds' create models (`registry.create_union()`),
+    after `check()` proved live access. Returns `registry.out_model()`."""
+    fields = body.model_dump()
+    kind = registry.kind_named(fields["type"])
+    name = fields["name"]
     with ctx.catalog.session() as session:
-        if _find(session, body.name) is not None:
-            raise conflict(f"a backup storage named '{body.name}' already exists", "name-taken")
-    settings = body.model_dump(include=set(_fields_of(body.type)))
-    _refuse_unused_ca_bundle(settings)
-    secret = (
-        body.secret_access_key.get_secret_value() if isinstance(body, S3StorageCreate) else None
-    )
-    _open(ctx, body.type, settings, secret).check()
+        if _find(session, name) is not None:
+            raise conflict(f"a backup storage named '{name}' already exists", "name-taken")
+    settings = {k: fields[k] for k in kind.settings_fields}
+    kind.refuse_settings(settings)
+    secret = fields[kind.secret_field].get_secret_value() if kind.secret_field else None
+    kind.open(settings, secret, _options(ctx)).check()
     now = ctx.clock.now()
     row = Storage(
-        name=body.name,
-        type=body.type,
-        description=body.description,
+        name=name,
+        type=kind.name,
+        description=fields["description"],
         settings=settings,
         secret_encrypted=ctx.secrets.encrypt(secret) if secret is not None else None,
         created_at=now,
         updated_at=now,
     )
     with ctx.catalog.session() as session:
-        if _find(session, body.name) is not None:
-            raise conflict(f"a backup storage named '{body.name}' already exists", "name-taken")
+        if _find(session, name) is not None:
+            raise conflict(f"a backup storage named '{name}' already exists", "name-taken")
         session.add(row)
     return to_out(row)
 
 
-def list_all(ctx: Context) -> list[StorageOut]:
+def list_all(ctx: Context) -> list[StorageOutBase]:
     with ctx.catalog.session() as session:
         return [to_out(r) for r in session.scalars(select(Storage).order_by(Storage.name))]
 
 
-def get(ctx: Context, name: str) -> StorageOut:
+def get(ctx: Context, name: str) -> StorageOutBase:
     with ctx.catalog.session() as session:
         return to_out(get_row(session, name))
 
 
-# Optional settings that a PATCH with null removes.
-UNSETTABLE = frozenset({"ca_bundle"})
-
-
-def update(ctx: Context, name: str, body: StorageUpdate) -> StorageOut:
-    # A field sent as null keeps its value, as an absent one does, except those that can be
-    # unset (a CA bundle): null removes them.
-    changes = {
-        k: v
-        for k, v in body.model_dump(exclude_unset=True).items()
-        if v is not None or k in UNSETTABLE
-    }
+def update(ctx: Context, name: str, body: BaseModel) -> StorageOutBase:
+    """Change a storage from `registry.update_model()`; access is checked again before saving.
+    A field of another kind is refused (INVALID) naming the field."""
+    changes = body.model_dump(exclude_unset=True)
     with ctx.catalog.session() as session:
         row = get_row(session, name)
-        allowed = set(_fields_of(row.type)) | {"description"}
-        if row.type == "s3":
-            allowed.add("secret_access_key")
+        kind = registry.kind_named(row.type)
+        # A field sent as null keeps its value, as an absent one does, except those that can be
+        # unset (a CA bundle): null removes them.
+        changes = {k: v for k, v in changes.items() if v is not None or k in kind.unsettable}
+        fields = set(kind.settings_fields)
+        allowed = fields | {"description"} | ({kind.secret_field} if kind.secret_field else set())
         wrong = sorted(set(changes) - allowed)
         if wrong:
             raise invalid(
@@ -98,22 +76,21 @@ def update(ctx: Context, name: str, body: StorageUpdate) -> StorageOut:
                 field_name=f"body.{wrong[0]}",
             )
         settings = dict(row.settings)
-        settings.update({k: v for k, v in changes.items() if k in _fields_of(row.type)})
-        _refuse_unused_ca_bundle(settings)
-        secret = (
-            body.secret_access_key.get_secret_value()
-            if body.secret_access_key is not None
-            else (ctx.secrets.decrypt(row.secret_encrypted) if row.secret_encrypted else None)
-        )
-        row_type = row.type
-    _open(ctx, row_type, settings, secret).check()
+        settings.update({k: v for k, v in changes.items() if k in fields})
+        kind.refuse_settings(settings)
+        new_secret = changes.get(kind.secret_field) if kind.secret_field else None
+        if new_secret is not None:
+            secret: str | None = new_secret.get_secret_value()
+        else:
+            secret = ctx.secrets.decrypt(row.secret_encrypted) if row.secret_encrypted else None
+    kind.open(settings, secret, _options(ctx)).check()
     with ctx.catalog.session() as session:
         row = get_row(session, name)
         row.settings = settings
-        if body.description is not None:
-            row.description = body.description
-        if body.secret_access_key is not None:
-            row.secret_encrypted = ctx.secrets.encrypt(body.secret_access_key.get_secret_value())
+        if changes.get("description") is not None:
+            row.description = changes["description"]
+        if new_secret is not None and secret is not None:  # a new secret was given
+            row.secret_encrypted = ctx.secrets.encrypt(secret)
         row.updated_at = ctx.clock.now()
         return to_out(row)
 
@@ -159,16 +136,15 @@ def open_by_name(ctx: Context, name: str) -> tuple[BackupStorage, str]:
     with ctx.catalog.session() as session:
         row = get_row(session, name)
         secret = ctx.secrets.decrypt(row.secret_encrypted) if row.secret_encrypted else None
-        return _open(ctx, row.type, dict(row.settings), secret), row.settings.get("prefix", "")
+        kind = registry.kind_named(row.type)
+        return kind.open(dict(row.settings), secret, _options(ctx)), kind.key_prefix(row.settings)
 
 
 def location_of(ctx: Context, name: str, key_prefix: str) -> str:
     """A URL people can use with standard tools, e.g. s3://bucket/prefix/db/backup/."""
     with ctx.catalog.session() as session:
         row = get_row(session, name)
-        if row.type == "s3":
-            return f"s3://{row.settings['bucket']}/{key_prefix}"
-        return f"{row.settings['path'].rstrip('/')}/{key_prefix}"
+        return registry.kind_named(row.type).location(row.settings, key_prefix)
 
 
 def get_row(session: Session, name: str) -> Storage:
@@ -185,48 +161,16 @@ def _find(session: Session, name: str) -> Storage | None:
     return session.scalars(select(Storage).where(Storage.name == name)).first()
 
 
-def _fields_of(storage_type: str) -> tuple[str, ...]:
-    return S3_FIELDS if storage_type == "s3" else FILESYSTEM_FIELDS
-
-
-def _refuse_unused_ca_bundle(settings: dict[str, Any]) -> None:
-    """A CA bundle that would not be used (no verification, or no TLS at all) is refused, so
-    that it never looks like verification that is not happening."""
-    if not settings.get("ca_bundle"):
-        return
-    if not settings.get("verify_tls", True):
-        problem = "verify_tls is false, so the endpoint's certificate is not checked at all"
-    elif not str(settings.get("endpoint_url", "")).lower().startswith("https://"):
-        problem = "the endpoint is http://, without TLS"
-    else:
-        return
-    raise invalid(
-        f"ca_bundle would not be used: {problem}; set verify_tls true with an https:// "
-        "endpoint, or remove ca_bundle",
-        "invalid-tls-settings",
-        field_name="body.ca_bundle",
+def _options(ctx: Context) -> OpenOptions:
+    return OpenOptions(
+        data_dir=ctx.settings.data_dir,
+        timeout=ctx.settings.check_timeout_seconds,
+        upload_concurrency=ctx.settings.upload_concurrency,
     )
 
 
-def _open(ctx: Context, kind: str, settings: dict[str, Any], secret: str | None) -> BackupStorage:
-    timeout = ctx.settings.check_timeout_seconds
-    config: S3Settings | FilesystemSettings
-    if kind == "s3":
-        settings = dict(settings)
-        bundle = settings.pop("ca_bundle", None)
-        config = S3Settings(
-            **settings,
-            ca_bundle_file=str(ca_file(bundle, ctx.settings.data_dir)) if bundle else None,
-            secret_access_key=secret or "",
-            timeout=timeout,
-        )
-    else:
-        config = FilesystemSettings(**settings)
-    return open_storage(kind, config, upload_concurrency=ctx.settings.upload_concurrency)
-
-
-def to_out(row: Storage) -> StorageOut:
-    return StorageOut(
+def to_out(row: Storage) -> StorageOutBase:
+    return registry.out_model()(
         name=row.name,
         type=row.type,
         description=row.description,

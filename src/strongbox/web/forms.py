@@ -22,14 +22,13 @@ from strongbox.services.schemas import (
     RestoreCreate,
     ScheduleCreate,
     ScheduleUpdate,
-    StorageCreate,
-    StorageUpdate,
 )
 from strongbox.services.schemas.errors import field_message
+from strongbox.storage import registry
+from strongbox.storage.kind import FormField
 
 T = TypeVar("T")
 REPEATS = ("hour", "day", "week", "month", "cron")
-_STORAGE_ADAPTER: TypeAdapter[Any] = TypeAdapter(StorageCreate)
 
 
 # What a form gives: Starlette's FormData, or a MultiDict in tests.
@@ -134,7 +133,8 @@ def validate(build: Callable[[], T]) -> T:
 
 
 def storage_create(form: FormLike) -> Any:
-    """S3StorageCreate or FilesystemStorageCreate from the "Add backup storage" form.
+    """The create model of the chosen kind, from the "Add backup storage" form whose inputs
+    are the kind's `form_fields`.
 
     >>> from starlette.datastructures import MultiDict
     >>> storage_create(MultiDict({"type": "filesystem", "name": "disk", "path": "/b"})).path
@@ -143,35 +143,41 @@ def storage_create(form: FormLike) -> Any:
     kind = text(form, "type")
     data: dict[str, Any] = {"type": kind, "name": text(form, "name")}
     _put(data, "description", text(form, "description"))
-    if kind == "s3":
-        for key in ("endpoint_url", "bucket", "region", "prefix", "access_key_id"):
-            _put(data, key, text(form, key))
-        data["secret_access_key"] = form.get("secret_access_key") or ""
-        data["verify_tls"] = bool(form.get("verify_tls"))
-        _put(data, "ca_bundle", text(form, "ca_bundle"))
-        data["force_path_style"] = bool(form.get("force_path_style"))
-    else:
-        _put(data, "path", text(form, "path"))
-    return validate(lambda: _STORAGE_ADAPTER.validate_python(data))
+    fields = next((k.form_fields for k in registry.kinds() if k.name == kind), ())
+    for spec in fields:
+        if spec.widget == "checkbox":
+            data[spec.name] = bool(form.get(spec.name))
+        elif spec.widget == "password":
+            # Sent as typed (even empty), so that a missing secret is named as such.
+            data[spec.name] = form.get(spec.name) or ""
+        else:
+            _put(data, spec.name, text(form, spec.name))
+    adapter: TypeAdapter[Any] = TypeAdapter(registry.create_union())
+    return validate(lambda: adapter.validate_python(data))
 
 
-def storage_update(form: FormLike, kind: str) -> StorageUpdate:
-    """Changes from the edit form; an empty secret field keeps the stored secret."""
+def storage_update(form: FormLike, kind: str) -> Any:
+    """Changes (the registry's update model) from the edit form of a storage of `kind`."""
     data: dict[str, Any] = {"description": text(form, "description")}
-    if kind == "s3":
-        for key in ("endpoint_url", "bucket", "region", "access_key_id"):
-            _put(data, key, text(form, key))
-        data["prefix"] = text(form, "prefix")
-        secret = form.get("secret_access_key") or ""
-        if secret:
-            data["secret_access_key"] = secret
-        data["verify_tls"] = bool(form.get("verify_tls"))
-        # The field shows the stored bundle; emptying it removes the bundle.
-        data["ca_bundle"] = text(form, "ca_bundle") or None
-        data["force_path_style"] = bool(form.get("force_path_style"))
-    else:
-        _put(data, "path", text(form, "path"))
-    return validate(lambda: StorageUpdate.model_validate(data))
+    for spec in registry.kind_named(kind).form_fields:
+        _put_change(data, spec, form)
+    model = registry.update_model()
+    return validate(lambda: model.model_validate(data))
+
+
+def _put_change(data: dict[str, Any], spec: FormField, form: FormLike) -> None:
+    if spec.widget == "checkbox":
+        data[spec.name] = bool(form.get(spec.name))
+        return
+    # A password is never shown back, so its input starts empty: empty keeps the stored one.
+    value = (form.get(spec.name) or "") if spec.widget == "password" else text(form, spec.name)
+    if value != "":
+        data[spec.name] = value
+    elif spec.when_empty == "clear":
+        # The field shows the stored value (a CA bundle); emptying it removes the value.
+        data[spec.name] = None
+    elif spec.when_empty == "blank":
+        data[spec.name] = ""
 
 
 # ---- databases -------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from strongbox import __version__
 from strongbox.domain.wording import format_bytes, format_duration
 from strongbox.services import engine_kinds
 from strongbox.services.context import Context
+from strongbox.storage import registry
 from strongbox.web.session import CSRF_HEADER, WebSession
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -95,6 +96,8 @@ templates.env.filters.update(
 templates.env.globals.update(
     engine_choices=engine_kinds.choices(), engine_port_hint=engine_kinds.port_hint()
 )
+# The storage forms and lists are drawn from the registered kinds (their labels and fields).
+templates.env.globals.update(storage_kinds=registry.kinds, storage_kind=registry.kind_named)
 
 
 def context_of(request: Request) -> Context:

@@ -1,6 +1,8 @@
 """The shapes of what goes in and out of the use cases; the REST API uses them as they are.
 
-One module per resource; every model is importable from here too. Input models forbid unknown
+One module per resource; every model is importable from here too. A storage kind's models are
+declared by the kind (`strongbox.storage.registry` builds the request union and the update and
+output models). Input models forbid unknown
 fields, so a typo is an error rather than silently ignored.
 """
 
@@ -29,13 +31,6 @@ from strongbox.services.schemas.schedules import (
     TimeZone,
 )
 from strongbox.services.schemas.shared import LIST_MAX, Input, PemBundle, SslMode
-from strongbox.services.schemas.storages import (
-    FilesystemStorageCreate,
-    S3StorageCreate,
-    StorageCreate,
-    StorageOut,
-    StorageUpdate,
-)
 
 __all__ = [
     "LIST_MAX",
@@ -48,7 +43,6 @@ __all__ = [
     "DatabaseOut",
     "DatabaseUpdate",
     "EstimateOut",
-    "FilesystemStorageCreate",
     "ImportOut",
     "ImportRefusal",
     "ImportRequest",
@@ -61,7 +55,6 @@ __all__ = [
     "RestoreOut",
     "RestorePlanOut",
     "RestoredDatabase",
-    "S3StorageCreate",
     "ScheduleCreate",
     "ScheduleName",
     "ScheduleOut",
@@ -69,8 +62,5 @@ __all__ = [
     "ScheduleUpdate",
     "ScheduleWarningOut",
     "SslMode",
-    "StorageCreate",
-    "StorageOut",
-    "StorageUpdate",
     "TimeZone",
 ]

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from strongbox.domain.frequency import FREQUENCY_TAGS
+from strongbox.storage import registry
 
-# Tags of discriminated unions appear in pydantic's error locations; people know the field only.
-STORAGE_TAGS = frozenset({"s3", "filesystem"})
 _UNION_TAG_ERRORS = ("union_tag_invalid", "union_tag_not_found")
 
 
@@ -36,9 +35,11 @@ def field_path(loc: Sequence[Any]) -> str:
     >>> field_path(())
     ''
     """
+    # Tags of discriminated unions (a storage's kind, a frequency's repeat) appear in pydantic's
+    # error locations; people know the field only.
     parts = [str(p) for p in loc]
     first = 1 if parts[:1] == ["body"] else 0
-    if len(parts) > first and parts[first] in STORAGE_TAGS:
+    if len(parts) > first and parts[first] in registry.names():
         del parts[first]
     return ".".join(
         p
