@@ -359,7 +359,7 @@ def test_a_restore_cut_by_a_stop_is_failed_on_the_next_start(tmp_path: Path) -> 
                 database_map={},
                 overwrite=False,
                 restore_globals=False,
-                jobs=1,
+                parallel_jobs=1,
                 state="running",
                 created_at=first.context.clock.now(),
                 restored_bytes=0,

@@ -341,7 +341,7 @@ def test_a_queued_restore_that_meets_a_tampered_manifest_fails_and_touches_nothi
             database_map={},
             overwrite=True,
             restore_globals=False,
-            jobs=2,
+            parallel_jobs=2,
             state="queued",
             created_at=ctx.clock.now(),
             restored_bytes=0,

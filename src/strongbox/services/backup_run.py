@@ -16,10 +16,11 @@ from strongbox.catalog.models import Backup, Database
 from strongbox.domain.keys import artifact_key, backup_prefix, manifest_key
 from strongbox.domain.manifest import Manifest, ManifestArtifact
 from strongbox.domain.states import JobState
-from strongbox.errors import StrongboxError
+from strongbox.errors import IllegalStateMove, StrongboxError
 from strongbox.pipeline import PipelineOptions, dump_to_storage
 from strongbox.services import databases, storages
 from strongbox.services.context import Context
+from strongbox.services.state_moves import move_backup
 from strongbox.storage.base import BackupStorage
 
 log = logging.getLogger(__name__)
@@ -100,14 +101,13 @@ def _after_success(ctx: Context, database: str, name: str) -> None:
 
 
 def _claim(ctx: Context, backup_id: int, now: datetime) -> bool:
-    # A conditional UPDATE: of two workers handed the same job, only one sees a row change.
-    with ctx.catalog.session() as session:
-        result = session.execute(
-            update(Backup)
-            .where(Backup.id == backup_id, Backup.state == JobState.QUEUED)
-            .values(state=JobState.RUNNING, started_at=now, heartbeat_at=now)
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+    # A conditional move: of two workers handed the same job, only one moves the row.
+    try:
+        with ctx.catalog.session() as session:
+            move_backup(session, backup_id, JobState.RUNNING, started_at=now, heartbeat_at=now)
+    except IllegalStateMove:
+        return False
+    return True
 
 
 def _take(
@@ -198,23 +198,28 @@ def _verify_stored(storage: BackupStorage, prefix: str, manifest: Manifest) -> N
 
 
 def _finish(ctx: Context, backup_id: int, manifest: Manifest, location: str) -> None:
-    _set(
-        ctx,
-        backup_id,
-        state=JobState.SUCCEEDED,
-        finished_at=ctx.clock.now(),
-        size_bytes=manifest.size_bytes,
-        stored_bytes=manifest.stored_bytes,
-        progress_bytes=manifest.size_bytes,
-        location=location,
-        log_position=manifest.log_position,
-        artifacts=[a.model_dump() for a in manifest.artifacts],
-    )
+    with ctx.catalog.session() as session:
+        move_backup(
+            session,
+            backup_id,
+            JobState.SUCCEEDED,
+            finished_at=ctx.clock.now(),
+            size_bytes=manifest.size_bytes,
+            stored_bytes=manifest.stored_bytes,
+            progress_bytes=manifest.size_bytes,
+            location=location,
+            log_position=manifest.log_position,
+            artifacts=[a.model_dump() for a in manifest.artifacts],
+        )
 
 
 def _fail(ctx: Context, backup_id: int, reason: str, cancel: threading.Event | None) -> None:
     state = JobState.CANCELED if cancel is not None and cancel.is_set() else JobState.FAILED
-    _set(ctx, backup_id, state=state, error=reason, finished_at=ctx.clock.now())
+    try:
+        with ctx.catalog.session() as session:
+            move_backup(session, backup_id, state, error=reason, finished_at=ctx.clock.now())
+    except IllegalStateMove:
+        pass  # already ended elsewhere (logged by the move); its leftovers are still removed
 
 
 def remove_leftovers(storage: BackupStorage, prefix: str) -> bool:
