@@ -85,15 +85,15 @@ def run(ctx: Context, backup_id: int, cancel: threading.Event | None = None) -> 
 
 
 def _after_success(ctx: Context, database: str, name: str) -> None:
-    # Imported here: scheduling builds on backups, which builds on this module.
-    from strongbox.services import scheduling
+    # Imported here: schedule_runs builds on backups, which builds on this module.
+    from strongbox.services import schedule_runs
 
     with ctx.catalog.session() as session:
         trigger = session.scalars(
             select(Backup.trigger).where(Backup.database == database, Backup.name == name)
         ).one()
     try:
-        scheduling.backup_finished(ctx, database, name, trigger, JobState.SUCCEEDED)
+        schedule_runs.backup_finished(ctx, database, name, trigger, JobState.SUCCEEDED)
     except Exception:  # retention trouble must not turn a stored backup into a failure
         log.exception(
             "after backup %s/%s succeeded, its schedule's retention failed", database, name

@@ -13,7 +13,8 @@ from strongbox.domain.keys import backup_prefix
 from strongbox.domain.names import default_name
 from strongbox.domain.states import ACTIVE_STATES, JobState, duration_seconds
 from strongbox.errors import IllegalStateMove, StrongboxError, conflict, invalid, not_found
-from strongbox.services import activity, backup_run, databases, storages
+from strongbox.services import backup_run, databases, storages
+from strongbox.services.busy import refuse_if_busy
 from strongbox.services.context import Context
 from strongbox.services.schemas import ArtifactOut, BackupCreate, BackupOut
 from strongbox.services.state_moves import move_backup
@@ -210,7 +211,7 @@ def _refuse_if_busy(session: Session, database: str) -> None:
             "time per database: wait for it to end",
             "backup-in-progress",
         )
-    activity.refuse_if_busy(session, database)  # a restore from or into it
+    refuse_if_busy(session, database)  # a restore from or into it
 
 
 def to_out(row: Backup) -> BackupOut:

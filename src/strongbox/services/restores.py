@@ -24,13 +24,13 @@ from strongbox.domain.states import ACTIVE_STATES, JobState, duration_seconds
 from strongbox.engines.base import ConnectionInfo, Engine, RestoringEngine, SwappingEngine
 from strongbox.errors import IllegalStateMove, StrongboxError, conflict, invalid, not_found
 from strongbox.services import (
-    activity,
     backups,
     databases,
     restore_run,
     storages,
     stored_manifests,
 )
+from strongbox.services.busy import refuse_if_busy
 from strongbox.services.context import Context
 from strongbox.services.schemas import (
     PlannedArtifact,
@@ -75,7 +75,7 @@ def create(
             raise conflict(
                 f"database '{database}' already has a restore named '{name}'", "name-taken"
             )
-        activity.refuse_if_busy(session, database, target)
+        refuse_if_busy(session, database, target)
         row = Restore(
             name=name,
             database=database,
@@ -331,7 +331,7 @@ def _check_request(session: Session, database: str, target: str, body: RestoreCr
             "database-not-found",
             field_name="body.target",
         ) from exc
-    activity.refuse_if_busy(session, database, target)
+    refuse_if_busy(session, database, target)
 
 
 def _find(session: Session, database: str, name: str) -> Restore | None:

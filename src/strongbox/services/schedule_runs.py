@@ -1,4 +1,6 @@
-"""The scheduler's work: turn due slots into backups, exactly once per (schedule, slot).
+"""The runs of schedules, the scheduler's steps: turn due slots into backups exactly once per
+(schedule, slot), record each slot's run (started, waiting, skipped, missed or failed), and apply
+a schedule's retention after its backup succeeded. The schedules themselves are `schedules`.
 
 `run_due(ctx, now)` and `next_due(ctx, now)` are the steps of the scheduler loop; tests call them
 with a clock of their own. Exactly-once rests on the catalog's unique index on
@@ -18,7 +20,8 @@ from strongbox.domain.retention import RetainedBackup, choose_deletions
 from strongbox.domain.slots import next_runs, slots_between
 from strongbox.domain.states import JobState, RunState
 from strongbox.errors import StrongboxError
-from strongbox.services import activity, backups
+from strongbox.services import backups
+from strongbox.services.busy import busy_with
 from strongbox.services.context import Context
 from strongbox.services.schedules import TRIGGER_PREFIX, trigger_of
 from strongbox.services.schemas import BackupCreate
@@ -169,7 +172,7 @@ def _start_slot(ctx: Context, schedule_id: int, slot: datetime) -> None:
         schedule = session.get(Schedule, schedule_id)
         assert schedule is not None
         database, on_overlap = schedule.database, schedule.on_overlap
-        blocker = activity.busy_with(session, database)
+        blocker = busy_with(session, database)
         already_waiting = session.scalars(
             select(ScheduleRun.id).where(
                 ScheduleRun.schedule_id == schedule_id, ScheduleRun.state == WAITING
@@ -194,7 +197,7 @@ def _start_waiting(ctx: Context) -> None:
         ).all()
     for run_id, database in waiting:
         with ctx.catalog.session() as session:
-            if activity.busy_with(session, database) is not None:
+            if busy_with(session, database) is not None:
                 continue
         _start_backup(ctx, run_id)
 
