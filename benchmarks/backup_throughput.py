@@ -56,6 +56,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from fixtures.ports import free_port  # noqa: E402
 from fixtures.postgres import PostgresServer  # noqa: E402
 from fixtures.seaweed import SeaweedServer  # noqa: E402
+from integration.bodies import s3_storage  # noqa: E402
 
 MB = 1_000_000  # decimal megabytes, as MB/s is usually quoted
 DBNAME = "bench"
@@ -461,16 +462,7 @@ class StrongboxServer:
         weed, pg = services.weed, services.pg
         self._post(
             "/api/v1/backup-storages",
-            {
-                "type": "s3",
-                "name": "seaweed",
-                "endpoint_url": weed.endpoint_url,
-                "bucket": BUCKET,
-                "region": weed.region,
-                "access_key_id": weed.access_key,
-                "secret_access_key": weed.secret_key,
-                "force_path_style": True,
-            },
+            s3_storage(weed, BUCKET, "seaweed", region=weed.region),
         )
         self._post(
             "/api/v1/databases",
