@@ -8,35 +8,33 @@ from typing import Any
 from fixtures.mariadb import MariaDBServer
 from fixtures.postgres import PostgresServer
 from fixtures.seaweed import SeaweedServer
+from strongbox.engines.base import ConnectionInfo
 
 
 def postgres_database(
     server: PostgresServer, databases: list[str], name: str = "prod", **extra: Any
 ) -> dict[str, Any]:
     """POST /api/v1/databases body for a throwaway PostgreSQL server, as its superuser."""
-    return {
-        "name": name,
-        "engine": "postgresql",
-        "host": server.host,
-        "port": server.port,
-        "username": server.superuser,
-        "password": server.password,
-        "databases": databases,
-        **extra,
-    }
+    return _database("postgresql", server.connection(), databases, name, extra)
 
 
 def mariadb_database(
     server: MariaDBServer, databases: list[str], name: str = "maria", **extra: Any
 ) -> dict[str, Any]:
     """POST /api/v1/databases body for a throwaway MariaDB server, as its administrator."""
+    return _database("mysql", server.connection(), databases, name, extra)
+
+
+def _database(
+    engine: str, conn: ConnectionInfo, databases: list[str], name: str, extra: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "name": name,
-        "engine": "mysql",
-        "host": server.host,
-        "port": server.port,
-        "username": server.user,
-        "password": server.password,
+        "engine": engine,
+        "host": conn.host,
+        "port": conn.port,
+        "username": conn.username,
+        "password": conn.password,
         "databases": databases,
         **extra,
     }

@@ -20,7 +20,7 @@ from strongbox.errors import IllegalStateMove, StrongboxError
 from strongbox.pipeline import PipelineOptions, dump_to_storage
 from strongbox.services import databases, storages
 from strongbox.services.context import Context
-from strongbox.services.state_moves import move_backup
+from strongbox.services.state_moves import claim, move_backup
 from strongbox.storage.base import BackupStorage
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class _Progress:
 def run(ctx: Context, backup_id: int, cancel: threading.Event | None = None) -> None:
     """Run the queued backup `backup_id` to its end. Never raises: the outcome is on the row."""
     started = ctx.clock.now()
-    if not _claim(ctx, backup_id, started):
+    if not claim(ctx.catalog, move_backup, backup_id, started):
         return
     with ctx.catalog.session() as session:
         row = session.get(Backup, backup_id)
@@ -98,16 +98,6 @@ def _after_success(ctx: Context, database: str, name: str) -> None:
         log.exception(
             "after backup %s/%s succeeded, its schedule's retention failed", database, name
         )
-
-
-def _claim(ctx: Context, backup_id: int, now: datetime) -> bool:
-    # A conditional move: of two workers handed the same job, only one moves the row.
-    try:
-        with ctx.catalog.session() as session:
-            move_backup(session, backup_id, JobState.RUNNING, started_at=now, heartbeat_at=now)
-    except IllegalStateMove:
-        return False
-    return True
 
 
 def _take(

@@ -23,7 +23,7 @@ from strongbox.errors import IllegalStateMove, StrongboxError
 from strongbox.services import database_properties
 from strongbox.services.context import Context
 from strongbox.services.restore_steps import TargetRestorer
-from strongbox.services.state_moves import move_restore
+from strongbox.services.state_moves import claim, move_restore
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def run(ctx: Context, restore_id: int) -> None:
     """Run the queued restore `restore_id` to its end. Never raises: the outcome is on the row."""
     from strongbox.services import restores  # the planning side; imported late to avoid a cycle
 
-    if not _claim(ctx, restore_id):
+    if not claim(ctx.catalog, move_restore, restore_id, ctx.clock.now()):
         return
     with ctx.catalog.session() as session:
         row = session.get(Restore, restore_id)
@@ -171,17 +171,6 @@ def _apply_globals(
 
 def _pending(items: list[PlannedDatabase]) -> list[dict[str, Any]]:
     return [{"source": i.source, "target": i.target, "action": i.action} for i in items]
-
-
-def _claim(ctx: Context, restore_id: int) -> bool:
-    # A conditional move: of two workers handed the same job, only one moves the row.
-    now = ctx.clock.now()
-    try:
-        with ctx.catalog.session() as session:
-            move_restore(session, restore_id, JobState.RUNNING, started_at=now, heartbeat_at=now)
-    except IllegalStateMove:
-        return False
-    return True
 
 
 def _end(ctx: Context, restore_id: int, state: JobState, **values: Any) -> None:

@@ -11,11 +11,14 @@ Inserting a row in its first state (a queued backup, a recorded run) is not a mo
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from strongbox.catalog.db import Catalog
 from strongbox.catalog.models import Backup, Restore, ScheduleRun
 from strongbox.domain.states import JOBS, RUNS, JobState, RunState, StateMachine
 from strongbox.errors import IllegalStateMove
@@ -38,6 +41,18 @@ def move_restore(session: Session, restore_id: int, new: JobState, **values: Any
 def move_run(session: Session, run_id: int, new: RunState, **values: Any) -> None:
     """Move schedule run `run_id` to `new`, writing `values` on it in the same UPDATE."""
     _move(session, ScheduleRun, "schedule run", RUNS, run_id, new, values)
+
+
+def claim(catalog: Catalog, move: Callable[..., None], row_id: int, now: datetime) -> bool:
+    """Move a queued backup or restore (`move` is `move_backup` or `move_restore`) to running,
+    started at `now`; False when it is not queued any more: another worker has it, or it ended
+    (the refusal is logged). Of two workers handed the same job, only one claims it."""
+    try:
+        with catalog.session() as session:
+            move(session, row_id, JobState.RUNNING, started_at=now, heartbeat_at=now)
+    except IllegalStateMove:
+        return False
+    return True
 
 
 def _move(
