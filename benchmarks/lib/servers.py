@@ -21,6 +21,7 @@ import httpx
 from fixtures.ports import free_port
 from fixtures.postgres import PostgresServer
 from fixtures.seaweed import SeaweedServer
+from integration.bodies import postgres_database, s3_storage
 from lib.machine import CLK_TCK, own_cpu, proc_cpu, proc_status_kib
 from lib.seeding import DBNAME
 
@@ -144,29 +145,9 @@ class StrongboxServer:
         weed, pg = services.weed, services.pg
         self.post(
             "/api/v1/backup-storages",
-            {
-                "type": "s3",
-                "name": "seaweed",
-                "endpoint_url": weed.endpoint_url,
-                "bucket": BUCKET,
-                "region": weed.region,
-                "access_key_id": weed.access_key,
-                "secret_access_key": weed.secret_key,
-                "force_path_style": True,
-            },
+            s3_storage(weed, BUCKET, "seaweed", region=weed.region),
         )
-        self.post(
-            "/api/v1/databases",
-            {
-                "name": DBNAME,
-                "engine": "postgresql",
-                "host": pg.host,
-                "port": pg.port,
-                "username": pg.superuser,
-                "password": pg.password,
-                "databases": [DBNAME],
-            },
-        )
+        self.post("/api/v1/databases", postgres_database(pg, [DBNAME], name=DBNAME))
 
     def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         response = self.client.post(path, json=body)

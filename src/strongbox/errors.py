@@ -68,3 +68,11 @@ def refused(detail: str, code: str, *, field_name: str | None = None) -> Strongb
 
 def unauthorized(detail: str) -> StrongboxError:
     return StrongboxError(detail, "unauthorized", ErrorKind.UNAUTHORIZED)
+
+
+class IllegalStateMove(StrongboxError):
+    """A change of a backup's, restore's or schedule run's state that the state machine
+    (`domain/states.py`) does not allow, e.g. a succeeded backup set running again."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, "illegal-state-move", ErrorKind.CONFLICT)

@@ -19,7 +19,7 @@ from strongbox.jobs.local import LocalExecutor
 from strongbox.jobs.periodic import PeriodicTask
 from strongbox.scheduler.loop import SchedulerLoop
 from strongbox.secretbox import SecretBox
-from strongbox.services import auth, backups, restores, scheduling
+from strongbox.services import auth, backups, restores, schedule_runs
 from strongbox.services.context import Context
 
 log = logging.getLogger("strongbox")
@@ -74,8 +74,8 @@ class Embedded:
             )
         scheduler = SchedulerLoop(
             ctx.clock,
-            next_due=lambda now: scheduling.next_due(ctx, now),
-            run_due=lambda now: scheduling.run_due(ctx, now),
+            next_due=lambda now: schedule_runs.next_due(ctx, now),
+            run_due=lambda now: schedule_runs.run_due(ctx, now),
         )
         ctx.wake_scheduler = scheduler.wake
         janitor = PeriodicTask(

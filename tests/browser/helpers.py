@@ -7,6 +7,7 @@ from typing import Any
 from fixtures.app import RunningServer
 from fixtures.postgres import PostgresServer
 from fixtures.seaweed import SeaweedServer
+from integration.bodies import postgres_database, s3_storage
 
 BERLIN_OFFICE_HOURS = {
     "days": ["mon", "tue", "wed", "thu", "fri"],
@@ -19,15 +20,7 @@ BERLIN_OFFICE_HOURS = {
 def add_s3_storage(web: RunningServer, seaweed: SeaweedServer, bucket: str, name: str) -> None:
     web.client.post(
         "/api/v1/backup-storages",
-        json={
-            "type": "s3",
-            "name": name,
-            "endpoint_url": seaweed.endpoint_url,
-            "bucket": bucket,
-            "access_key_id": seaweed.access_key,
-            "secret_access_key": seaweed.secret_key,
-            "force_path_style": True,
-        },
+        json=s3_storage(seaweed, bucket, name),
     ).raise_for_status()
 
 
@@ -49,16 +42,7 @@ def add_pg_database(
     )
     web.client.post(
         "/api/v1/databases",
-        json={
-            "name": name,
-            "engine": "postgresql",
-            "host": pg.host,
-            "port": pg.port,
-            "username": pg.superuser,
-            "password": pg.password,
-            "databases": [dbname],
-            "production_hours": production_hours,
-        },
+        json=postgres_database(pg, [dbname], name, production_hours=production_hours),
     ).raise_for_status()
 
 

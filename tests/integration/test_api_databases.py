@@ -5,36 +5,18 @@ import pytest
 from fixtures.app import RunningServer
 from fixtures.mariadb import MariaDBServer
 from fixtures.postgres import PostgresServer
+from integration.bodies import mariadb_database, postgres_database
 from integration.problems import assert_problem, fields_of
 
 pytestmark = pytest.mark.integration
 
 
 def pg_body(server: PostgresServer, **overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "name": "prod",
-        "engine": "postgresql",
-        "host": server.host,
-        "port": server.port,
-        "username": server.superuser,
-        "password": server.password,
-        "description": "the main cluster",
-    }
-    body.update(overrides)
-    return body
+    return {**postgres_database(server, [], description="the main cluster"), **overrides}
 
 
 def maria_body(server: MariaDBServer, **overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "name": "shopdb",
-        "engine": "mysql",
-        "host": server.host,
-        "port": server.port,
-        "username": server.user,
-        "password": server.password,
-    }
-    body.update(overrides)
-    return body
+    return {**mariadb_database(server, [], "shopdb"), **overrides}
 
 
 def test_a_postgresql_database_is_checked_and_saved_with_its_version(

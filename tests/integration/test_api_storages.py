@@ -5,26 +5,15 @@ import pytest
 
 from fixtures.app import RunningServer
 from fixtures.seaweed import SeaweedServer
+from integration.bodies import s3_storage
 from integration.problems import assert_problem, fields_of
 
 pytestmark = pytest.mark.integration
 
 
 def s3_body(seaweed: SeaweedServer, bucket: str, **overrides: Any) -> dict[str, Any]:
-    body = {
-        "type": "s3",
-        "name": "main",
-        "description": "test bucket",
-        "endpoint_url": seaweed.endpoint_url,
-        "bucket": bucket,
-        "region": "us-east-1",
-        "prefix": "team",
-        "access_key_id": seaweed.access_key,
-        "secret_access_key": seaweed.secret_key,
-        "force_path_style": True,
-    }
-    body.update(overrides)
-    return body
+    fields = {"description": "test bucket", "region": "us-east-1", "prefix": "team", **overrides}
+    return s3_storage(seaweed, bucket, "main", **fields)
 
 
 def test_an_s3_storage_is_checked_saved_and_its_secret_never_returned(

@@ -12,6 +12,7 @@ import pytest
 from fixtures.app import RunningServer
 from fixtures.mariadb import MariaDBServer
 from fixtures.seaweed import SeaweedServer
+from integration.bodies import mariadb_database, s3_storage
 from integration.seeds import mariadb_fingerprint, seed_mariadb
 
 pytestmark = pytest.mark.integration
@@ -39,27 +40,11 @@ def test_a_backup_into_s3_restores_with_standard_tools(
 ) -> None:
     strongbox.client.post(
         "/api/v1/databases",
-        json={
-            "name": "shopdb",
-            "engine": "mysql",
-            "host": mariadb_server.host,
-            "port": mariadb_server.port,
-            "username": mariadb_server.user,
-            "password": mariadb_server.password,
-            "databases": ["shop"],
-        },
+        json=mariadb_database(mariadb_server, ["shop"], "shopdb"),
     ).raise_for_status()
     strongbox.client.post(
         "/api/v1/backup-storages",
-        json={
-            "type": "s3",
-            "name": "bucket",
-            "endpoint_url": seaweed.endpoint_url,
-            "bucket": s3_bucket,
-            "access_key_id": seaweed.access_key,
-            "secret_access_key": seaweed.secret_key,
-            "force_path_style": True,
-        },
+        json=s3_storage(seaweed, s3_bucket),
     ).raise_for_status()
     accepted = strongbox.client.post(
         "/api/v1/databases/shopdb/backups", json={"storage": "bucket", "name": "nightly-1"}

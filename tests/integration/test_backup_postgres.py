@@ -15,7 +15,7 @@ import pytest
 from fixtures.app import RunningServer
 from fixtures.postgres import PostgresServer
 from fixtures.seaweed import SeaweedServer
-from integration.bodies import postgres_database
+from integration.bodies import postgres_database, s3_storage
 from integration.problems import assert_problem
 from integration.seeds import pg_fingerprint, seed_postgres
 
@@ -101,16 +101,7 @@ def test_a_backup_into_s3_restores_with_standard_tools(
     register(strongbox, pg_server, ["shop"])
     strongbox.client.post(
         "/api/v1/backup-storages",
-        json={
-            "type": "s3",
-            "name": "bucket",
-            "endpoint_url": seaweed.endpoint_url,
-            "bucket": s3_bucket,
-            "prefix": "team-a",
-            "access_key_id": seaweed.access_key,
-            "secret_access_key": seaweed.secret_key,
-            "force_path_style": True,
-        },
+        json=s3_storage(seaweed, s3_bucket, prefix="team-a"),
     ).raise_for_status()
 
     accepted = strongbox.client.post("/api/v1/databases/prod/backups", json={"storage": "bucket"})

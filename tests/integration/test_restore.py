@@ -14,7 +14,7 @@ from fixtures.app import RunningServer, start_server, stop_server
 from fixtures.mariadb import MariaDBServer
 from fixtures.postgres import PostgresServer
 from fixtures.seaweed import SeaweedServer
-from integration.bodies import postgres_database, s3_storage
+from integration.bodies import mariadb_database, postgres_database, s3_storage
 from integration.problems import assert_problem
 from integration.seeds import mariadb_fingerprint, pg_fingerprint, seed_mariadb, seed_postgres
 
@@ -210,14 +210,7 @@ def test_refusals_are_clear(
     register_bucket(strongbox, seaweed, s3_bucket)
     strongbox.client.post(
         "/api/v1/databases",
-        json={
-            "name": "maria",
-            "engine": "mysql",
-            "host": mariadb_server.host,
-            "port": mariadb_server.port,
-            "username": mariadb_server.user,
-            "password": mariadb_server.password,
-        },
+        json=mariadb_database(mariadb_server, []),
     ).raise_for_status()
     back_up(strongbox, "prod", "ok")
     post = lambda body: strongbox.client.post("/api/v1/databases/prod/restores", json=body)  # noqa: E731
@@ -280,15 +273,7 @@ def test_mariadb_round_trip_into_a_new_database(
     original = mariadb_fingerprint(mariadb_server, "mshop")
     strongbox.client.post(
         "/api/v1/databases",
-        json={
-            "name": "maria",
-            "engine": "mysql",
-            "host": mariadb_server.host,
-            "port": mariadb_server.port,
-            "username": mariadb_server.user,
-            "password": mariadb_server.password,
-            "databases": ["mshop"],
-        },
+        json=mariadb_database(mariadb_server, ["mshop"]),
     ).raise_for_status()
     register_bucket(strongbox, seaweed, s3_bucket)
     back_up(strongbox, "maria", "m1")
@@ -374,7 +359,7 @@ def test_a_restore_cut_by_a_stop_is_failed_on_the_next_start(tmp_path: Path) -> 
                 database_map={},
                 overwrite=False,
                 restore_globals=False,
-                jobs=1,
+                parallel_jobs=1,
                 state="running",
                 created_at=first.context.clock.now(),
                 restored_bytes=0,

@@ -15,6 +15,7 @@ from fixtures.app import RunningServer
 from fixtures.mariadb import MariaDBServer
 from fixtures.postgres import PostgresServer
 from fixtures.seaweed import SeaweedServer
+from integration.bodies import mariadb_database
 from integration.test_cli import cli
 from integration.test_restore import back_up, register_bucket, register_pg, restore
 from strongbox.domain.database_properties import DatabaseProperties
@@ -339,15 +340,7 @@ def test_a_latin1_mariadb_schema_comes_back_latin1(
     assert content[0][2] == "5A6FEB"  # 'Zoë' in latin1
     strongbox.client.post(
         "/api/v1/databases",
-        json={
-            "name": "maria",
-            "engine": "mysql",
-            "host": mariadb_server.host,
-            "port": mariadb_server.port,
-            "username": mariadb_server.user,
-            "password": mariadb_server.password,
-            "databases": ["props_latin"],
-        },
+        json=mariadb_database(mariadb_server, ["props_latin"]),
     ).raise_for_status()
     register_bucket(strongbox, seaweed, s3_bucket)
     back_up(strongbox, "maria", "latin")

@@ -20,7 +20,7 @@ from fixtures.mariadb import MariaDBServer
 from fixtures.pausing_proxy import PausingProxy, pausing_proxy
 from fixtures.postgres import PostgresServer
 from fixtures.seaweed import SeaweedServer
-from integration.bodies import postgres_database, s3_storage
+from integration.bodies import mariadb_database, postgres_database, s3_storage
 from integration.problems import assert_problem
 from integration.seeds import mariadb_fingerprint, pg_fingerprint, seed_mariadb, seed_postgres
 from integration.test_restore import restore, wait_for_restore
@@ -110,15 +110,7 @@ def target(request: pytest.FixtureRequest) -> Target:
         name,
         lambda: mariadb_fingerprint(maria, name),
         lambda: maria.execute("DELETE FROM customers ORDER BY id LIMIT 10", name),
-        {
-            "name": "prod",
-            "engine": "mysql",
-            "host": maria.host,
-            "port": maria.port,
-            "username": maria.user,
-            "password": maria.password,
-            "databases": [name],
-        },
+        mariadb_database(maria, [name], "prod"),
         lambda: [],
         1,
     )
@@ -418,15 +410,7 @@ def test_mariadb_rows_too_slow_to_count_are_estimated_and_the_restore_succeeds(
     try:
         running.client.post(
             "/api/v1/databases",
-            json={
-                "name": "prod",
-                "engine": "mysql",
-                "host": mariadb_server.host,
-                "port": mariadb_server.port,
-                "username": mariadb_server.user,
-                "password": mariadb_server.password,
-                "databases": [maria_safe],
-            },
+            json=mariadb_database(mariadb_server, [maria_safe], "prod"),
         ).raise_for_status()
         running.client.post(
             "/api/v1/backup-storages", json=s3_storage(seaweed, s3_bucket)

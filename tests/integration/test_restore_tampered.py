@@ -19,6 +19,7 @@ from fixtures.app import RunningServer
 from fixtures.mariadb import MariaDBServer
 from fixtures.postgres import PostgresServer
 from fixtures.seaweed import SeaweedServer
+from integration.bodies import mariadb_database
 from integration.problems import assert_problem
 from integration.seeds import mariadb_fingerprint, pg_fingerprint, seed_mariadb, seed_postgres
 from integration.test_restore import back_up, register_bucket, register_pg, wait_for_restore
@@ -275,15 +276,7 @@ def test_mariadb_refuses_a_manifest_whose_key_and_checksum_point_at_another_back
     original = mariadb_shop()
     strongbox.client.post(
         "/api/v1/databases",
-        json={
-            "name": "maria",
-            "engine": "mysql",
-            "host": mariadb_server.host,
-            "port": mariadb_server.port,
-            "username": mariadb_server.user,
-            "password": mariadb_server.password,
-            "databases": ["tmshop"],
-        },
+        json=mariadb_database(mariadb_server, ["tmshop"]),
     ).raise_for_status()
     register_bucket(strongbox, seaweed, s3_bucket)
     back_up(strongbox, "maria", "m1")
@@ -341,7 +334,7 @@ def test_a_queued_restore_that_meets_a_tampered_manifest_fails_and_touches_nothi
             database_map={},
             overwrite=True,
             restore_globals=False,
-            jobs=2,
+            parallel_jobs=2,
             state="queued",
             created_at=ctx.clock.now(),
             restored_bytes=0,

@@ -15,10 +15,11 @@ import pytest
 
 from fixtures.postgres import PostgresServer
 from fixtures.seaweed import SeaweedServer
+from integration.bodies import s3_storage
 from integration.tool_wrappers import PAUSES, counting, pg_bin_with
 from strongbox.config import Settings
 from strongbox.server import build_context
-from strongbox.services import backups, databases, schedules, scheduling, storages
+from strongbox.services import backups, databases, schedule_runs, schedules, storages
 from strongbox.services.context import Context
 from strongbox.services.schemas import (
     BackupCreate,
@@ -64,15 +65,7 @@ def small_db(pg_server: PostgresServer) -> Iterator[str]:
 def register(ctx: Context, pg: PostgresServer, seaweed: SeaweedServer, bucket: str) -> None:
     storages.create(
         ctx,
-        S3StorageCreate(
-            type="s3",
-            name="bucket",
-            endpoint_url=seaweed.endpoint_url,
-            bucket=bucket,
-            access_key_id=seaweed.access_key,
-            secret_access_key=seaweed.secret_key,
-            force_path_style=True,
-        ),
+        S3StorageCreate(**s3_storage(seaweed, bucket)),
     )
     databases.create(
         ctx,
@@ -113,12 +106,12 @@ def test_a_due_slot_becomes_a_real_backup_named_after_the_schedule(
     schedules.create(
         ctx, "prod", ScheduleCreate(name="minutely", storage="bucket", cron="* * * * *")
     )
-    assert scheduling.next_due(ctx, T0) == datetime(2026, 11, 24, 10, 1, tzinfo=UTC)
-    scheduling.run_due(ctx, T0)  # nothing due yet
+    assert schedule_runs.next_due(ctx, T0) == datetime(2026, 11, 24, 10, 1, tzinfo=UTC)
+    schedule_runs.run_due(ctx, T0)  # nothing due yet
     assert backups.list_for(ctx, "prod") == []
 
     ctx.clock.set(T0 + timedelta(seconds=40))  # type: ignore[attr-defined]
-    scheduling.run_due(ctx, ctx.clock.now())
+    schedule_runs.run_due(ctx, ctx.clock.now())
     wait_idle(ctx)
     made = backups.list_for(ctx, "prod")
     assert [(b.name, b.trigger, b.state) for b in made] == [
@@ -130,13 +123,13 @@ def test_a_due_slot_becomes_a_real_backup_named_after_the_schedule(
     assert [(r.state, r.backup) for r in runs] == [("succeeded", "minutely-20261124-1001")]
     assert schedules.get(ctx, "prod", "minutely").last_run.name == "minutely-20261124-1001"  # type: ignore[union-attr]
     # Running the step again at the same time creates nothing more.
-    scheduling.run_due(ctx, ctx.clock.now())
+    schedule_runs.run_due(ctx, ctx.clock.now())
     assert len(backups.list_for(ctx, "prod")) == 1
 
 
 def step_together(ctx: Context, barrier: threading.Barrier, now: datetime) -> None:
     barrier.wait()  # both schedulers look at the same moment
-    scheduling.run_due(ctx, now)
+    schedule_runs.run_due(ctx, now)
 
 
 def test_two_schedulers_on_one_catalog_create_each_slot_once(
@@ -191,7 +184,7 @@ def test_a_slot_during_a_running_backup_is_skipped_and_no_second_dump_starts(
         )
         backups.create(ctx, "prod", BackupCreate(storage="bucket", name="long-manual"))
         clock.set(T0 + timedelta(seconds=40))
-        scheduling.run_due(ctx, clock.now())
+        schedule_runs.run_due(ctx, clock.now())
         runs = schedules.runs(ctx, "prod", "minutely")
         assert [r.state for r in runs] == ["skipped"]
         assert "long-manual" in (runs[0].reason or "")
@@ -218,18 +211,18 @@ def test_on_overlap_queue_starts_the_run_right_after_the_blocking_backup(
         )
         backups.create(ctx, "prod", BackupCreate(storage="bucket", name="long-manual"))
         clock.set(T0 + timedelta(seconds=40))
-        scheduling.run_due(ctx, clock.now())
+        schedule_runs.run_due(ctx, clock.now())
         assert [r.state for r in schedules.runs(ctx, "prod", "queued")] == ["waiting"]
-        assert scheduling.next_due(ctx, clock.now()) == clock.now() + timedelta(seconds=2)
+        assert schedule_runs.next_due(ctx, clock.now()) == clock.now() + timedelta(seconds=2)
         # The next slot comes while one run already waits: at most one waits, so it is skipped.
         clock.set(T0 + timedelta(seconds=100))
-        scheduling.run_due(ctx, clock.now())
+        schedule_runs.run_due(ctx, clock.now())
         assert [r.state for r in schedules.runs(ctx, "prod", "queued")] == ["skipped", "waiting"]
         deadline = time.monotonic() + 30
         while backups.get(ctx, "prod", "long-manual").state != "succeeded":
             assert time.monotonic() < deadline
             time.sleep(0.1)
-        scheduling.run_due(ctx, clock.now())
+        schedule_runs.run_due(ctx, clock.now())
         wait_idle(ctx)
         assert backups.get(ctx, "prod", "queued-20261124-1001").state == "succeeded"
     finally:
@@ -251,13 +244,13 @@ def test_after_a_downtime_one_catch_up_runs_and_older_slots_are_missed(
     )
     # The server was down from T0 to 10:10:05 on the next day.
     ctx.clock.set(T0 + timedelta(days=1, minutes=9, seconds=35))  # type: ignore[attr-defined]
-    scheduling.run_due(ctx, ctx.clock.now())
+    schedule_runs.run_due(ctx, ctx.clock.now())
     wait_idle(ctx)
     minutely = schedules.runs(ctx, "prod", "minutely")
     assert minutely[0].state == "succeeded"
     assert minutely[0].backup == "minutely-20261125-1010"
     assert {r.state for r in minutely[1:]} == {"missed"}
-    assert len(minutely) == scheduling.MAX_MISSED_RECORDED + 1  # a long downtime is capped
+    assert len(minutely) == schedule_runs.MAX_MISSED_RECORDED + 1  # a long downtime is capped
     assert "not running" in (minutely[1].reason or "")
     daily = schedules.runs(ctx, "prod", "daily")
     # 02:00 was eight hours ago: beyond the one-hour catch-up window, so only recorded.
@@ -279,7 +272,7 @@ def test_retention_keeps_exactly_the_two_newest_in_the_catalog_and_the_bucket(
     wait_idle(ctx)
     for minute in range(1, 5):
         ctx.clock.set(T0 + timedelta(minutes=minute))  # type: ignore[attr-defined]
-        scheduling.run_due(ctx, ctx.clock.now())
+        schedule_runs.run_due(ctx, ctx.clock.now())
         wait_idle(ctx)
     names = sorted(b.name for b in backups.list_for(ctx, "prod"))
     assert names == ["keep2-20261124-1003", "keep2-20261124-1004", "manual-one"]

@@ -10,7 +10,7 @@ import pytest
 from fixtures.app import RunningServer
 from fixtures.postgres import PostgresServer
 from fixtures.seaweed import SeaweedServer
-from integration.bodies import postgres_database
+from integration.bodies import postgres_database, s3_storage
 
 pytestmark = pytest.mark.integration
 
@@ -28,24 +28,8 @@ def test_secrets_stay_out_of_responses_and_logs(
     pg_server.create_database("secretive")
     pg_server.execute("CREATE TABLE t AS SELECT generate_series(1, 1000) AS id", "secretive")
     responses = []
-    storage = {
-        "type": "s3",
-        "name": "bucket",
-        "endpoint_url": seaweed.endpoint_url,
-        "bucket": s3_bucket,
-        "access_key_id": seaweed.access_key,
-        "secret_access_key": seaweed.secret_key,
-        "force_path_style": True,
-    }
-    database = {
-        "name": "prod",
-        "engine": "postgresql",
-        "host": pg_server.host,
-        "port": pg_server.port,
-        "username": pg_server.superuser,
-        "password": pg_server.password,
-        "databases": ["secretive"],
-    }
+    storage = s3_storage(seaweed, s3_bucket)
+    database = postgres_database(pg_server, ["secretive"])
     client = strongbox.client
     responses.append(client.post("/api/v1/backup-storages", json=storage))
     responses.append(client.post("/api/v1/databases", json=database))

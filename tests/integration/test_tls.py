@@ -21,7 +21,7 @@ from fixtures.mariadb import MariaDBServer
 from fixtures.postgres import PostgresServer
 from fixtures.seaweed import SeaweedServer
 from fixtures.tls import TestCA
-from integration.bodies import folder_storage, postgres_database, s3_storage
+from integration.bodies import folder_storage, mariadb_database, postgres_database, s3_storage
 from integration.problems import assert_problem, fields_of
 from integration.seeds import mariadb_fingerprint, pg_fingerprint, seed_mariadb, seed_postgres
 from integration.test_cli import assert_one_line_error, cli, json_of
@@ -257,16 +257,7 @@ def test_mariadb_behind_a_private_ca_backs_up_and_restores_verified(
     seed_mariadb(mariadb_tls_server, "tlsshop", scale=0.05)
     source = mariadb_fingerprint(mariadb_tls_server, "tlsshop")
     api.post("/api/v1/backup-storages", json=folder_storage(tmp_path / "b")).raise_for_status()
-    database = {
-        "name": "shop",
-        "engine": "mysql",
-        "host": mariadb_tls_server.host,
-        "port": mariadb_tls_server.port,
-        "username": mariadb_tls_server.user,
-        "password": mariadb_tls_server.password,
-        "databases": ["tlsshop"],
-        "ssl_mode": "verify-full",
-    }
+    database = mariadb_database(mariadb_tls_server, ["tlsshop"], "shop", ssl_mode="verify-full")
     problem = assert_problem(
         api.post("/api/v1/databases", json={**database, "ssl_ca": other_ca.pem}), 422, TLS_FAILED
     )

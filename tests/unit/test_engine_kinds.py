@@ -9,7 +9,7 @@ from strongbox.domain.manifest_checks import DATABASE, GLOBALS, SUFFIX_OF_FORMAT
 from strongbox.engines.kind import EngineOptions
 from strongbox.engines.registry import ENGINE_NAMES, KINDS, artifact_formats, kind_of
 from strongbox.errors import StrongboxError
-from strongbox.services.restore_run import jobs_for
+from strongbox.services.restore_run import parallel_jobs_for
 from strongbox.services.schemas import DatabaseCreate
 
 
@@ -38,11 +38,11 @@ def test_an_unknown_engine_is_refused_naming_the_known_ones() -> None:
 
 
 def test_restores_run_in_parallel_only_where_the_kind_says_so() -> None:
-    assert jobs_for("postgresql", 4) == 4
-    assert jobs_for("mysql", 4) == 1
-    assert jobs_for("oracle", 4) == 1
+    assert parallel_jobs_for("postgresql", 4) == 4
+    assert parallel_jobs_for("mysql", 4) == 1
+    assert parallel_jobs_for("oracle", 4) == 1
     for name, kind in KINDS.items():
-        assert jobs_for(name, 3) == (3 if kind.parallel_restore else 1)
+        assert parallel_jobs_for(name, 3) == (3 if kind.parallel_restore else 1)
 
 
 def test_the_request_schema_offers_exactly_the_registered_engines() -> None:

@@ -23,7 +23,6 @@ from hypothesis import strategies as st
 from strongbox.domain.slots import (
     follows_wall_clock,
     next_runs,
-    previous_slot,
     slot_epochs,
     slots_between,
     wall_clock_instant,
@@ -153,22 +152,7 @@ def test_monthly_day_30_skips_february() -> None:
     assert [r.date() for r in runs] == [date(2026, 1, 30), date(2026, 3, 30), date(2026, 4, 30)]
 
 
-# ---- previous slot, slots between, bounds ----------------------------------------------------
-
-
-def test_previous_slot_includes_a_slot_at_that_very_time() -> None:
-    assert previous_slot("0 2 * * *", "UTC", utc(2026, 5, 1, 2)) == utc(2026, 5, 1, 2)
-    assert previous_slot("0 2 * * *", "UTC", utc(2026, 5, 1, 1, 59)) == utc(2026, 4, 30, 2)
-
-
-def test_previous_slot_inside_the_repeated_hour() -> None:
-    # 01:20 UTC is 02:20 CET: the newest hourly slot is 02:15 CET, the daily one 02:00 CEST.
-    assert previous_slot("15 * * * *", BERLIN, utc(2026, 10, 25, 1, 20)) == utc(2026, 10, 25, 1, 15)
-    assert previous_slot("0 2 * * *", BERLIN, utc(2026, 10, 25, 1, 20)) == utc(2026, 10, 25, 0, 0)
-
-
-def test_previous_slot_of_a_rare_line_looks_years_back() -> None:
-    assert previous_slot("0 0 29 2 *", "UTC", utc(2027, 6, 1)) == utc(2024, 2, 29)
+# ---- slots between, bounds ----------------------------------------------------
 
 
 def test_slots_between_excludes_the_start_and_includes_the_end() -> None:
@@ -337,7 +321,3 @@ def test_next_runs_increase_and_each_matches_the_line_in_the_zone(
                 for i in range(int((local - in_gap).total_seconds() // 60))
             )
     assert slots_between(line, tz, after, runs[-1]) == runs
-    for earlier, later in zip([None, *runs], runs, strict=False):
-        assert previous_slot(line, tz, later) == later
-        before = previous_slot(line, tz, later - timedelta(seconds=1))
-        assert before == earlier if earlier is not None else before is None or before <= after

@@ -1,1 +1,2 @@
-"""The catalog: what Strongbox knows (storages, databases, backups, tokens), in SQLAlchemy."""
+"""The catalog: what Strongbox knows (tokens, storages, databases, backups, restores,
+schedules and their runs), in SQLAlchemy."""

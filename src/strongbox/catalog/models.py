@@ -142,7 +142,8 @@ class Restore(Base):
     database_map: Mapped[dict[str, Any]]
     overwrite: Mapped[bool]
     restore_globals: Mapped[bool]
-    jobs: Mapped[int]
+    # How many pg_restore processes run at once (the API's `jobs`); the column keeps its name.
+    parallel_jobs: Mapped[int] = mapped_column("jobs")
     state: Mapped[str] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]

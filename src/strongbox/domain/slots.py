@@ -153,29 +153,6 @@ def slots_between(
         span *= 8
 
 
-def previous_slot(cron: str, tz: str, at: datetime) -> datetime | None:
-    """The most recent slot time at or before `at` (aware UTC), or None if none in 50 years.
-
-    >>> from datetime import datetime, UTC
-    >>> previous_slot("0 2 * * *", "UTC", datetime(2026, 5, 1, 2, 0, tzinfo=UTC)).isoformat()
-    '2026-05-01T02:00:00+00:00'
-    """
-    line, zone = _compile(cron), zone_of(tz)
-    hi = _epoch(at, "at")
-    for span in (
-        2 * 3_600,
-        2 * _DAY,
-        40 * _DAY,
-        400 * _DAY,
-        4_000 * _DAY,
-        366 * SEARCH_YEARS * _DAY,
-    ):
-        epochs = _between(line, zone, hi - span, hi, None)
-        if epochs:
-            return datetime.fromtimestamp(epochs[-1], UTC)
-    return None
-
-
 def wall_clock_instant(local: datetime, zone: ZoneInfo) -> datetime:
     """The instant (aware UTC) of a naive local time, by the wall-clock rule of the module doc.
 

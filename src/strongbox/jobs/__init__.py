@@ -1,1 +1,2 @@
-"""Execution of jobs (backups now; restores, retention and log streaming later)."""
+"""Execution: the worker threads that carry out backups and restores, and the periodic
+background steps (the janitor that retries cleanups)."""

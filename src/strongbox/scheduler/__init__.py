@@ -1,1 +1,2 @@
-"""The scheduler: turns due schedule slots into backups (leader-only in a scale-out setup)."""
+"""The scheduler's thread: wakes when a schedule slot is due and has `services/schedule_runs`
+turn it into a backup."""

@@ -1,6 +1,7 @@
 """The scheduler's thread inside `strongbox serve`.
 
-It sleeps until the earliest due time that its `due` function reports, then calls `run_due`.
+It sleeps until the earliest due time that its `next_due` function reports, then calls `run_due`
+(both from `services/schedule_runs.py`).
 Sleeping on an Event (not a busy poll) lets `wake()` cut the sleep short when schedules change,
 and a bounded nap makes it robust to the wall clock jumping.
 """

@@ -1,4 +1,5 @@
-"""API tokens: the admin token made on first start, and checking the token of a request.
+"""API tokens: the admin token made on first start, its rotation, and checking the token of a
+request.
 
 Only a token's SHA-256 is stored: tokens are long random strings, so a plain hash is enough and
 lets a request be matched with one indexed look-up.
@@ -35,7 +36,6 @@ class Principal:
 
 @dataclass(frozen=True)
 class AdminTokenSetup:
-    created: bool
     token: str | None  # the new token, only when it was generated now (to print once)
     file: Path | None
 
@@ -45,7 +45,7 @@ def ensure_admin_token(ctx: Context) -> AdminTokenSetup:
     to a 0600 file in the data folder. Later starts change nothing."""
     with ctx.catalog.session() as session:
         if session.scalars(select(ApiToken.id).where(ApiToken.name == "admin")).first():
-            return AdminTokenSetup(created=False, token=None, file=None)
+            return AdminTokenSetup(token=None, file=None)
     given = ctx.settings.admin_token
     token = normal_token(given.get_secret_value()) if given is not None else new_token()
     file = None
@@ -62,7 +62,7 @@ def ensure_admin_token(ctx: Context) -> AdminTokenSetup:
                 created_at=ctx.clock.now(),
             )
         )
-    return AdminTokenSetup(created=True, token=None if given else token, file=file)
+    return AdminTokenSetup(token=None if given else token, file=file)
 
 
 def authenticate(ctx: Context, authorization: str | None) -> Principal:
@@ -120,8 +120,8 @@ def rotate_admin_token(catalog: Catalog, data_dir: Path) -> AdminTokenSetup:
     if file.exists():
         file.unlink()
         write_private_file(file, (token + "\n").encode())
-        return AdminTokenSetup(created=True, token=token, file=file)
-    return AdminTokenSetup(created=True, token=token, file=None)
+        return AdminTokenSetup(token=token, file=file)
+    return AdminTokenSetup(token=token, file=None)
 
 
 def new_token() -> str:

@@ -16,10 +16,11 @@ from strongbox.catalog.models import Backup, Database
 from strongbox.domain.keys import artifact_key, backup_prefix, manifest_key
 from strongbox.domain.manifest import Manifest, ManifestArtifact
 from strongbox.domain.states import JobState
-from strongbox.errors import StrongboxError
+from strongbox.errors import IllegalStateMove, StrongboxError
 from strongbox.pipeline import PipelineOptions, dump_to_storage
 from strongbox.services import databases, storages, stored_manifests
 from strongbox.services.context import Context
+from strongbox.services.state_moves import claim, move_backup
 from strongbox.storage.base import BackupStorage
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ class _Progress:
 def run(ctx: Context, backup_id: int, cancel: threading.Event | None = None) -> None:
     """Run the queued backup `backup_id` to its end. Never raises: the outcome is on the row."""
     started = ctx.clock.now()
-    if not _claim(ctx, backup_id, started):
+    if not claim(ctx.catalog, move_backup, backup_id, started):
         return
     with ctx.catalog.session() as session:
         row = session.get(Backup, backup_id)
@@ -84,30 +85,19 @@ def run(ctx: Context, backup_id: int, cancel: threading.Event | None = None) -> 
 
 
 def _after_success(ctx: Context, database: str, name: str) -> None:
-    # Imported here: scheduling builds on backups, which builds on this module.
-    from strongbox.services import scheduling
+    # Imported here: schedule_runs builds on backups, which builds on this module.
+    from strongbox.services import schedule_runs
 
     with ctx.catalog.session() as session:
         trigger = session.scalars(
             select(Backup.trigger).where(Backup.database == database, Backup.name == name)
         ).one()
     try:
-        scheduling.backup_finished(ctx, database, name, trigger, JobState.SUCCEEDED)
+        schedule_runs.backup_finished(ctx, database, name, trigger, JobState.SUCCEEDED)
     except Exception:  # retention trouble must not turn a stored backup into a failure
         log.exception(
             "after backup %s/%s succeeded, its schedule's retention failed", database, name
         )
-
-
-def _claim(ctx: Context, backup_id: int, now: datetime) -> bool:
-    # A conditional UPDATE: of two workers handed the same job, only one sees a row change.
-    with ctx.catalog.session() as session:
-        result = session.execute(
-            update(Backup)
-            .where(Backup.id == backup_id, Backup.state == JobState.QUEUED)
-            .values(state=JobState.RUNNING, started_at=now, heartbeat_at=now)
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _take(
@@ -198,18 +188,23 @@ def _verify_stored(storage: BackupStorage, prefix: str, manifest: Manifest) -> N
 
 
 def _finish(ctx: Context, backup_id: int, manifest: Manifest, location: str) -> None:
-    _set(
-        ctx,
-        backup_id,
-        state=JobState.SUCCEEDED,
-        finished_at=ctx.clock.now(),
-        **stored_manifests.catalog_values(manifest, location),
-    )
+    with ctx.catalog.session() as session:
+        move_backup(
+            session,
+            backup_id,
+            JobState.SUCCEEDED,
+            finished_at=ctx.clock.now(),
+            **stored_manifests.catalog_values(manifest, location),
+        )
 
 
 def _fail(ctx: Context, backup_id: int, reason: str, cancel: threading.Event | None) -> None:
     state = JobState.CANCELED if cancel is not None and cancel.is_set() else JobState.FAILED
-    _set(ctx, backup_id, state=state, error=reason, finished_at=ctx.clock.now())
+    try:
+        with ctx.catalog.session() as session:
+            move_backup(session, backup_id, state, error=reason, finished_at=ctx.clock.now())
+    except IllegalStateMove:
+        pass  # already ended elsewhere (logged by the move); its leftovers are still removed
 
 
 def remove_leftovers(storage: BackupStorage, prefix: str) -> bool:

@@ -12,10 +12,12 @@ from strongbox.catalog.models import Backup, Restore
 from strongbox.domain.keys import backup_prefix
 from strongbox.domain.names import default_name
 from strongbox.domain.states import ACTIVE_STATES, JobState, duration_seconds
-from strongbox.errors import StrongboxError, conflict, not_found
-from strongbox.services import activity, backup_run, databases, hints, storages
+from strongbox.errors import IllegalStateMove, StrongboxError, conflict, not_found
+from strongbox.services import backup_run, databases, hints, storages
+from strongbox.services.busy import refuse_if_busy
 from strongbox.services.context import Context
 from strongbox.services.schemas import ArtifactOut, BackupCreate, BackupOut
+from strongbox.services.state_moves import move_backup
 from strongbox.services.storage_choice import require_storage
 
 log = logging.getLogger(__name__)
@@ -107,18 +109,24 @@ def recover_interrupted(ctx: Context) -> list[str]:
     what they left in their storage. Run once at start, before workers take new jobs."""
     with ctx.catalog.session() as session:
         rows = session.scalars(select(Backup).where(Backup.state.in_(ACTIVE_STATES))).all()
-        found = [(r.id, r.database, r.name, r.storage) for r in rows]
-        session.execute(
-            update(Backup)
-            .where(Backup.id.in_([f[0] for f in found]))
-            .values(state=JobState.FAILED, error=INTERRUPTED, finished_at=ctx.clock.now())
-        )
-    with ctx.catalog.session() as session:
-        session.execute(
-            update(Backup).where(Backup.id.in_([f[0] for f in found])).values(cleanup_pending=True)
-        )
+        found = [(r.id, r.database, r.name) for r in rows]
+    failed = []
+    for backup_id, database, name in found:
+        try:
+            with ctx.catalog.session() as session:
+                move_backup(
+                    session,
+                    backup_id,
+                    JobState.FAILED,
+                    error=INTERRUPTED,
+                    finished_at=ctx.clock.now(),
+                    cleanup_pending=True,
+                )
+        except IllegalStateMove:
+            continue  # it ended in between (logged by the move): not ours to clean
+        failed.append(f"{database}/{name}")
     retry_cleanups(ctx)
-    return [f"{db}/{name}" for _i, db, name, _s in found]
+    return failed
 
 
 def retry_cleanups(ctx: Context) -> int:
@@ -191,7 +199,7 @@ def _refuse_if_busy(session: Session, database: str) -> None:
             "time per database: wait for it to end",
             "backup-in-progress",
         )
-    activity.refuse_if_busy(session, database)  # a restore from or into it
+    refuse_if_busy(session, database)  # a restore from or into it
 
 
 def to_out(row: Backup) -> BackupOut:

@@ -14,7 +14,8 @@ from strongbox.engines.base import ConnectionInfo, Engine, ServerInfo
 from strongbox.engines.registry import engine_for, kind_of
 from strongbox.engines.tls import VERIFYING_MODES, ssl_ca_rule
 from strongbox.errors import StrongboxError, conflict, invalid, not_found
-from strongbox.services import activity, hints
+from strongbox.services import hints
+from strongbox.services.busy import busy_with
 from strongbox.services.context import Context
 from strongbox.services.schemas import DatabaseCreate, DatabaseOut, DatabaseUpdate
 
@@ -108,7 +109,7 @@ def delete(ctx: Context, name: str) -> None:
     show again if a database of the same name is registered later."""
     with ctx.catalog.session() as session:
         row = get_row(session, name)
-        busy = activity.busy_with(session, name)
+        busy = busy_with(session, name)
         if busy is not None:
             raise conflict(
                 f"{busy}; wait for it to end before removing the database", "database-busy"

@@ -5,6 +5,7 @@ outcome and summary on the restore's row.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -19,10 +20,11 @@ from strongbox.domain.restore_plan import PlannedDatabase
 from strongbox.domain.states import JobState
 from strongbox.engines.base import GlobalsEngine
 from strongbox.engines.registry import KINDS
-from strongbox.errors import StrongboxError
+from strongbox.errors import IllegalStateMove, StrongboxError
 from strongbox.services import database_properties
 from strongbox.services.context import Context
 from strongbox.services.restore_steps import TargetRestorer
+from strongbox.services.state_moves import claim, move_restore
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +32,9 @@ PROGRESS_EVERY_SECONDS = 1.0
 MAX_GLOBALS_BYTES = 64 * 1024 * 1024  # roles and tablespaces; read whole to filter them
 
 
-def jobs_for(engine_name: str, requested: int) -> int:
-    """Parallel restore jobs: `requested` where the engine kind restores in parallel (from a
-    local file), else 1."""
+def parallel_jobs_for(engine_name: str, requested: int) -> int:
+    """How many restore processes run at once: `requested` where the engine kind restores in
+    parallel (from a local file), else 1."""
     kind = KINDS.get(engine_name)
     return requested if kind is not None and kind.parallel_restore else 1
 
@@ -71,14 +73,14 @@ def run(ctx: Context, restore_id: int) -> None:
     """Run the queued restore `restore_id` to its end. Never raises: the outcome is on the row."""
     from strongbox.services import restores  # the planning side; imported late to avoid a cycle
 
-    if not _claim(ctx, restore_id):
+    if not claim(ctx.catalog, move_restore, restore_id, ctx.clock.now()):
         return
     with ctx.catalog.session() as session:
         row = session.get(Restore, restore_id)
         assert row is not None
         database, backup, target = row.database, row.backup, row.target
         database_map, overwrite = dict(row.database_map), row.overwrite
-        restore_globals, requested_jobs = row.restore_globals, row.jobs
+        restore_globals, requested_jobs = row.restore_globals, row.parallel_jobs
     try:
         prepared = restores.prepare(ctx, database, backup, target, database_map, overwrite)
         engine = restores.as_restoring(prepared.engine)
@@ -90,7 +92,7 @@ def run(ctx: Context, restore_id: int) -> None:
                 prepared.storage,
                 engine,
                 prepared.target_conn,
-                jobs=jobs_for(prepared.manifest.engine, requested_jobs),
+                parallel_jobs=parallel_jobs_for(prepared.manifest.engine, requested_jobs),
                 folder=folder,
                 progress=_Progress(ctx, restore_id),
             )
@@ -102,12 +104,13 @@ def run(ctx: Context, restore_id: int) -> None:
                 _apply_globals(ctx, restorer, globals_of(prepared.manifest))
             for index, item in enumerate(prepared.planned):
                 summary.done(index, restorer.restore(index, item, summary.noter(index)))
-        _set(ctx, restore_id, state=JobState.SUCCEEDED, finished_at=ctx.clock.now())
+        _end(ctx, restore_id, JobState.SUCCEEDED)
     except Exception as exc:
         reason = str(exc) if isinstance(exc, StrongboxError) else f"unexpected error: {exc!r}"
         if not isinstance(exc, StrongboxError):
             log.exception("restore %s/%s failed unexpectedly", database, backup)
-        _set(ctx, restore_id, state=JobState.FAILED, error=reason, finished_at=ctx.clock.now())
+        with contextlib.suppress(IllegalStateMove):  # ended elsewhere; the move logged it
+            _end(ctx, restore_id, JobState.FAILED, error=reason)
 
 
 class _Summary:
@@ -172,15 +175,9 @@ def _pending(items: list[PlannedDatabase]) -> list[dict[str, Any]]:
     return [{"source": i.source, "target": i.target, "action": i.action} for i in items]
 
 
-def _claim(ctx: Context, restore_id: int) -> bool:
-    now = ctx.clock.now()
+def _end(ctx: Context, restore_id: int, state: JobState, **values: Any) -> None:
     with ctx.catalog.session() as session:
-        result = session.execute(
-            update(Restore)
-            .where(Restore.id == restore_id, Restore.state == JobState.QUEUED)
-            .values(state=JobState.RUNNING, started_at=now, heartbeat_at=now)
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        move_restore(session, restore_id, state, finished_at=ctx.clock.now(), **values)
 
 
 def _set(ctx: Context, restore_id: int, **values: Any) -> None:

@@ -55,7 +55,7 @@ class TargetRestorer:
         engine: RestoringEngine,
         conn: ConnectionInfo,
         *,
-        jobs: int,
+        parallel_jobs: int,
         folder: Path,
         progress: Progress,
     ) -> None:
@@ -63,7 +63,7 @@ class TargetRestorer:
         self.storage = storage
         self.engine = engine
         self.conn = conn
-        self.jobs = jobs
+        self.parallel_jobs = parallel_jobs
         self.folder = folder
         self.progress = progress
         self.timeout = settings.check_timeout_seconds
@@ -83,7 +83,7 @@ class TargetRestorer:
     def needs_local_copy(self, item: PlannedDatabase) -> bool:
         """A parallel pg_restore reads a file; an existing database that is written in place is
         only written from a copy already verified whole on this machine."""
-        return self.jobs > 1 or (item.action in (FILL, OVERWRITE) and not self.swaps(item))
+        return self.parallel_jobs > 1 or (item.action in (FILL, OVERWRITE) and not self.swaps(item))
 
     def require_room(self, planned: Iterable[PlannedDatabase]) -> None:
         """Refuse early when the scratch folder cannot hold the largest local copy the restore
@@ -205,7 +205,7 @@ class TargetRestorer:
             self.conn,
             artifact.format,
             database,
-            jobs=self.jobs,
+            jobs=self.parallel_jobs,
             input_path=str(path) if path is not None else None,
         )
         if path is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from strongbox.catalog.models import Backup, Restore
@@ -22,9 +22,8 @@ from strongbox.domain.restore_plan import (
 )
 from strongbox.domain.states import ACTIVE_STATES, JobState, duration_seconds
 from strongbox.engines.base import ConnectionInfo, Engine, RestoringEngine, SwappingEngine
-from strongbox.errors import StrongboxError, conflict, invalid, not_found
+from strongbox.errors import IllegalStateMove, StrongboxError, conflict, invalid, not_found
 from strongbox.services import (
-    activity,
     backups,
     databases,
     hints,
@@ -32,6 +31,7 @@ from strongbox.services import (
     storages,
     stored_manifests,
 )
+from strongbox.services.busy import refuse_if_busy
 from strongbox.services.context import Context
 from strongbox.services.schemas import (
     PlannedArtifact,
@@ -40,6 +40,7 @@ from strongbox.services.schemas import (
     RestoreOut,
     RestorePlanOut,
 )
+from strongbox.services.state_moves import move_restore
 from strongbox.storage.base import BackupStorage
 
 INTERRUPTED = "interrupted: the server stopped during the restore"
@@ -75,7 +76,7 @@ def create(
             raise conflict(
                 f"database '{database}' already has a restore named '{name}'", "name-taken"
             )
-        activity.refuse_if_busy(session, database, target)
+        refuse_if_busy(session, database, target)
         row = Restore(
             name=name,
             database=database,
@@ -84,7 +85,7 @@ def create(
             database_map=dict(body.database_map),
             overwrite=body.overwrite,
             restore_globals=body.restore_globals,
-            jobs=body.jobs,
+            parallel_jobs=body.jobs,
             state=JobState.QUEUED,
             created_at=now,
             restored_bytes=0,
@@ -179,7 +180,7 @@ def as_restoring(engine: Engine) -> RestoringEngine:
 
 def plan_out(prepared: Prepared, body: RestoreCreate, target: str) -> RestorePlanOut:
     restoring = as_restoring(prepared.engine)
-    jobs = restore_run.jobs_for(prepared.manifest.engine, body.jobs)
+    parallel_jobs = restore_run.parallel_jobs_for(prepared.manifest.engine, body.jobs)
     steps: list[str] = []
     commands: list[list[str]] = []
     artifacts: list[PlannedArtifact] = []
@@ -194,12 +195,12 @@ def plan_out(prepared: Prepared, body: RestoreCreate, target: str) -> RestorePla
         if item.verify_first:
             steps.append(f"verify {item.artifact.key} (SHA-256) before touching {item.target}")
         steps.append(_action_step(item, isinstance(restoring, SwappingEngine)))
-        input_path = TEMP_FILE_PLACEHOLDER if jobs > 1 else None
+        input_path = TEMP_FILE_PLACEHOLDER if parallel_jobs > 1 else None
         command = restoring.plan_restore(
             prepared.target_conn,
             item.artifact.format,
             item.target,
-            jobs=jobs,
+            jobs=parallel_jobs,
             input_path=input_path,
         )
         steps.append(f"restore {item.artifact.key} into {item.target}")
@@ -248,18 +249,23 @@ def recover_interrupted(ctx: Context) -> list[str]:
     target databases left incomplete. Run once at start."""
     with ctx.catalog.session() as session:
         rows = session.scalars(select(Restore).where(Restore.state.in_(ACTIVE_STATES))).all()
-        names = []
-        for row in rows:
-            session.execute(
-                update(Restore)
-                .where(Restore.id == row.id)
-                .values(
-                    state=JobState.FAILED,
-                    error=f"{INTERRUPTED}; {interrupted_state(row.target, row.summary)}",
+        found = [
+            (r.id, f"{r.database}/{r.name}", interrupted_state(r.target, r.summary)) for r in rows
+        ]
+    names = []
+    for restore_id, name, left in found:
+        try:
+            with ctx.catalog.session() as session:
+                move_restore(
+                    session,
+                    restore_id,
+                    JobState.FAILED,
+                    error=f"{INTERRUPTED}; {left}",
                     finished_at=ctx.clock.now(),
                 )
-            )
-            names.append(f"{row.database}/{row.name}")
+        except IllegalStateMove:
+            continue  # it ended in between; the move logged it
+        names.append(name)
     return names
 
 
@@ -325,7 +331,7 @@ def _check_request(session: Session, database: str, target: str, body: RestoreCr
             "database-not-found",
             field_name="body.target",
         ) from exc
-    activity.refuse_if_busy(session, database, target)
+    refuse_if_busy(session, database, target)
 
 
 def _find(session: Session, database: str, name: str) -> Restore | None:
@@ -380,7 +386,7 @@ def to_out(row: Restore) -> RestoreOut:
         database_map=dict(row.database_map),
         overwrite=row.overwrite,
         restore_globals=row.restore_globals,
-        jobs=row.jobs,
+        jobs=row.parallel_jobs,
         state=row.state,
         error=row.error,
         created_at=row.created_at,

@@ -1,4 +1,5 @@
-"""What is running on a database right now: the rule "one job at a time per database"."""
+"""Is a database busy? What is running on it right now: the rule "one job at a time per
+database" (a queued or running backup of it, or a restore from or into it)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The scheduler's work: turn due slots into backups, exactly once per (schedule, slot).
+"""The runs of schedules, the scheduler's steps: turn due slots into backups exactly once per
+(schedule, slot), record each slot's run (started, waiting, skipped, missed or failed), and apply
+a schedule's retention after its backup succeeded. The schedules themselves are `schedules`.
 
 `run_due(ctx, now)` and `next_due(ctx, now)` are the steps of the scheduler loop; tests call them
 with a clock of their own. Exactly-once rests on the catalog's unique index on
@@ -10,26 +12,28 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from strongbox.catalog.models import Backup, Schedule, ScheduleRun
 from strongbox.domain.retention import RetainedBackup, choose_deletions
 from strongbox.domain.slots import next_runs, slots_between
-from strongbox.domain.states import JobState
+from strongbox.domain.states import JobState, RunState
 from strongbox.errors import StrongboxError
-from strongbox.services import activity, backups
+from strongbox.services import backups
+from strongbox.services.busy import busy_with
 from strongbox.services.context import Context
 from strongbox.services.schedules import TRIGGER_PREFIX, trigger_of
 from strongbox.services.schemas import BackupCreate
+from strongbox.services.state_moves import move_run
 
 log = logging.getLogger(__name__)
 
-STARTED = "started"
-WAITING = "waiting"
-SKIPPED = "skipped"
-MISSED = "missed"
-FAILED = "failed"
+STARTED = RunState.STARTED
+WAITING = RunState.WAITING
+SKIPPED = RunState.SKIPPED
+MISSED = RunState.MISSED
+FAILED = RunState.FAILED
 MAX_MISSED_RECORDED = 500  # after a long downtime, older missed slots are summed up in one
 WAITING_POLL = timedelta(seconds=2)
 
@@ -142,7 +146,7 @@ def _handle(ctx: Context, schedule_id: int, now: datetime) -> None:
 
 
 def _record(
-    ctx: Context, schedule_id: int, slot: datetime, state: str, reason: str | None
+    ctx: Context, schedule_id: int, slot: datetime, state: RunState, reason: str | None
 ) -> ScheduleRun | None:
     """Insert the run of (schedule, slot); None when it exists (another scheduler was first)."""
     run = ScheduleRun(
@@ -168,7 +172,7 @@ def _start_slot(ctx: Context, schedule_id: int, slot: datetime) -> None:
         schedule = session.get(Schedule, schedule_id)
         assert schedule is not None
         database, on_overlap = schedule.database, schedule.on_overlap
-        blocker = activity.busy_with(session, database)
+        blocker = busy_with(session, database)
         already_waiting = session.scalars(
             select(ScheduleRun.id).where(
                 ScheduleRun.schedule_id == schedule_id, ScheduleRun.state == WAITING
@@ -193,7 +197,7 @@ def _start_waiting(ctx: Context) -> None:
         ).all()
     for run_id, database in waiting:
         with ctx.catalog.session() as session:
-            if activity.busy_with(session, database) is not None:
+            if busy_with(session, database) is not None:
                 continue
         _start_backup(ctx, run_id)
 
@@ -219,18 +223,12 @@ def _start_backup(ctx: Context, run_id: int) -> None:
         _set_run(ctx, run_id, SKIPPED if exc.code in _BUSY_CODES else FAILED, str(exc))
         return
     with ctx.catalog.session() as session:
-        session.execute(
-            update(ScheduleRun)
-            .where(ScheduleRun.id == run_id)
-            .values(state=STARTED, reason=None, backup=backup_name)
-        )
+        move_run(session, run_id, STARTED, reason=None, backup=backup_name)
 
 
 _BUSY_CODES = frozenset({"backup-in-progress", "database-busy"})
 
 
-def _set_run(ctx: Context, run_id: int, state: str, reason: str | None) -> None:
+def _set_run(ctx: Context, run_id: int, state: RunState, reason: str | None) -> None:
     with ctx.catalog.session() as session:
-        session.execute(
-            update(ScheduleRun).where(ScheduleRun.id == run_id).values(state=state, reason=reason)
-        )
+        move_run(session, run_id, state, reason=reason)
