@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -32,6 +33,7 @@ from strongbox.engines.common import (
     safe_file_stems,
     scrub,
 )
+from strongbox.engines.postgresql import physical
 from strongbox.engines.postgresql import properties as postgresql_properties
 from strongbox.engines.postgresql import swap as postgresql_swap
 from strongbox.engines.postgresql.client_tools import ClientTool, pick_pg_dump, sibling
@@ -148,6 +150,22 @@ class PostgresEngine:
             for name in names
         ]
         return commands, {"pg_dump": pg_dump.version, "pg_dumpall": pg_dumpall.version}
+
+    def plan_physical(
+        self, conn: ConnectionInfo, timeout: float
+    ) -> tuple[DumpCommand, dict[str, str], dict[str, Any]]:
+        """One `pg_basebackup` of the whole cluster (see `physical`), the version of the
+        program, and the facts of the source. Raises refused(...) naming each missing
+        prerequisite with its fix (`physical.check_source`), and the errors of `check`."""
+        with connect(conn, timeout) as pg:
+            server = server_info(pg)
+            source = physical.check_source(pg, conn, server.version)
+            size = int(scalar(pg, "SELECT sum(pg_database_size(oid)) FROM pg_database") or 0)
+        pg_basebackup = sibling(self._pick_pg_dump(server), "pg_basebackup", server)
+        command = physical.basebackup_command(
+            pg_basebackup.path, conn, client_env(conn, timeout), size or None
+        )
+        return command, {"pg_basebackup": pg_basebackup.version}, source.facts()
 
     # --- restores ---
 
