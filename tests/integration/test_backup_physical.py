@@ -144,3 +144,8 @@ def test_a_physical_backup_of_mysql_is_refused(
     problem = assert_problem(refused, 422, "backup-method-unsupported")
     assert "PostgreSQL only" in problem["detail"]
     assert strongbox.client.get("/api/v1/databases/maria/backups").json() == []
+    schedule = strongbox.client.post(
+        "/api/v1/databases/maria/schedules",
+        json={"storage": "disk", "cron": "0 2 * * *", "method": "physical"},
+    )
+    assert_problem(schedule, 422, "backup-method-unsupported")

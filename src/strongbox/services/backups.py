@@ -89,11 +89,17 @@ def _check_physical(ctx: Context, database: str) -> None:
         db_row = databases.get_row(session, database)
         engine_name = db_row.engine
         conn = databases.connection_of(ctx, db_row)
-    kind = kind_of(engine_name)
+    require_method_fits(engine_name, PHYSICAL)
     engine = databases.engine_of(ctx, engine_name)
-    if BASE not in kind.artifact_formats or not isinstance(engine, PhysicalEngine):
-        raise invalid(physical_unsupported(kind.label), UNSUPPORTED, field_name="body.method")
+    assert isinstance(engine, PhysicalEngine)  # its kind writes a base artifact
     engine.plan_physical(conn, ctx.settings.check_timeout_seconds)
+
+
+def require_method_fits(engine: str, method: str) -> None:
+    """Refuses (422) a physical backup of an engine kind that writes no base artifact."""
+    kind = kind_of(engine)
+    if method == PHYSICAL and BASE not in kind.artifact_formats:
+        raise invalid(physical_unsupported(kind.label), UNSUPPORTED, field_name="body.method")
 
 
 def list_for(ctx: Context, database: str) -> list[BackupOut]:
