@@ -149,3 +149,29 @@ def test_a_physical_backup_of_mysql_is_refused(
         json={"storage": "disk", "cron": "0 2 * * *", "method": "physical"},
     )
     assert_problem(schedule, 422, "backup-method-unsupported")
+
+
+def test_no_replication_line_in_pg_hba_is_refused_with_the_fix(
+    strongbox: RunningServer, source: PostgresServer, tmp_path: Path
+) -> None:
+    hba = source.data_dir / "pg_hba.conf"
+    before = hba.read_text()
+    kept = [line for line in before.splitlines() if "replication" not in line.split("#")[0]]
+    hba.write_text("\n".join(kept) + "\n")
+    source.execute("SELECT pg_reload_conf()")
+    try:
+        strongbox.client.post(
+            "/api/v1/databases", json=postgres_database(source, ["shop"])
+        ).raise_for_status()
+        strongbox.client.post(
+            "/api/v1/backup-storages", json=folder_storage(tmp_path)
+        ).raise_for_status()
+        refused = strongbox.client.post(
+            "/api/v1/databases/prod/backups", json={"storage": "disk", "method": "physical"}
+        )
+        problem = assert_problem(refused, 422, "database-replication-missing")
+        assert "host replication postgres" in problem["detail"]
+        assert "pg_reload_conf()" in problem["detail"]
+    finally:
+        hba.write_text(before)
+        source.execute("SELECT pg_reload_conf()")
