@@ -8,7 +8,6 @@ names the next step. No message ever contains the password.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -53,7 +52,7 @@ from strongbox.engines.postgresql.connection import (
     server_info,
     user_databases,
 )
-from strongbox.engines.postgresql.driver_errors import short
+from strongbox.engines.postgresql.driver_errors import quote_identifier, short
 from strongbox.engines.postgresql.globals_dump import globals_to_apply
 from strongbox.engines.postgresql.libpq import client_env
 from strongbox.errors import StrongboxError, refused
@@ -226,8 +225,8 @@ class PostgresEngine:
             except psycopg.errors.InsufficientPrivilege:
                 raise refused(
                     f"user {conn.username!r} may not create databases on the PostgreSQL server "
-                    f"at {where}: run ALTER ROLE {_quote(conn.username)} CREATEDB, or restore "
-                    "into a database that exists",
+                    f"at {where}: run ALTER ROLE {quote_identifier(conn.username)} CREATEDB, or "
+                    "restore into a database that exists",
                     CREATE_FAILED,
                 ) from None
             except psycopg.Error as exc:
@@ -397,10 +396,3 @@ WHERE c.relkind = 'r' AND n.nspname <> 'information_schema' AND left(n.nspname, 
   AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
                   AND d.objid = c.oid AND d.deptype = 'e')
 ORDER BY 1, 2"""
-
-
-def _quote(identifier: str) -> str:
-    """`identifier` as SQL, for messages that show a statement to run."""
-    if re.fullmatch(r"[a-z_][a-z0-9_]*", identifier):
-        return identifier
-    return '"' + identifier.replace('"', '""') + '"'

@@ -21,7 +21,7 @@ from strongbox.domain.manifest_checks import BASE, PG_BASEBACKUP_TAR
 from strongbox.engines.base import CHECK_FAILED, ConnectionInfo, DumpCommand
 from strongbox.engines.common import scrub
 from strongbox.engines.postgresql.connection import Pg, scalar
-from strongbox.engines.postgresql.driver_errors import short
+from strongbox.engines.postgresql.driver_errors import quote_identifier, short
 from strongbox.engines.postgresql.libpq import connection_args, timeout_seconds
 from strongbox.engines.tls import libpq_params
 from strongbox.errors import StrongboxError, refused
@@ -68,7 +68,7 @@ def check_source(pg: Pg, conn: ConnectionInfo, server_version: str) -> PhysicalS
         pg, "SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user"
     ):
         missing.append(
-            f"role {user!r} lacks REPLICATION: run ALTER ROLE {_quote(user)} REPLICATION"
+            f"role {user!r} lacks REPLICATION: run ALTER ROLE {quote_identifier(user)} REPLICATION"
         )
     wal_level = str(scalar(pg, "SHOW wal_level"))
     if wal_level == "minimal":
@@ -199,9 +199,3 @@ def lsn_value(lsn: str) -> int:
     """
     high, low = lsn.split("/")
     return (int(high, 16) << 32) | int(low, 16)
-
-
-def _quote(identifier: str) -> str:
-    if re.fullmatch(r"[a-z_][a-z0-9_]*", identifier):
-        return identifier
-    return '"' + identifier.replace('"', '""') + '"'
