@@ -206,9 +206,12 @@ def dump_to_storage(
         )
         with StallWatchdog(reader, tool, options.stall_timeout_seconds):
             storage.put_stream(key, reader, command.expected_bytes)
+        log_position = reader.log_position
+        if command.position_from_stderr is not None:
+            log_position = command.position_from_stderr(tool.stderr_tail().encode())
     return ArtifactResult(
         raw_bytes=reader.raw_bytes,
         stored_bytes=reader.stored_bytes,
         sha256=reader.sha256(),
-        log_position=reader.log_position,
+        log_position=log_position,
     )

@@ -127,7 +127,7 @@ def test_one_backup_at_a_time_per_database(
     [
         ({"storage": "disk", "name": "Bad Name"}, "body.name"),
         ({"storage": "nowhere"}, "body.storage"),
-        ({"storage": "disk", "method": "physical"}, "body.method"),
+        ({"storage": "disk", "method": "incremental"}, "body.method"),
         ({}, "body.storage"),
         ({"storage": "disk", "when": "now"}, "body.when"),
     ],

@@ -281,3 +281,22 @@ def test_retention_keeps_exactly_the_two_newest_in_the_catalog_and_the_bucket(
     assert folders == ["keep2-20261124-1003", "keep2-20261124-1004", "manual-one"]
     states = [r.state for r in schedules.runs(ctx, "prod", "keep2")]
     assert states == ["succeeded", "succeeded", "deleted", "deleted"]
+
+
+def test_a_physical_schedule_takes_physical_backups(
+    ctx: Context, pg_server: PostgresServer, small_db: str, seaweed: SeaweedServer, s3_bucket: str
+) -> None:
+    register(ctx, pg_server, seaweed, s3_bucket)
+    made = schedules.create(
+        ctx,
+        "prod",
+        ScheduleCreate(name="base", storage="bucket", cron="* * * * *", method="physical"),
+    )
+    assert made.method == "physical"
+    ctx.clock.set(T0 + timedelta(seconds=40))  # type: ignore[attr-defined]
+    schedule_runs.run_due(ctx, ctx.clock.now())
+    wait_idle(ctx)
+    [backup] = backups.list_for(ctx, "prod")
+    assert (backup.method, backup.state, backup.pitr_base) == ("physical", "succeeded", True)
+    keys = [o["Key"] for o in seaweed.client().list_objects_v2(Bucket=s3_bucket)["Contents"]]
+    assert "prod/base-20261124-1001/base.tar.zst" in keys

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from strongbox.domain.manifest_checks import DATABASE, GLOBALS, SUFFIX_OF_FORMAT
+from strongbox.domain.manifest_checks import BASE, DATABASE, GLOBALS, SUFFIX_OF_FORMAT
 from strongbox.engines.kind import EngineOptions
 from strongbox.engines.registry import ENGINE_NAMES, KINDS, artifact_formats, kind_of
 from strongbox.errors import StrongboxError
@@ -26,7 +26,7 @@ def test_each_kind_makes_its_own_engine_and_writes_formats_the_layout_names(name
     kind = kind_of(name)
     assert kind.make(EngineOptions()).name == name
     assert DATABASE in kind.artifact_formats
-    assert set(kind.artifact_formats) <= {DATABASE, GLOBALS}
+    assert set(kind.artifact_formats) <= {DATABASE, GLOBALS, BASE}
     assert set(kind.artifact_formats.values()) <= set(SUFFIX_OF_FORMAT)
     assert artifact_formats()[name] == kind.artifact_formats
 

@@ -118,6 +118,21 @@ def test_the_globals_dump_has_one_name_and_no_database() -> None:
     assert any("kind 'globals'" in p for p in problems(manifest(mysql_roles, engine="mysql")))
 
 
+def base(name: str = "base.tar.zst", **changes: Any) -> ManifestArtifact:
+    fields: dict[str, Any] = {"kind": "base", "dbname": None, "format": "pg_basebackup-tar"}
+    return artifact(name, **(fields | changes))
+
+
+def test_a_physical_backup_is_one_base_tar_of_postgresql_only() -> None:
+    assert problems(manifest(base(), method="physical")) == []
+    renamed = base("cluster.tar.zst")
+    assert any("not 'base.tar.zst'" in p for p in problems(manifest(renamed)))
+    assert any("dbname is set" in p for p in problems(manifest(base(dbname="app"))))
+    assert any("kind 'base'" in p for p in problems(manifest(base(), engine="mysql")))
+    as_dump = base(format="pg_dump-custom")
+    assert any("is not 'pg_basebackup-tar'" in p for p in problems(manifest(as_dump)))
+
+
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [

@@ -171,6 +171,7 @@ class Schedule(Base):
     retention_copies: Mapped[int]
     enabled: Mapped[bool]
     on_overlap: Mapped[str] = mapped_column(String(16))
+    method: Mapped[str] = mapped_column(String(16), default="logical")  # of its backups
     # Slots after this instant count; moved on creation, on a change of timing and on resume,
     # so that slots from before are neither run nor reported missed.
     slots_since: Mapped[datetime]

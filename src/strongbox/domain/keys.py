@@ -3,12 +3,14 @@
 ```
 {prefix}/{database}/{backup}/manifest.json
 {prefix}/{database}/{backup}/{dbname}.pgdump.zst     (or .sql.zst for mysql)
+{prefix}/{database}/{backup}/base.tar.zst            (a physical backup: one pg_basebackup tar)
 ```
 """
 
 from __future__ import annotations
 
 MANIFEST_NAME = "manifest.json"
+BASE_BACKUP_NAME = "base.tar.zst"  # the one artifact of a physical backup
 
 
 def join_key(*parts: str) -> str:

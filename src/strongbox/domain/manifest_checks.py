@@ -15,18 +15,18 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from strongbox.domain.keys import artifact_key
+from strongbox.domain.keys import BASE_BACKUP_NAME, artifact_key
 from strongbox.domain.manifest import MANIFEST_FORMAT_VERSION, Manifest, ManifestArtifact
 from strongbox.domain.names import is_valid_name
 
 KNOWN_METHODS = ("logical", "physical")
-DATABASE, GLOBALS = "database", "globals"
-PG_CUSTOM, SQL = "pg_dump-custom", "sql"
+DATABASE, GLOBALS, BASE = "database", "globals", "base"
+PG_CUSTOM, SQL, PG_BASEBACKUP_TAR = "pg_dump-custom", "sql", "pg_basebackup-tar"
 GLOBALS_NAME = "globals.sql.zst"
 # The artifact formats each engine writes, per artifact kind: {"mysql": {"database": "sql"}}.
 # Each engine kind declares its own (engines/); callers pass them in, as domain/ knows no engine.
 EngineFormats = Mapping[str, Mapping[str, str]]
-SUFFIX_OF_FORMAT = {PG_CUSTOM: ".pgdump.zst", SQL: ".sql.zst"}
+SUFFIX_OF_FORMAT = {PG_CUSTOM: ".pgdump.zst", SQL: ".sql.zst", PG_BASEBACKUP_TAR: ".tar.zst"}
 MAX_NAME_CHARS = 200  # a 64-character database name, escaped and suffixed, fits easily
 MAX_DBNAME_CHARS = 64  # MySQL's limit; PostgreSQL's is 63 bytes
 MAX_TEXT_CHARS = 255  # versions and other descriptive strings (the catalog's column width)
@@ -176,6 +176,8 @@ def file_name_problem(name: str, kind: str, artifact_format: str) -> str | None:
         return "is a path step ('.' or '..'), not a file name"
     if kind == GLOBALS:
         return None if name == GLOBALS_NAME else f"of a globals dump is not {GLOBALS_NAME!r}"
+    if kind == BASE:
+        return None if name == BASE_BACKUP_NAME else f"of a base backup is not {BASE_BACKUP_NAME!r}"
     suffix = SUFFIX_OF_FORMAT.get(artifact_format)
     if suffix is None:
         return None  # the unknown format is reported on its own

@@ -57,6 +57,8 @@ class DumpCommand:
     position_from_head: Callable[[bytes], dict[str, Any] | None] | None = None
     # What a restore needs to create the same database (encoding, collation, settings...).
     properties: DatabaseProperties | None = None
+    # Reads the log position from the program's stderr once it succeeded, if any.
+    position_from_stderr: Callable[[bytes], dict[str, Any] | None] | None = None
 
 
 class Engine(Protocol):
@@ -76,6 +78,19 @@ class Engine(Protocol):
     ) -> tuple[list[DumpCommand], dict[str, str]]:
         """The commands of one logical backup of `databases` (all user databases when empty),
         and the versions of the tools they use (e.g. {"pg_dump": "15.20"})."""
+        ...
+
+
+@runtime_checkable
+class PhysicalEngine(Protocol):
+    """An engine that can also take a physical backup of the whole server."""
+
+    def plan_physical(
+        self, conn: ConnectionInfo, timeout: float
+    ) -> tuple[DumpCommand, dict[str, str], dict[str, Any]]:
+        """The one command of a physical backup, the versions of the tools it uses, and the
+        facts of the source the manifest records. Raises refused(...) naming each missing
+        prerequisite with its fix, before anything starts."""
         ...
 
 

@@ -13,10 +13,12 @@ from sqlalchemy import select, update
 
 from strongbox import __version__
 from strongbox.catalog.models import Backup, Database
+from strongbox.domain.backup_methods import PHYSICAL, UNSUPPORTED, physical_unsupported
 from strongbox.domain.keys import artifact_key, backup_prefix, manifest_key
 from strongbox.domain.manifest import Manifest, ManifestArtifact
 from strongbox.domain.states import JobState
-from strongbox.errors import IllegalStateMove, StrongboxError
+from strongbox.engines.base import PhysicalEngine
+from strongbox.errors import IllegalStateMove, StrongboxError, invalid
 from strongbox.pipeline import PipelineOptions, dump_to_storage
 from strongbox.services import databases, storages, stored_manifests
 from strongbox.services.context import Context
@@ -118,7 +120,14 @@ def _take(
     engine = databases.engine_of(ctx, engine_name)
     timeout = ctx.settings.check_timeout_seconds
     info = engine.check(conn, wanted, timeout)
-    commands, tool_versions = engine.plan_dump(conn, wanted, timeout)
+    physical_facts: dict[str, Any] | None = None
+    if method == PHYSICAL:
+        if not isinstance(engine, PhysicalEngine):
+            raise invalid(physical_unsupported(engine_name), UNSUPPORTED)
+        command, tool_versions, physical_facts = engine.plan_physical(conn, timeout)
+        commands = [command]
+    else:
+        commands, tool_versions = engine.plan_dump(conn, wanted, timeout)
     expected = sum(c.expected_bytes or 0 for c in commands) or None
     _set(ctx, backup_id, engine=engine_name, server_version=info.version, expected_bytes=expected)
     _update_server_version(ctx, database, info.version)
@@ -138,6 +147,8 @@ def _take(
         )
         progress.artifact_done(result.raw_bytes)
         log_position = log_position or result.log_position
+        if physical_facts is not None:
+            log_position = physical_record(physical_facts, result.log_position, started, ctx)
         artifacts.append(
             ManifestArtifact(
                 name=command.artifact_name,
@@ -173,6 +184,26 @@ def _take(
         manifest.model_dump_json(indent=2).encode(),
     )
     return manifest
+
+
+def physical_record(
+    facts: dict[str, Any], wal: dict[str, Any] | None, started: datetime, ctx: Context
+) -> dict[str, Any]:
+    """What a physical backup records as its log position: the WAL range pg_basebackup
+    reported, the source's facts, and the start and stop times. A run whose range was not
+    reported is not trusted as a base."""
+    if wal is None:
+        raise StrongboxError(
+            "pg_basebackup ended without reporting its WAL start and end points, so the backup "
+            "cannot be placed in the server's history; it is not kept",
+            "backup-physical-unplaced",
+        )
+    return {
+        **wal,
+        **facts,
+        "start_time": started.isoformat(),
+        "stop_time": ctx.clock.now().isoformat(),
+    }
 
 
 def _verify_stored(storage: BackupStorage, prefix: str, manifest: Manifest) -> None:

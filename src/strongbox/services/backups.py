@@ -9,10 +9,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from strongbox.catalog.models import Backup, Restore
+from strongbox.domain.backup_methods import (
+    PHYSICAL,
+    UNSUPPORTED,
+    is_pitr_base,
+    is_pitr_ready,
+    physical_unsupported,
+)
 from strongbox.domain.keys import backup_prefix
+from strongbox.domain.manifest_checks import BASE
 from strongbox.domain.names import default_name
 from strongbox.domain.states import ACTIVE_STATES, JobState, duration_seconds
-from strongbox.errors import IllegalStateMove, StrongboxError, conflict, not_found
+from strongbox.engines.base import PhysicalEngine
+from strongbox.engines.registry import kind_of
+from strongbox.errors import IllegalStateMove, StrongboxError, conflict, invalid, not_found
 from strongbox.services import backup_run, databases, hints, storages
 from strongbox.services.busy import refuse_if_busy
 from strongbox.services.context import Context
@@ -32,6 +42,8 @@ def create(
 
     Refused with 409 when the name is taken or another backup of the database is in progress.
     """
+    if body.method == PHYSICAL:
+        _check_physical(ctx, database)
     now = ctx.clock.now()
     name = body.name or default_name("backup", now)
     try:
@@ -67,6 +79,27 @@ def create(
         ) from None
     ctx.executor.submit(lambda: backup_run.run(ctx, backup_id))
     return out
+
+
+def _check_physical(ctx: Context, database: str) -> None:
+    """Refuses (422) a physical backup of an engine kind that writes no base artifact, and one
+    of a server that lacks a prerequisite (each named with its fix), before anything is queued.
+    """
+    with ctx.catalog.session() as session:
+        db_row = databases.get_row(session, database)
+        engine_name = db_row.engine
+        conn = databases.connection_of(ctx, db_row)
+    require_method_fits(engine_name, PHYSICAL)
+    engine = databases.engine_of(ctx, engine_name)
+    assert isinstance(engine, PhysicalEngine)  # its kind writes a base artifact
+    engine.plan_physical(conn, ctx.settings.check_timeout_seconds)
+
+
+def require_method_fits(engine: str, method: str) -> None:
+    """Refuses (422) a physical backup of an engine kind that writes no base artifact."""
+    kind = kind_of(engine)
+    if method == PHYSICAL and BASE not in kind.artifact_formats:
+        raise invalid(physical_unsupported(kind.label), UNSUPPORTED, field_name="body.method")
 
 
 def list_for(ctx: Context, database: str) -> list[BackupOut]:
@@ -223,5 +256,7 @@ def to_out(row: Backup) -> BackupOut:
         location=row.location,
         server_version=row.server_version,
         log_position=row.log_position,
+        pitr_base=is_pitr_base(row.method),
+        pitr_ready=is_pitr_ready(row.method),
         artifacts=[ArtifactOut(**a) for a in row.artifacts],
     )

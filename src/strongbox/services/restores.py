@@ -9,6 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from strongbox.catalog.models import Backup, Restore
+from strongbox.domain.backup_methods import (
+    PHYSICAL,
+    PHYSICAL_NOT_RESTORABLE,
+    physical_restore_refused,
+)
 from strongbox.domain.keys import manifest_key
 from strongbox.domain.manifest import Manifest, ManifestArtifact
 from strongbox.domain.names import default_name
@@ -316,6 +321,10 @@ def _check_request(session: Session, database: str, target: str, body: RestoreCr
             f"{hints.list_backups(database)}",
             "backup-not-found",
             field_name="body.backup",
+        )
+    if backup.method == PHYSICAL:
+        raise invalid(
+            physical_restore_refused(backup.name), PHYSICAL_NOT_RESTORABLE, field_name="body.backup"
         )
     if backup.state != JobState.SUCCEEDED:
         raise conflict(

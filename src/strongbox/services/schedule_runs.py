@@ -209,13 +209,17 @@ def _start_backup(ctx: Context, run_id: int) -> None:
         schedule = session.get(Schedule, run.schedule_id)
         assert schedule is not None
         database, storage, name = schedule.database, schedule.storage, schedule.name
+        method = schedule.method
         slot = run.slot_at
     backup_name = backup_name_for(name, slot)
     try:
         backups.create(
             ctx,
             database,
-            BackupCreate(storage=storage, name=backup_name),
+            # Validated: the stored method is a row of this catalog, checked when it was set.
+            BackupCreate.model_validate(
+                {"storage": storage, "name": backup_name, "method": method}
+            ),
             trigger=trigger_of(name),
         )
     except StrongboxError as exc:

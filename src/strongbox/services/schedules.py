@@ -17,6 +17,7 @@ from strongbox.domain.slots import next_runs
 from strongbox.domain.states import JobState
 from strongbox.errors import conflict, not_found
 from strongbox.services import databases, hints
+from strongbox.services.backups import require_method_fits
 from strongbox.services.context import Context
 from strongbox.services.schemas import (
     EstimateOut,
@@ -61,12 +62,14 @@ def create(
         retention_copies=body.retention_copies,
         enabled=body.enabled,
         on_overlap=body.on_overlap,
+        method=body.method,
         slots_since=now,
         created_at=now,
         updated_at=now,
     )
     with ctx.catalog.session() as session:
         db_row = databases.get_row(session, database)
+        require_method_fits(db_row.engine, body.method)
         require_storage(session, body.storage)
         if _find(session, database, name) is not None:
             raise conflict(
@@ -126,6 +129,9 @@ def _apply_update(
         if body.storage is not None:
             require_storage(session, body.storage)
             row.storage = body.storage
+        if body.method is not None:
+            require_method_fits(db_row.engine, body.method)
+            row.method = body.method
         if body.frequency is not None:
             row.frequency = body.frequency.model_dump()
             row.cron = to_cron(body.frequency)
@@ -245,6 +251,7 @@ def _to_out(
         retention_copies=row.retention_copies,
         enabled=row.enabled,
         on_overlap=row.on_overlap,
+        method=row.method,
         estimated_duration=EstimateOut(seconds=estimate.seconds, basis=estimate.basis),
         warnings=[
             ScheduleWarningOut(code=str(w.code), message=w.message, times=w.times) for w in warnings

@@ -2,14 +2,22 @@
 
 Modules: `engine` (the Engine), `connection` (psycopg connections and the reads every
 operation starts with), `driver_errors` (what psycopg's errors mean to a person),
-`client_tools` (finding pg_dump and its siblings), `commands` and `libpq` (the command lines of
+`client_tools` (finding pg_dump and its siblings), `physical` (the checks and command of a
+physical base backup), `commands` and `libpq` (the command lines of
 dumps and restores), `properties` (a database's encoding, settings and grants), `swap`
 (overwrite by renaming) and `globals_dump` (vetting a roles dump before psql applies it).
 """
 
 from __future__ import annotations
 
-from strongbox.domain.manifest_checks import DATABASE, GLOBALS, PG_CUSTOM, SQL
+from strongbox.domain.manifest_checks import (
+    BASE,
+    DATABASE,
+    GLOBALS,
+    PG_BASEBACKUP_TAR,
+    PG_CUSTOM,
+    SQL,
+)
 from strongbox.engines.kind import EngineKind, EngineOptions
 from strongbox.engines.postgresql.client_tools import (
     ClientTool,
@@ -48,8 +56,9 @@ KIND = EngineKind(
     name="postgresql",
     label="PostgreSQL",
     default_port=5432,
-    # Each database as a pg_dump custom archive; roles and tablespaces as SQL.
-    artifact_formats={DATABASE: PG_CUSTOM, GLOBALS: SQL},
+    # Each database as a pg_dump custom archive; roles and tablespaces as SQL; a physical
+    # backup as one pg_basebackup tar of the whole cluster.
+    artifact_formats={DATABASE: PG_CUSTOM, GLOBALS: SQL, BASE: PG_BASEBACKUP_TAR},
     # pg_restore -j restores in parallel from a local copy of the archive.
     parallel_restore=True,
     make=_make,

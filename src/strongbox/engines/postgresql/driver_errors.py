@@ -75,3 +75,14 @@ def short(text: str) -> str:
     # psycopg prefixes the server's words with 'connection failed: connection to server at
     # "...", port N failed: '; keep the part that says what happened.
     return text.rsplit("failed: ", 1)[-1].replace("FATAL:  ", "").strip()
+
+
+def quote_identifier(identifier: str) -> str:
+    """`identifier` as SQL, for messages that show a statement to run.
+
+    >>> quote_identifier("app"), quote_identifier("Ops Team")
+    ('app', '"Ops Team"')
+    """
+    if re.fullmatch(r"[a-z_][a-z0-9_]*", identifier):
+        return identifier
+    return '"' + identifier.replace('"', '""') + '"'

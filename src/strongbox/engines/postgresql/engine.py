@@ -8,9 +8,9 @@ names the next step. No message ever contains the password.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -32,6 +32,7 @@ from strongbox.engines.common import (
     safe_file_stems,
     scrub,
 )
+from strongbox.engines.postgresql import physical
 from strongbox.engines.postgresql import properties as postgresql_properties
 from strongbox.engines.postgresql import swap as postgresql_swap
 from strongbox.engines.postgresql.client_tools import ClientTool, pick_pg_dump, sibling
@@ -51,7 +52,7 @@ from strongbox.engines.postgresql.connection import (
     server_info,
     user_databases,
 )
-from strongbox.engines.postgresql.driver_errors import short
+from strongbox.engines.postgresql.driver_errors import quote_identifier, short
 from strongbox.engines.postgresql.globals_dump import globals_to_apply
 from strongbox.engines.postgresql.libpq import client_env
 from strongbox.errors import StrongboxError, refused
@@ -149,6 +150,22 @@ class PostgresEngine:
         ]
         return commands, {"pg_dump": pg_dump.version, "pg_dumpall": pg_dumpall.version}
 
+    def plan_physical(
+        self, conn: ConnectionInfo, timeout: float
+    ) -> tuple[DumpCommand, dict[str, str], dict[str, Any]]:
+        """One `pg_basebackup` of the whole cluster (see `physical`), the version of the
+        program, and the facts of the source. Raises refused(...) naming each missing
+        prerequisite with its fix (`physical.check_source`), and the errors of `check`."""
+        with connect(conn, timeout) as pg:
+            server = server_info(pg)
+            source = physical.check_source(pg, conn, server.version)
+            size = int(scalar(pg, "SELECT sum(pg_database_size(oid)) FROM pg_database") or 0)
+        pg_basebackup = sibling(self._pick_pg_dump(server), "pg_basebackup", server)
+        command = physical.basebackup_command(
+            pg_basebackup.path, conn, client_env(conn, timeout), size or None
+        )
+        return command, {"pg_basebackup": pg_basebackup.version}, source.facts()
+
     # --- restores ---
 
     def database_state(self, conn: ConnectionInfo, name: str, timeout: float) -> str:
@@ -208,8 +225,8 @@ class PostgresEngine:
             except psycopg.errors.InsufficientPrivilege:
                 raise refused(
                     f"user {conn.username!r} may not create databases on the PostgreSQL server "
-                    f"at {where}: run ALTER ROLE {_quote(conn.username)} CREATEDB, or restore "
-                    "into a database that exists",
+                    f"at {where}: run ALTER ROLE {quote_identifier(conn.username)} CREATEDB, or "
+                    "restore into a database that exists",
                     CREATE_FAILED,
                 ) from None
             except psycopg.Error as exc:
@@ -379,10 +396,3 @@ WHERE c.relkind = 'r' AND n.nspname <> 'information_schema' AND left(n.nspname, 
   AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
                   AND d.objid = c.oid AND d.deptype = 'e')
 ORDER BY 1, 2"""
-
-
-def _quote(identifier: str) -> str:
-    """`identifier` as SQL, for messages that show a statement to run."""
-    if re.fullmatch(r"[a-z_][a-z0-9_]*", identifier):
-        return identifier
-    return '"' + identifier.replace('"', '""') + '"'

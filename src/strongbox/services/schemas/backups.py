@@ -14,7 +14,11 @@ from strongbox.services.schemas.shared import Input
 class BackupCreate(Input):
     storage: Name
     name: Name | None = None
-    method: Literal["logical"] = "logical"
+    method: Literal["logical", "physical"] = Field(
+        default="logical",
+        description="'logical': a dump per database; 'physical': pg_basebackup of the whole "
+        "PostgreSQL cluster (PostgreSQL only)",
+    )
 
 
 class ArtifactOut(BaseModel):
@@ -49,5 +53,14 @@ class BackupOut(BaseModel):
     expected_bytes: int | None = Field(description="estimate of the raw size, for progress")
     location: str | None
     server_version: str | None
-    log_position: dict[str, Any] | None
+    log_position: dict[str, Any] | None = Field(
+        description="MySQL: the binlog position; a physical backup: start_lsn, stop_lsn, "
+        "timeline, start_time, stop_time, system_identifier, server_version, tablespaces, "
+        "wal_included"
+    )
+    pitr_base: bool = Field(description="whether point-in-time recovery can start from it")
+    pitr_ready: bool = Field(
+        description="whether the WAL of its range is stored too, so that it can be recovered to "
+        "a point in time (no WAL stream exists yet: always false)"
+    )
     artifacts: list[ArtifactOut]

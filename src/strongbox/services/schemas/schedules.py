@@ -44,6 +44,7 @@ TimeZone = Annotated[
     AfterValidator(_as_value_error(validate_timezone)),
 ]
 Overlap = Literal["skip", "queue"]
+BackupMethod = Literal["logical", "physical"]
 
 
 class ScheduleCreate(Input):
@@ -59,6 +60,7 @@ class ScheduleCreate(Input):
     )
     enabled: bool = True
     on_overlap: Overlap = "skip"
+    method: BackupMethod = Field(default="logical", description="the method of its backups")
 
     @model_validator(mode="after")
     def _one_timing(self) -> ScheduleCreate:
@@ -77,6 +79,7 @@ class ScheduleUpdate(Input):
     retention_copies: Annotated[int, Field(ge=0, le=10_000)] | None = None
     enabled: bool | None = None
     on_overlap: Overlap | None = None
+    method: BackupMethod | None = None
 
     @model_validator(mode="after")
     def _one_timing(self) -> ScheduleUpdate:
@@ -116,6 +119,7 @@ class ScheduleOut(BaseModel):
     retention_copies: int
     enabled: bool
     on_overlap: str
+    method: str
     estimated_duration: EstimateOut
     warnings: list[ScheduleWarningOut]
     created_at: datetime
