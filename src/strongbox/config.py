@@ -73,7 +73,12 @@ class Settings(BaseSettings):
     def resolved_scratch_dir(self) -> Path:
         return self.scratch_dir if self.scratch_dir is not None else self.data_dir / "scratch"
 
+    @property
+    def catalog_file(self) -> Path:
+        """The embedded catalog's SQLite file (used when no catalog URL is set)."""
+        return self.data_dir / "catalog.sqlite3"
+
     def resolved_catalog_url(self) -> str:
         if self.catalog_url:
             return self.catalog_url
-        return f"sqlite:///{(self.data_dir / 'catalog.sqlite3').resolve()}"
+        return f"sqlite:///{self.catalog_file.resolve()}"

@@ -14,7 +14,7 @@ from strongbox.cli.secrets_input import secret_or_prompt
 from strongbox.errors import StrongboxError
 
 if TYPE_CHECKING:
-    from strongbox.storage.kind import StorageKind
+    from strongbox.services.storage_kinds import StorageKind
 
 app = typer.Typer(help="Backup storages: S3-compatible buckets or local folders.")
 
@@ -165,7 +165,7 @@ def remove(
 def _kind(name: str) -> StorageKind:
     """The storage kind called `name`, as this program knows it; CliError if there is none."""
     # Imported here: the kinds import their SDKs (boto3), which other commands do not need.
-    from strongbox.storage import registry
+    from strongbox.services import storage_kinds as registry
 
     try:
         return registry.kind_named(name)

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from strongbox.catalog.db import Catalog
 from strongbox.catalog.models import ApiToken
-from strongbox.config import normal_token
+from strongbox.config import Settings, normal_token
 from strongbox.errors import not_found, unauthorized
 from strongbox.secretbox import write_private_file
 from strongbox.services.context import Context
@@ -122,6 +122,23 @@ def rotate_admin_token(catalog: Catalog, data_dir: Path) -> AdminTokenSetup:
         write_private_file(file, (token + "\n").encode())
         return AdminTokenSetup(token=token, file=file)
     return AdminTokenSetup(token=token, file=None)
+
+
+def rotate_admin_token_of(settings: Settings) -> AdminTokenSetup:
+    """`rotate_admin_token` on the catalog `settings` name, opened and closed here (for
+    `strongbox token rotate`, run on the server's host). Raises not-found when the data folder
+    holds no catalog and no catalog URL is set."""
+    if settings.catalog_url is None and not settings.catalog_file.exists():
+        raise not_found(
+            f"no Strongbox catalog in {settings.data_dir}: run this on the server's host with "
+            "STRONGBOX_DATA_DIR (or --data-dir) set to its data folder",
+            "no-catalog",
+        )
+    catalog = Catalog.open(settings.resolved_catalog_url())
+    try:
+        return rotate_admin_token(catalog, settings.data_dir)
+    finally:
+        catalog.close()
 
 
 def new_token() -> str:

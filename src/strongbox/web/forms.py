@@ -16,6 +16,7 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import ImmutableMultiDict
 
 from strongbox.errors import StrongboxError
+from strongbox.services import storage_kinds as registry
 from strongbox.services.schemas import (
     BackupCreate,
     DatabaseCreate,
@@ -24,8 +25,6 @@ from strongbox.services.schemas import (
     ScheduleUpdate,
 )
 from strongbox.services.schemas.errors import field_message
-from strongbox.storage import registry
-from strongbox.storage.kind import FormField
 
 T = TypeVar("T")
 REPEATS = ("hour", "day", "week", "month", "cron")
@@ -165,7 +164,7 @@ def storage_update(form: FormLike, kind: str) -> Any:
     return validate(lambda: model.model_validate(data))
 
 
-def _put_change(data: dict[str, Any], spec: FormField, form: FormLike) -> None:
+def _put_change(data: dict[str, Any], spec: registry.FormField, form: FormLike) -> None:
     if spec.widget == "checkbox":
         data[spec.name] = bool(form.get(spec.name))
         return

@@ -15,8 +15,8 @@ from fastapi.templating import Jinja2Templates
 from strongbox import __version__
 from strongbox.domain.wording import format_bytes, format_duration
 from strongbox.services import engine_kinds
+from strongbox.services import storage_kinds as registry
 from strongbox.services.context import Context
-from strongbox.storage import registry
 from strongbox.web.session import CSRF_HEADER, WebSession
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Response, status
 
 from strongbox.api.deps import Ctx, NameInPath
 from strongbox.services import imports, storages
+from strongbox.services import storage_kinds as registry
 from strongbox.services.schemas import ImportOut, ImportRequest
-from strongbox.storage import registry
 
 
 def build_router() -> APIRouter:
