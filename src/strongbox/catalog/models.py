@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, String, Text, false, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    false,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -194,3 +205,53 @@ class ScheduleRun(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     backup: Mapped[str | None] = mapped_column(String(63))
     created_at: Mapped[datetime]
+
+
+class PitrStream(Base):
+    """Point-in-time recovery of one database: its change-log stream and what it last did."""
+
+    __tablename__ = "pitr_streams"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    database: Mapped[str] = mapped_column(String(63), unique=True)
+    enabled: Mapped[bool]
+    storage: Mapped[str] = mapped_column(String(63))
+    upload_interval_seconds: Mapped[int]
+    # "starting", "streaming", "lagging", "broken" or "disabled"; `error` says why when broken.
+    state: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    # The replication slot on the server (PostgreSQL), named for the database.
+    slot_name: Mapped[str | None] = mapped_column(String(63))
+    lag_seconds: Mapped[float | None] = mapped_column(Float)
+    last_upload_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class WalSegment(Base):
+    """One stored change-log file of a database's stream, indexed so that the restorable
+    window is known without reading the storage: a WAL segment, its `.partial` while it is
+    being written, or a timeline `.history` file."""
+
+    __tablename__ = "wal_segments"
+    __table_args__ = (
+        Index("ux_wal_segments_file", "database", "storage", "name", unique=True),
+        Index("ix_wal_segments_range", "database", "timeline", "start_lsn"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    database: Mapped[str] = mapped_column(String(63))
+    storage: Mapped[str] = mapped_column(String(63))
+    name: Mapped[str] = mapped_column(String(64))  # the WAL file name (domain/wal.py)
+    kind: Mapped[str] = mapped_column(String(16))  # "segment", "partial" or "history"
+    timeline: Mapped[int]
+    start_lsn: Mapped[int] = mapped_column(BigInteger)
+    end_lsn: Mapped[int] = mapped_column(BigInteger)  # exclusive: the first LSN not held
+    # Times of the first and last commit records in the file (None when it holds none).
+    first_commit_at: Mapped[datetime | None]
+    last_commit_at: Mapped[datetime | None]
+    key: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))  # of the stored (compressed) bytes
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    stored_bytes: Mapped[int] = mapped_column(BigInteger)
+    stored_at: Mapped[datetime]

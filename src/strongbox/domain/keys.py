@@ -4,6 +4,7 @@
 {prefix}/{database}/{backup}/manifest.json
 {prefix}/{database}/{backup}/{dbname}.pgdump.zst     (or .sql.zst for mysql)
 {prefix}/{database}/{backup}/base.tar.zst            (a physical backup: one pg_basebackup tar)
+{prefix}/{database}/pitr/wal/{walfile}.zst          (a WAL segment, `.partial` or `.history` file)
 ```
 """
 
@@ -62,6 +63,28 @@ def search_prefix(storage_prefix: str, database: str | None = None) -> str:
     """
     folder = join_key(storage_prefix, database or "")
     return folder + "/" if folder else ""
+
+
+PITR_FOLDER = "pitr"  # beside the backup folders: no backup may take this name
+WAL_SUFFIX = ".zst"
+
+
+def wal_prefix(storage_prefix: str, database: str) -> str:
+    """The folder of a database's streamed WAL, ending with '/'.
+
+    >>> wal_prefix("team", "prod")
+    'team/prod/pitr/wal/'
+    """
+    return join_key(storage_prefix, database, PITR_FOLDER, "wal") + "/"
+
+
+def wal_key(storage_prefix: str, database: str, wal_file: str) -> str:
+    """The object of one WAL file (its name checked by `domain.wal.parse_wal_name` first).
+
+    >>> wal_key("", "prod", "000000010000000000000003")
+    'prod/pitr/wal/000000010000000000000003.zst'
+    """
+    return wal_prefix(storage_prefix, database) + wal_file + WAL_SUFFIX
 
 
 PROBE_PREFIX = ".strongbox-probe-"
