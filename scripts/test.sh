@@ -7,4 +7,6 @@ bash scripts/setup.sh --test
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
-exec .venv/bin/pytest "$@"
+# Two workers, each with its own throwaway servers; a module stays on one worker so that its
+# shared servers start once.
+exec .venv/bin/pytest -n 2 --dist loadfile "$@"
