@@ -134,7 +134,7 @@ def _streaming_engine(ctx: Context, database: str) -> tuple[StreamingEngine, Any
         engine = databases.engine_of(ctx, db_row.engine)
     if not isinstance(engine, StreamingEngine):
         raise invalid(
-            "point-in-time recovery is not available for MySQL/MariaDB yet (it comes with "
+            "point-in-time recovery for MySQL/MariaDB is not available yet (it comes with "
             "binlog streaming); it works for PostgreSQL databases",
             UNSUPPORTED,
             field_name="body.enabled",
