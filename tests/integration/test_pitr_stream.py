@@ -330,6 +330,8 @@ def test_a_slot_dropped_from_outside_breaks_the_stream_with_the_reason(
     assert "dropped outside Strongbox" in status["error"]
     assert "pitr enable dropped" in status["error"]
     assert any("dropped outside Strongbox" in g["reason"] for g in status["gaps"])
+    [warning] = strongbox.client.get("/api/v1/databases/dropped").json()["warnings"]
+    assert warning.startswith("point-in-time recovery is broken: ")
     # Enabling again makes a new slot and the stream recovers.
     _enable(strongbox, "dropped")
     _wait("streaming again", lambda: _status(strongbox, "dropped")["state"] == "streaming")
@@ -415,3 +417,34 @@ def test_a_server_in_new_york_indexes_the_same_utc_commit_times(
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_a_restarted_strongbox_resumes_from_the_slot_without_a_gap(
+    source: PostgresServer, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    strongbox, server = start_server(data)
+    try:
+        _setup(strongbox, source, tmp_path / "store", "resumed")
+        _enable(strongbox, "resumed")
+        _wait("streaming", lambda: _status(strongbox, "resumed")["state"] == "streaming")
+        _commit_marker(source, 40)
+    finally:
+        stop_server(strongbox, server)
+    # Written while Strongbox is down: the slot keeps it.
+    before, after, while_down = _commit_marker(source, 41)
+    source.execute("SELECT pg_switch_wal()")
+    strongbox, server = start_server(data)
+    try:
+        row = _wait(
+            "the segment written while down", lambda: _segment(strongbox, "resumed", while_down)
+        )
+        assert row.last_commit_at is not None
+        assert before <= row.last_commit_at <= after
+        _, _, later = _commit_marker(source, 42)
+        source.execute("SELECT pg_switch_wal()")
+        _wait("a segment after the restart", lambda: _segment(strongbox, "resumed", later))
+        assert _status(strongbox, "resumed")["gaps"] == []
+        strongbox.client.put("/api/v1/databases/resumed/pitr", json={"enabled": False})
+    finally:
+        stop_server(strongbox, server)
