@@ -247,8 +247,9 @@ class ReceiverCommand:
 class StreamingEngine(Protocol):
     """An engine whose change log can be streamed for point-in-time recovery."""
 
-    def check_streaming(self, conn: ConnectionInfo, timeout: float) -> None:
-        """Raises refused(...) naming each missing prerequisite of a stream with its fix."""
+    def check_streaming(self, conn: ConnectionInfo, slot: str, timeout: float) -> None:
+        """Raises refused(...) naming each missing prerequisite of a stream on `slot` with its
+        fix (the slot and its WAL sender, if they exist, count as free)."""
         ...
 
     def create_slot(self, conn: ConnectionInfo, slot: str, timeout: float) -> None:

@@ -86,8 +86,8 @@ def _enable(ctx: Context, database: str, body: PitrUpdate) -> None:
     with ctx.catalog.session() as session:
         require_storage(session, body.storage)
     timeout = ctx.settings.check_timeout_seconds
-    engine.check_streaming(conn, timeout)
     slot = slot_name(database)
+    engine.check_streaming(conn, slot, timeout)
     engine.create_slot(conn, slot, timeout)
     now = ctx.clock.now()
     with ctx.catalog.session() as session:

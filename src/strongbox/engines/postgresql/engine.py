@@ -171,12 +171,12 @@ class PostgresEngine:
 
     # --- WAL streaming (point-in-time recovery) ---
 
-    def check_streaming(self, conn: ConnectionInfo, timeout: float) -> None:
+    def check_streaming(self, conn: ConnectionInfo, slot: str, timeout: float) -> None:
         """Refuses a server that cannot stream its WAL (`wal_receiver.check`), and one whose
         pg_receivewal and pg_waldump are not installed here."""
         with connect(conn, timeout) as pg:
             server = server_info(pg)
-            wal_receiver.check(pg, conn)
+            wal_receiver.check(pg, conn, slot)
         wal_receiver.pick_programs(server.major, self.bin_dir)
 
     def create_slot(self, conn: ConnectionInfo, slot: str, timeout: float) -> None:

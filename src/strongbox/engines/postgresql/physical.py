@@ -83,9 +83,10 @@ def check_source(pg: Pg, conn: ConnectionInfo, server_version: str) -> PhysicalS
     return PhysicalSource(system_identifier, server_version)
 
 
-def replication_missing(pg: Pg, user: str) -> list[str]:
+def replication_missing(pg: Pg, user: str, own_slot: str | None = None) -> list[str]:
     """What the server lacks for a replication connection of `user`, each with its exact fix:
-    a role with REPLICATION, `wal_level` replica or logical, a free WAL sender."""
+    a role with REPLICATION, `wal_level` replica or logical, a free WAL sender (the one that
+    serves `own_slot`, when given, counts as free: it is Strongbox's own)."""
     missing: list[str] = []
     if not scalar(
         pg, "SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user"
@@ -100,7 +101,12 @@ def replication_missing(pg: Pg, user: str) -> list[str]:
             "the server"
         )
     senders = int(scalar(pg, "SHOW max_wal_senders"))
-    busy = int(scalar(pg, "SELECT count(*) FROM pg_stat_replication"))
+    serving = pg.execute(
+        "SELECT count(*) FROM pg_stat_replication WHERE pid IS DISTINCT FROM "
+        "(SELECT active_pid FROM pg_replication_slots WHERE slot_name = %s)",
+        (own_slot,),
+    ).fetchone()
+    busy = int(serving[0]) if serving else 0
     if senders < 1:
         missing.append(
             "max_wal_senders is 0: run ALTER SYSTEM SET max_wal_senders = 10 and restart the server"

@@ -26,13 +26,17 @@ from strongbox.errors import StrongboxError, refused
 SLOT_BUSY_TRIES = 20  # a receiver just stopped may hold its slot for a moment
 
 
-def check(pg: Pg, conn: ConnectionInfo) -> None:
-    """Refuses (422) a server that cannot stream its WAL to `conn.username`, naming each
-    missing prerequisite with its fix, and proves the `pg_hba.conf` replication line by
-    opening a replication connection."""
-    missing = replication_missing(pg, conn.username)
+def check(pg: Pg, conn: ConnectionInfo, slot: str) -> None:
+    """Refuses (422) a server that cannot stream its WAL to `conn.username` on `slot`, naming
+    each missing prerequisite with its fix, and proves the `pg_hba.conf` replication line by
+    opening a replication connection. The slot itself, and the WAL sender serving it, count
+    as free (enabling again with other settings)."""
+    missing = replication_missing(pg, conn.username, slot)
     slots = int(scalar(pg, "SHOW max_replication_slots"))
-    used = int(scalar(pg, "SELECT count(*) FROM pg_replication_slots"))
+    row = pg.execute(
+        "SELECT count(*) FROM pg_replication_slots WHERE slot_name <> %s", (slot,)
+    ).fetchone()
+    used = int(row[0]) if row else 0
     if used >= slots:
         missing.append(
             f"all {slots} replication slots are taken: run ALTER SYSTEM SET "
