@@ -34,17 +34,18 @@ class WalStreams:
     def start(self) -> None:
         self.sync()
 
-    def sync(self) -> None:
+    def sync(self, changed: str | None = None) -> None:
         """Start a receiver for each enabled stream that has none, stop those of disabled
-        ones (returning once they have ended)."""
+        ones (returning once they have ended), and start the one of `changed` afresh (its
+        stream was just turned on again: its slot may be new)."""
         with self._lock:
             wanted = pitr.enabled_streams(self._ctx)
-            for database, running in list(self._running.items()):
-                if wanted.get(database) != running.settings:  # off, or its settings changed
+            for database in list(self._running):
+                if database == changed or database not in wanted:
                     self._running.pop(database).stop()
-            for database, settings in sorted(wanted.items()):
+            for database in sorted(wanted):
                 if database not in self._running:
-                    supervisor = _Supervisor(self._ctx, database, settings)
+                    supervisor = _Supervisor(self._ctx, database)
                     self._running[database] = supervisor
                     supervisor.start()
 
@@ -56,10 +57,9 @@ class WalStreams:
 
 
 class _Supervisor:
-    def __init__(self, ctx: Context, database: str, settings: tuple[str, int]) -> None:
+    def __init__(self, ctx: Context, database: str) -> None:
         self._ctx = ctx
         self._database = database
-        self.settings = settings  # the storage and upload interval it was started with
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._loop, name=f"strongbox-wal-{database}", daemon=True

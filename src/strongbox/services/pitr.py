@@ -95,18 +95,20 @@ def _enable(ctx: Context, database: str, body: PitrUpdate) -> None:
         if row is None:
             row = PitrStream(database=database, created_at=now)
             session.add(row)
-        restarted = not row.enabled or row.storage != body.storage
+        fresh = not row.enabled or row.storage != body.storage
         row.enabled = True
         row.storage = body.storage
         row.upload_interval_seconds = body.upload_interval_seconds
         row.slot_name = slot
         row.slot_gap = None
         row.slot_gap_to_lsn = None
-        row.error = None
-        if restarted:
-            row.state, row.last_upload_at, row.lag_seconds = STARTING, None, None
+        # The receiver starts afresh: `starting` until it has stored a file (of this
+        # stream: a new one, or one that now writes to another storage).
+        row.state, row.error = STARTING, None
+        if fresh:
+            row.last_upload_at, row.lag_seconds = None, None
         row.updated_at = now
-    ctx.pitr_changed()
+    ctx.pitr_changed(database)
 
 
 def _disable(ctx: Context, database: str) -> None:
@@ -121,7 +123,7 @@ def _disable(ctx: Context, database: str) -> None:
         slot = row.slot_name or slot_name(database)
         conn = databases.connection_of(ctx, db_row)
         engine = databases.engine_of(ctx, db_row.engine)
-    ctx.pitr_changed()  # the receiver has stopped when this returns
+    ctx.pitr_changed(database)  # the receiver has stopped when this returns
     shutil.rmtree(spool_of(ctx, database), ignore_errors=True)
     if isinstance(engine, StreamingEngine):
         engine.drop_slot(conn, slot, ctx.settings.check_timeout_seconds)
@@ -147,15 +149,10 @@ def spool_of(ctx: Context, database: str) -> Any:
     return ctx.settings.resolved_spool_dir() / database
 
 
-def enabled_streams(ctx: Context) -> dict[str, tuple[str, int]]:
-    """The databases whose stream is on, with its storage and upload interval."""
+def enabled_streams(ctx: Context) -> set[str]:
+    """The databases whose stream is on."""
     with ctx.catalog.session() as session:
-        rows = session.execute(
-            select(
-                PitrStream.database, PitrStream.storage, PitrStream.upload_interval_seconds
-            ).where(PitrStream.enabled.is_(True))
-        ).all()
-    return {database: (storage, interval) for database, storage, interval in rows}
+        return set(session.scalars(select(PitrStream.database).where(PitrStream.enabled.is_(True))))
 
 
 def windows_for(ctx: Context, database: str) -> PitrWindows:
