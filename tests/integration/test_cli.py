@@ -356,6 +356,9 @@ def test_pitr_commands_enable_show_and_disable_a_stream(
     assert table.returncode == 0, table.stderr
     assert "upload_interval_seconds" in table.stdout
     assert "no window yet" in table.stdout
+    take = ["backup", "create", "clipitr", "--storage", "disk", "--method", "physical"]
+    base = json_of(cli(strongbox, *take, "--wait", "--json"))
+    assert (base["method"], base["state"], base["pitr_base"]) == ("physical", "succeeded", True)
     off = json_of(cli(strongbox, "pitr", "disable", "clipitr", "--json"))
     assert off["state"] == "disabled"
     slots = pg_server.query(
