@@ -107,7 +107,7 @@ def test_a_later_timeline_is_followed_only_with_its_history_file() -> None:
     without = compute_windows([base("b1", 1, 2)], wal)
     [gap] = without.gaps
     assert "00000002.history" in gap.reason
-    assert without.windows[0].end == at(12)  # the chain follows the segments; the gap warns
+    assert without.windows[0].end == at(4)  # the window stops where the history is missing
 
 
 def test_a_lost_slot_is_a_gap_from_the_end_of_the_stored_wal() -> None:

@@ -113,14 +113,16 @@ def compute_windows(
     >>> [(format_lsn(g.from_lsn), g.reason) for g in found.gaps]
     [('0/3000000', 'segment 000000010000000000000003 was never stored')]
     """
+    wal = list(wal)
     files = _usable(wal, missing)
-    gaps = _gaps(files, wal, missing)
+    histories = _timelines_with_history(wal, missing)
+    gaps = _gaps(files, histories, missing)
     if slot_loss is not None:
         gaps.append(_slot_gap(files, slot_loss))
     windows: list[Window] = []
     ready: set[str] = set()
     for base in sorted(bases, key=lambda b: (b.stop_time, b.name)):
-        reach = _reach(files, base.timeline, base.start_lsn)
+        reach = _reach(files, base.timeline, base.start_lsn, histories)
         if reach is None or reach.end_lsn < base.stop_lsn:
             continue
         ready.add(base.name)
@@ -140,7 +142,9 @@ def covers(wal: Iterable[StoredWal], timeline: int, start_lsn: int, stop_lsn: in
     >>> covers([whole], 1, (2 << 24) + 40, (3 << 24) + 10)
     False
     """
-    reach = _reach(_usable(wal, frozenset()), timeline, start_lsn)
+    wal = list(wal)
+    histories = _timelines_with_history(wal, frozenset())
+    reach = _reach(_usable(wal, frozenset()), timeline, start_lsn, histories)
     return reach is not None and reach.end_lsn >= stop_lsn
 
 
@@ -169,10 +173,12 @@ def _timelines_with_history(wal: Iterable[StoredWal], missing: frozenset[str]) -
     return {w.timeline for w in wal if w.kind == HISTORY and w.name not in missing}
 
 
-def _reach(files: dict[int, list[StoredWal]], timeline: int, lsn: int) -> _Reach | None:
-    """How far the stored WAL runs without a hole from `lsn` on `timeline`, following later
-    timelines whose first stored segment starts inside what is already reached; None when
-    `lsn` itself is not stored."""
+def _reach(
+    files: dict[int, list[StoredWal]], timeline: int, lsn: int, histories: set[int]
+) -> _Reach | None:
+    """How far the stored WAL runs without a hole from `lsn` on `timeline`, following a later
+    timeline whose history file is stored and whose first stored segment starts inside what
+    is already reached; None when `lsn` itself is not stored."""
     end: int | None = None
     commits: list[datetime | None] = []
     for item in files.get(timeline, []):
@@ -187,22 +193,20 @@ def _reach(files: dict[int, list[StoredWal]], timeline: int, lsn: int) -> _Reach
         commits.append(item.last_commit_at)
     if end is None:
         return None
-    later = sorted(tl for tl in files if tl > timeline)
+    later = sorted(tl for tl in files if tl > timeline and tl in histories)
     for tl in later:
         first = files[tl][0]
         if first.start_lsn <= end:
-            switched = _reach(files, tl, first.start_lsn)
+            switched = _reach(files, tl, first.start_lsn, histories)
             if switched is not None and switched.end_lsn > end:
                 return _Reach(switched.end_lsn, (*commits, *switched.commits))
     return _Reach(end, tuple(commits))
 
 
 def _gaps(
-    files: dict[int, list[StoredWal]], wal: Iterable[StoredWal], missing: frozenset[str]
+    files: dict[int, list[StoredWal]], histories: set[int], missing: frozenset[str]
 ) -> list[Gap]:
     gaps: list[Gap] = []
-    every = list(wal)
-    histories = _timelines_with_history(every, missing)
     for timeline, items in sorted(files.items()):
         for at, (before, after) in enumerate(pairwise(items)):
             if after.start_lsn > before.end_lsn:
