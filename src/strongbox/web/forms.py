@@ -20,6 +20,7 @@ from strongbox.services import storage_kinds as registry
 from strongbox.services.schemas import (
     BackupCreate,
     DatabaseCreate,
+    PitrUpdate,
     RestoreCreate,
     ScheduleCreate,
     ScheduleUpdate,
@@ -222,6 +223,23 @@ def backup_create(form: FormLike) -> BackupCreate:
     data: dict[str, Any] = {"storage": text(form, "storage")}
     _put(data, "name", text(form, "name"))
     return validate(lambda: BackupCreate.model_validate(data))
+
+
+def pitr_update(form: FormLike) -> PitrUpdate:
+    """PitrUpdate from the section's form: `action` is `enable` or `disable`.
+
+    >>> from starlette.datastructures import MultiDict
+    >>> pitr_update(MultiDict({"action": "enable", "storage": "main",
+    ...                        "upload_interval_seconds": "30"})).upload_interval_seconds
+    30
+    >>> pitr_update(MultiDict({"action": "disable"})).enabled
+    False
+    """
+    if text(form, "action") == "disable":
+        return validate(lambda: PitrUpdate(enabled=False))
+    data: dict[str, Any] = {"enabled": True, "storage": text(form, "storage") or None}
+    _put(data, "upload_interval_seconds", text(form, "upload_interval_seconds"))
+    return validate(lambda: PitrUpdate.model_validate(data))
 
 
 def restore_create(form: FormLike, sources: list[str]) -> RestoreCreate:
