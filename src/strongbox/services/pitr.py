@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import shutil
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -29,7 +30,7 @@ from strongbox.domain.pitr_window import (
 )
 from strongbox.domain.states import JobState
 from strongbox.domain.wal import parse_lsn, slot_name
-from strongbox.engines.base import StreamingEngine
+from strongbox.engines.base import ConnectionInfo, StreamingEngine
 from strongbox.errors import StrongboxError, invalid
 from strongbox.services import databases, storages
 from strongbox.services.context import Context
@@ -47,7 +48,7 @@ def get(ctx: Context, database: str) -> PitrOut:
     storage is listed, so that an indexed object deleted from it shows as a gap)."""
     with ctx.catalog.session() as session:
         databases.get_row(session, database)
-        row = _find(session, database)
+        row = stream_row(session, database)
         stream = _stream_fields(row)
     found = windows_for(ctx, database)
     return PitrOut(
@@ -91,7 +92,7 @@ def _enable(ctx: Context, database: str, body: PitrUpdate) -> None:
     engine.create_slot(conn, slot, timeout)
     now = ctx.clock.now()
     with ctx.catalog.session() as session:
-        row = _find(session, database)
+        row = stream_row(session, database)
         if row is None:
             row = PitrStream(database=database, created_at=now)
             session.add(row)
@@ -114,7 +115,7 @@ def _enable(ctx: Context, database: str, body: PitrUpdate) -> None:
 def _disable(ctx: Context, database: str) -> None:
     with ctx.catalog.session() as session:
         db_row = databases.get_row(session, database)
-        row = _find(session, database)
+        row = stream_row(session, database)
         if row is None or not row.enabled:
             return
         row.enabled = False
@@ -129,7 +130,7 @@ def _disable(ctx: Context, database: str) -> None:
         engine.drop_slot(conn, slot, ctx.settings.check_timeout_seconds)
 
 
-def _streaming_engine(ctx: Context, database: str) -> tuple[StreamingEngine, Any]:
+def _streaming_engine(ctx: Context, database: str) -> tuple[StreamingEngine, ConnectionInfo]:
     with ctx.catalog.session() as session:
         db_row = databases.get_row(session, database)
         conn = databases.connection_of(ctx, db_row)
@@ -144,7 +145,7 @@ def _streaming_engine(ctx: Context, database: str) -> tuple[StreamingEngine, Any
     return engine, conn
 
 
-def spool_of(ctx: Context, database: str) -> Any:
+def spool_of(ctx: Context, database: str) -> Path:
     """The spool folder of a database's stream (a registered name, never one from outside)."""
     return ctx.settings.resolved_spool_dir() / database
 
@@ -164,7 +165,7 @@ def windows_for(ctx: Context, database: str) -> PitrWindows:
         storage_names = {r.storage for r in rows}
         indexed = {(r.storage, r.key): r.name for r in rows}
         bases = _bases(session, database)
-        row = _find(session, database)
+        row = stream_row(session, database)
         loss = (
             SlotLoss(row.slot_gap, row.slot_gap_to_lsn)
             if row is not None and row.slot_gap
@@ -220,8 +221,9 @@ def _bases(session: Session, database: str) -> list[BaseRange]:
 
 def base_range(name: str, position: dict[str, Any] | None) -> BaseRange | None:
     """A physical backup's WAL range from its recorded log position (None when incomplete)."""
+    if position is None:
+        return None
     try:
-        assert position is not None
         return BaseRange(
             name,
             int(position["timeline"]),
@@ -229,16 +231,12 @@ def base_range(name: str, position: dict[str, Any] | None) -> BaseRange | None:
             parse_lsn(str(position["stop_lsn"])),
             datetime.fromisoformat(str(position["stop_time"])),
         )
-    except (AssertionError, KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError):
         return None
 
 
-def _find(session: Session, database: str) -> PitrStream | None:
-    return session.scalars(select(PitrStream).where(PitrStream.database == database)).first()
-
-
 def stream_row(session: Session, database: str) -> PitrStream | None:
-    return _find(session, database)
+    return session.scalars(select(PitrStream).where(PitrStream.database == database)).first()
 
 
 def _stream_fields(row: PitrStream | None) -> dict[str, Any]:
