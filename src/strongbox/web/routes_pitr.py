@@ -35,8 +35,8 @@ def _section(
 def section(request: Request, session: Session, database: str) -> Response:
     status = pitr.get(context_of(request), database)
     values = {
-        "storage": status.storage or "",
-        "upload_interval_seconds": str(status.upload_interval_seconds),
+        forms.PITR_FIELDS + "storage": status.storage or "",
+        forms.PITR_FIELDS + "upload_interval_seconds": str(status.upload_interval_seconds),
     }
     return _section(request, session, database, values, None)
 
@@ -45,4 +45,4 @@ def section(request: Request, session: Session, database: str) -> Response:
 def change(request: Request, session: Session, form: Form, database: str) -> Response:
     with forms.Refusal() as refused:
         pitr.update(context_of(request), database, forms.pitr_update(form))
-    return _section(request, session, database, form, refused.errors)
+    return _section(request, session, database, form, forms.pitr_errors(refused.errors))
