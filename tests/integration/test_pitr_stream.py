@@ -6,6 +6,7 @@ it off drops the slot."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import signal
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import zstandard
 from sqlalchemy import select
 
 from fixtures.app import RunningServer, start_server, stop_server
@@ -143,8 +145,6 @@ def test_streamed_wal_is_indexed_with_its_commit_times_and_opens_a_window(
     assert row.last_commit_at is not None
     assert before <= row.last_commit_at <= after
     stored = store / "prod" / "pitr" / "wal" / f"{walfile}.zst"
-    import hashlib
-
     assert hashlib.sha256(stored.read_bytes()).hexdigest() == row.sha256
     assert row.key.endswith(f"prod/pitr/wal/{walfile}.zst")
 
@@ -225,6 +225,17 @@ def test_a_killed_receiver_is_restarted_without_a_gap_or_a_duplicate(
     ranges = sorted((r.start_lsn, r.end_lsn) for r in segments)
     assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges))
     assert _status(strongbox, "killed")["gaps"] == []
+
+    # A file of a stored name with other content: the stored one stays, the stream breaks.
+    stored = tmp_path / "store" / "killed" / "pitr" / "wal" / f"{walfile}.zst"
+    raw = bytearray(zstandard.ZstdDecompressor().decompressobj().decompress(stored.read_bytes()))
+    raw[-1] ^= 0xFF
+    stray = strongbox.data_dir / "spool" / "killed" / walfile
+    stray.write_bytes(bytes(raw))
+    status = _wait("broken", lambda: (s := _status(strongbox, "killed"))["state"] == "broken" and s)
+    assert f"WAL file {walfile} is already stored with other content" in status["error"]
+    assert hashlib.sha256(stored.read_bytes()).hexdigest() == row.sha256
+    assert stray.read_bytes() == bytes(raw)
     strongbox.client.put("/api/v1/databases/killed/pitr", json={"enabled": False})
 
 

@@ -28,11 +28,11 @@ def test_it_is_starting_until_the_first_file_is_stored() -> None:
 
 
 def test_it_is_disabled_when_off_whatever_else_was_seen() -> None:
-    assert choose_state(seen(enabled=False, slot_problem="gone"), NOW) == ("disabled", None)
+    assert choose_state(seen(enabled=False, broken_because="gone"), NOW) == ("disabled", None)
 
 
-def test_a_slot_problem_breaks_it_with_the_reason() -> None:
-    assert choose_state(seen(slot_problem="slot dropped"), NOW) == ("broken", "slot dropped")
+def test_a_problem_a_person_must_fix_breaks_it_with_the_reason() -> None:
+    assert choose_state(seen(broken_because="slot dropped"), NOW) == ("broken", "slot dropped")
 
 
 def test_a_receiver_that_keeps_failing_breaks_it_with_the_last_error() -> None:

@@ -33,7 +33,7 @@ class StreamObservation:
     last_upload_at: datetime | None
     failures: int = 0
     last_failure: str | None = None
-    slot_problem: str | None = None  # why the slot cannot be used (dropped, lost)
+    broken_because: str | None = None  # what a person must fix (a slot gone, diverged WAL)
     pending_wal: bool = False  # the server has WAL beyond what is stored
     retained_bytes: int | None = None  # WAL the slot keeps on the server
     unlimited_retention: bool = False  # max_slot_wal_keep_size is -1
@@ -61,13 +61,13 @@ def choose_state(seen: StreamObservation, now: datetime) -> tuple[str, str | Non
     >>> now = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
     >>> choose_state(StreamObservation(True, 60, None), now)
     ('starting', None)
-    >>> choose_state(StreamObservation(True, 60, now, slot_problem="slot gone"), now)
+    >>> choose_state(StreamObservation(True, 60, now, broken_because="slot gone"), now)
     ('broken', 'slot gone')
     """
     if not seen.enabled:
         return DISABLED, None
-    if seen.slot_problem is not None:
-        return BROKEN, seen.slot_problem
+    if seen.broken_because is not None:
+        return BROKEN, seen.broken_because
     if seen.failures >= FAILURES_BEFORE_BROKEN:
         return BROKEN, (
             f"pg_receivewal failed {seen.failures} times in a row; it is tried again with a "

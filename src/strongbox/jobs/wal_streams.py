@@ -15,6 +15,7 @@ import time
 from strongbox.errors import StrongboxError
 from strongbox.services import pitr, wal_streaming
 from strongbox.services.context import Context
+from strongbox.services.wal_uploads import StreamBroken
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +91,8 @@ class _Supervisor:
                     break
                 tail = self._receiver.process.stderr_tail()[-500:]
                 raise StrongboxError(f"pg_receivewal ended: {tail or 'no message'}")
-            except wal_streaming.SlotProblem as exc:
-                self._record(failures, last_failure, slot_problem=str(exc))
+            except StreamBroken as exc:  # a person must act: look again now and then
+                self._record(failures, last_failure, broken_because=str(exc))
                 pause = BACKOFF_MAX
             except StrongboxError as exc:
                 failures, last_failure = failures + 1, str(exc)
@@ -124,8 +125,8 @@ class _Supervisor:
             wal_streaming.store(ctx, receiver, partial=True)  # stopping: keep what arrived
         return stored_any
 
-    def _record(self, failures: int, last: str | None, slot_problem: str | None = None) -> None:
+    def _record(self, failures: int, last: str | None, broken_because: str | None = None) -> None:
         try:
-            wal_streaming.record(self._ctx, self._database, failures, last, None, slot_problem)
+            wal_streaming.record(self._ctx, self._database, failures, last, None, broken_because)
         except Exception:  # recording must not end the supervisor
             log.exception("could not record the WAL stream state of %s", self._database)

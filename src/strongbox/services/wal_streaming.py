@@ -15,13 +15,9 @@ from strongbox.errors import StrongboxError
 from strongbox.process import ToolProcess
 from strongbox.services import databases, pitr
 from strongbox.services.context import Context
-from strongbox.services.wal_uploads import Spool, upload_ready
+from strongbox.services.wal_uploads import Spool, StreamBroken, upload_ready
 
 SLOT_PROBLEM = "pitr-slot-unusable"
-
-
-class SlotProblem(StrongboxError):
-    """The stream's slot is gone or lost: restarting the receiver cannot help."""
 
 
 @dataclass
@@ -35,7 +31,7 @@ class Receiver:
 
 def open_receiver(ctx: Context, database: str) -> Receiver:
     """Start `pg_receivewal` on the stream's slot into the database's spool folder. Raises
-    SlotProblem when the slot was dropped or lost (recorded as a gap), StrongboxError when the
+    StreamBroken when the slot was dropped or lost (recorded as a gap), StrongboxError when the
     server or the programs cannot be reached."""
     with ctx.catalog.session() as session:
         row = pitr.stream_row(session, database)
@@ -75,7 +71,7 @@ def _refuse_unusable_slot(ctx: Context, database: str, slot: str, status: SlotSt
         if row is not None:
             row.slot_gap = reason
             row.slot_gap_to_lsn = status.current_lsn
-    raise SlotProblem(
+    raise StreamBroken(
         f"{reason}; enable point-in-time recovery again (PUT /api/v1/databases/{database}/pitr "
         f"or strongbox pitr enable {database}) to make a new slot, then take a physical backup",
         SLOT_PROBLEM,
@@ -101,7 +97,7 @@ def record(
     failures: int,
     last_failure: str | None,
     status: SlotStatus | None = None,
-    slot_problem: str | None = None,
+    broken_because: str | None = None,
 ) -> None:
     """Write the state `choose_state` gives for what was seen on the stream's row."""
     now = ctx.clock.now()
@@ -123,7 +119,7 @@ def record(
             last_upload_at=row.last_upload_at,
             failures=failures,
             last_failure=last_failure,
-            slot_problem=slot_problem,
+            broken_because=broken_because,
             pending_wal=pending,
             retained_bytes=status.retained_bytes if status is not None else None,
             unlimited_retention=status.unlimited_retention if status is not None else False,

@@ -24,7 +24,7 @@ from strongbox.catalog.models import PitrStream, WalSegment
 from strongbox.domain.keys import wal_key
 from strongbox.domain.wal import HISTORY, PARTIAL, SEGMENT, WalName, parse_wal_name
 from strongbox.engines.base import StreamingEngine, WalContents
-from strongbox.errors import StrongboxError, conflict
+from strongbox.errors import StrongboxError
 from strongbox.services import storages
 from strongbox.services.context import Context
 from strongbox.storage.base import BackupStorage
@@ -32,6 +32,11 @@ from strongbox.storage.base import BackupStorage
 log = logging.getLogger(__name__)
 
 WAL_DIVERGED = "pitr-wal-diverged"
+
+
+class StreamBroken(StrongboxError):
+    """The stream cannot go on by restarting its receiver (its slot is gone, or the server's
+    WAL differs from the stored WAL): a person must act, as the message says."""
 
 
 @dataclass(frozen=True)
@@ -70,8 +75,8 @@ def upload_ready(ctx: Context, spool: Spool, *, partial: bool) -> int:
 
 
 def store_file(ctx: Context, spool: Spool, wal: WalName, raw: bytes) -> bool:
-    """Store one WAL file and index it; False when it was stored already (same content)."""
-    contents = _contents(spool, wal, raw)
+    """Store one WAL file and index it; False when it was stored already (same content).
+    Raises StreamBroken when a file of that name is stored with other content."""
     storage, prefix = storages.open_by_name(ctx, spool.storage)
     key = wal_key(prefix, spool.database, wal.name)
     with ctx.catalog.session() as session:
@@ -80,13 +85,14 @@ def store_file(ctx: Context, spool: Spool, wal: WalName, raw: bytes) -> bool:
     if known:
         if _stored_content(storage, key) == raw:
             return False
-        raise conflict(
+        raise StreamBroken(
             f"WAL file {wal.name} is already stored with other content: the server's WAL "
             "history diverged from the stored one (was it restored or re-created?); the new "
             f"file stays in {spool.folder}; disable and enable point-in-time recovery to "
             "start a new stream, and take a new base backup",
             WAL_DIVERGED,
         )
+    contents = _contents(spool, wal, raw)
     compressed = zstandard.ZstdCompressor(level=ctx.settings.zstd_level).compress(raw)
     storage.put_bytes(key, compressed)
     now = ctx.clock.now()
