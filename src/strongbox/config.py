@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     check_timeout_seconds: float = Field(default=10.0, gt=0)
     # Folder of the decompressed artifacts restores keep while they run; default {data}/scratch.
     scratch_dir: Path | None = None
+    # Folder where streamed WAL waits for its upload, one subfolder per database;
+    # default {data}/spool.
+    spool_dir: Path | None = None
     # How long the exact row count of a restored database may take before the summary falls
     # back to the planner's estimate (the restore succeeds either way).
     restore_count_timeout_seconds: float = Field(default=300.0, gt=0)
@@ -72,6 +75,9 @@ class Settings(BaseSettings):
 
     def resolved_scratch_dir(self) -> Path:
         return self.scratch_dir if self.scratch_dir is not None else self.data_dir / "scratch"
+
+    def resolved_spool_dir(self) -> Path:
+        return self.spool_dir if self.spool_dir is not None else self.data_dir / "spool"
 
     @property
     def catalog_file(self) -> Path:

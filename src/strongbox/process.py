@@ -99,6 +99,10 @@ class ToolProcess:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self._proc.pid, signal.SIGKILL)
 
+    def poll(self) -> int | None:
+        """The exit status, or None while the tool runs."""
+        return self._proc.poll()
+
     def wait(self) -> int:
         return self._proc.wait()
 

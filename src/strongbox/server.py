@@ -17,6 +17,7 @@ from strongbox.clock import SystemClock
 from strongbox.config import Settings
 from strongbox.jobs.local import LocalExecutor
 from strongbox.jobs.periodic import PeriodicTask
+from strongbox.jobs.wal_streams import WalStreams
 from strongbox.scheduler.loop import SchedulerLoop
 from strongbox.secretbox import SecretBox
 from strongbox.services import auth, backups, restores, schedule_runs
@@ -52,6 +53,7 @@ class Embedded:
     context: Context
     scheduler: SchedulerLoop
     janitor: PeriodicTask
+    wal_streams: WalStreams
 
     @classmethod
     def prepare(cls, settings: Settings) -> Embedded:
@@ -83,13 +85,17 @@ class Embedded:
             settings.cleanup_retry_seconds,
             lambda: backups.retry_cleanups(ctx),
         )
-        return cls(context=ctx, scheduler=scheduler, janitor=janitor)
+        wal_streams = WalStreams(ctx)
+        ctx.pitr_changed = wal_streams.sync
+        return cls(context=ctx, scheduler=scheduler, janitor=janitor, wal_streams=wal_streams)
 
     def start(self) -> None:
         self.scheduler.start()
         self.janitor.start()
+        self.wal_streams.start()
 
     def stop(self) -> None:
+        self.wal_streams.stop()
         self.scheduler.stop()
         self.janitor.stop()
         executor = self.context.executor

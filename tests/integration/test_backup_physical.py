@@ -19,7 +19,7 @@ from fixtures.postgres import PostgresServer
 from integration.bodies import folder_storage, mariadb_database, postgres_database
 from integration.problems import assert_problem
 from integration.seeds import pg_fingerprint, seed_postgres
-from strongbox.engines.postgresql.physical import lsn_value
+from strongbox.domain.wal import parse_lsn
 
 pytestmark = pytest.mark.integration
 
@@ -69,7 +69,7 @@ def test_a_physical_backup_starts_as_a_cluster_equal_to_the_source(
 
     position = manifest["log_position"]
     assert position == backup["log_position"]
-    assert lsn_value(position["start_lsn"]) <= lsn_value(position["stop_lsn"])
+    assert parse_lsn(position["start_lsn"]) <= parse_lsn(position["stop_lsn"])
     assert position["timeline"] == 1
     assert position["start_time"] <= position["stop_time"]
     identifier = source.query("SELECT system_identifier FROM pg_control_system()")[0][0]

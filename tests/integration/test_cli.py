@@ -321,3 +321,47 @@ def test_schedule_commands_create_list_edit_pause_and_remove(
     assert_one_line_error(bad_zone, 2, "Nowhere/City")
     no_timing = cli(strongbox, "schedule", "create", "prod", "--storage", "disk")
     assert_one_line_error(no_timing, 2, "--every")
+
+
+def test_pitr_commands_enable_show_and_disable_a_stream(
+    strongbox: RunningServer, pg_server: PostgresServer, tmp_path: Path
+) -> None:
+    pg_server.create_database("cli_pitr")
+    assert (
+        cli(
+            strongbox, "storage", "add", "disk", "--type", "filesystem", "--path", str(tmp_path)
+        ).returncode
+        == 0
+    )
+    body = postgres_database(pg_server, ["cli_pitr"], name="clipitr")
+    strongbox.client.post("/api/v1/databases", json=body).raise_for_status()
+
+    bad = cli(strongbox, "pitr", "enable", "clipitr", "--storage", "disk", "--interval", "5")
+    assert_one_line_error(bad, 2, "upload_interval_seconds")
+    enabled = json_of(
+        cli(
+            strongbox,
+            "pitr",
+            "enable",
+            "clipitr",
+            "--storage",
+            "disk",
+            "--interval",
+            "30",
+            "--json",
+        )
+    )
+    assert (enabled["enabled"], enabled["upload_interval_seconds"]) == (True, 30)
+    table = cli(strongbox, "pitr", "status", "clipitr")
+    assert table.returncode == 0, table.stderr
+    assert "upload_interval_seconds" in table.stdout
+    assert "no window yet" in table.stdout
+    take = ["backup", "create", "clipitr", "--storage", "disk", "--method", "physical"]
+    base = json_of(cli(strongbox, *take, "--wait", "--json"))
+    assert (base["method"], base["state"], base["pitr_base"]) == ("physical", "succeeded", True)
+    off = json_of(cli(strongbox, "pitr", "disable", "clipitr", "--json"))
+    assert off["state"] == "disabled"
+    slots = pg_server.query(
+        "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'strongbox_clipitr'"
+    )
+    assert slots == [(0,)]

@@ -10,7 +10,7 @@ from strongbox import __version__
 from strongbox.api import problems, sign_in_limit
 from strongbox.api.body_limit import BodyLimit
 from strongbox.api.deps import require_principal
-from strongbox.api.routes import backups, databases, restores, schedules, storages
+from strongbox.api.routes import backups, databases, pitr, restores, schedules, storages
 from strongbox.services.context import Context
 from strongbox.web import pages
 
@@ -36,7 +36,7 @@ def create_app(ctx: Context) -> FastAPI:
         responses=problems.OPENAPI_RESPONSES,
     )
     api.include_router(storages.build_router())
-    for module in (databases, backups, schedules, restores):
+    for module in (databases, backups, schedules, restores, pitr):
         api.include_router(module.router)
     app.include_router(api)
     pages.install(app)

@@ -224,6 +224,10 @@ class PitrStream(Base):
     slot_name: Mapped[str | None] = mapped_column(String(63))
     lag_seconds: Mapped[float | None] = mapped_column(Float)
     last_upload_at: Mapped[datetime | None]
+    # Set when the server removed WAL the stream had not received (its slot was lost or
+    # dropped): why, and up to which LSN (None: unknown). Cleared when a new slot is made.
+    slot_gap: Mapped[str | None] = mapped_column(Text)
+    slot_gap_to_lsn: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

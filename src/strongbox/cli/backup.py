@@ -20,12 +20,16 @@ def create(
     database: Annotated[str, typer.Argument(help="the database to back up")],
     storage: Annotated[str, typer.Option(help="the backup storage to write to")],
     name: Annotated[str | None, typer.Option(help="default: backup-YYYYMMDD-HHMM-xxx")] = None,
+    method: Annotated[
+        str | None,
+        typer.Option(help="logical (default) or physical (PostgreSQL: a base for PITR)"),
+    ] = None,
     wait: Annotated[bool, typer.Option(help="show progress until the backup ends")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Take a backup now. With --wait, exits 1 if the backup fails."""
     client = ApiClient()
-    body = {"storage": storage, "name": name}
+    body = {"storage": storage, "name": name, "method": method}
     backup = client.post(f"/databases/{database}/backups", {k: v for k, v in body.items() if v})
     if wait:
         backup = follow(

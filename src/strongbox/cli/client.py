@@ -50,6 +50,9 @@ class ApiClient:
     def post(self, path: str, json: Any, **params: Any) -> Any:
         return self.request("POST", path, json=json, **params)
 
+    def put(self, path: str, json: Any, **params: Any) -> Any:
+        return self.request("PUT", path, json=json, **params)
+
     def patch(self, path: str, json: Any, **params: Any) -> Any:
         return self.request("PATCH", path, json=json, **params)
 

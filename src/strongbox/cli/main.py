@@ -11,7 +11,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from strongbox.cli import backup, database, restore, schedule, storage, token
+from strongbox.cli import backup, database, pitr, restore, schedule, storage, token
 from strongbox.cli.client import CliError
 
 app = typer.Typer(
@@ -25,6 +25,7 @@ app.add_typer(storage.app, name="storage")
 app.add_typer(database.app, name="db")
 app.add_typer(backup.app, name="backup")
 app.add_typer(schedule.app, name="schedule")
+app.add_typer(pitr.app, name="pitr")
 app.add_typer(token.app, name="token")
 app.command("restore")(restore.restore)
 

@@ -35,7 +35,11 @@ def is_pitr_base(method: str) -> bool:
     return method == PHYSICAL
 
 
-def is_pitr_ready(method: str) -> bool:
-    """Whether a backup can be recovered to a point in time now: a base whose WAL range is
-    stored by a WAL stream. No WAL stream exists yet, so no backup is."""
-    return False
+def is_pitr_ready(method: str, wal_stored: bool) -> bool:
+    """Whether a backup can be recovered to a point in time now: a base whose WAL range (start
+    to stop LSN, on its timeline) is stored by a WAL stream (`wal_stored`, from the index).
+
+    >>> is_pitr_ready(PHYSICAL, True), is_pitr_ready(LOGICAL, True), is_pitr_ready(PHYSICAL, False)
+    (True, False, False)
+    """
+    return is_pitr_base(method) and wal_stored

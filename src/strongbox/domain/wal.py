@@ -9,6 +9,7 @@ tools and are therefore checked here before they become an object key or a file 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -130,3 +131,22 @@ def format_lsn(lsn: int) -> str:
     '16/B374D848'
     """
     return f"{lsn >> 32:X}/{lsn & 0xFFFFFFFF:X}"
+
+
+SLOT_PREFIX = "strongbox_"
+
+
+def slot_name(database: str) -> str:
+    """The replication slot of a registered database (a DNS-1123 name, at most 63 characters):
+    slot names take lowercase letters, digits and '_' only, at most 63 characters.
+
+    >>> slot_name("prod-eu-1")
+    'strongbox_prod_eu_1'
+    >>> slot_name("a" * 63) != slot_name("a" * 62 + "b"), len(slot_name("a" * 63))
+    (True, 63)
+    """
+    name = SLOT_PREFIX + re.sub(r"[^a-z0-9_]", "_", database.lower())
+    if len(name) <= 63:
+        return name
+    # Cut names keep a digest of the whole, so that two long names cannot share a slot.
+    return name[:54] + "_" + hashlib.sha256(database.encode()).hexdigest()[:8]

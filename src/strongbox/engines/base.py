@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from strongbox.domain.database_properties import DatabaseProperties
@@ -205,4 +207,67 @@ class GlobalsEngine(RestoringEngine, Protocol):
 
     def globals_errors(self, stderr_text: str) -> list[str]:
         """The real errors in the globals tool's stderr ('already exists' is not one)."""
+        ...
+
+
+@dataclass(frozen=True)
+class SlotStatus:
+    """A replication slot as the server reports it; `exists` False when it is gone."""
+
+    exists: bool
+    lost: bool = False  # wal_status 'lost': the server removed WAL the slot still needed
+    restart_lsn: int | None = None
+    current_lsn: int | None = None  # the server's current write position
+    retained_bytes: int | None = None  # WAL the slot keeps on the server
+    unlimited_retention: bool = False  # max_slot_wal_keep_size = -1
+
+
+@dataclass(frozen=True)
+class WalContents:
+    """What a WAL file holds: its LSN range (end exclusive: for a partial file, the end of its
+    last complete record) and the times of its first and last commit records (UTC)."""
+
+    start_lsn: int
+    end_lsn: int
+    first_commit_at: datetime | None
+    last_commit_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ReceiverCommand:
+    """The WAL receiver's command line and environment (the password lives there only), and
+    the program that reads the files it writes."""
+
+    argv: list[str]
+    env: dict[str, str] = field(repr=False)
+    wal_reader: Path
+
+
+@runtime_checkable
+class StreamingEngine(Protocol):
+    """An engine whose change log can be streamed for point-in-time recovery."""
+
+    def check_streaming(self, conn: ConnectionInfo, slot: str, timeout: float) -> None:
+        """Raises refused(...) naming each missing prerequisite of a stream on `slot` with its
+        fix (the slot and its WAL sender, if they exist, count as free)."""
+        ...
+
+    def create_slot(self, conn: ConnectionInfo, slot: str, timeout: float) -> None:
+        """Create the replication slot `slot` unless it exists (keeping WAL from now on)."""
+        ...
+
+    def drop_slot(self, conn: ConnectionInfo, slot: str, timeout: float) -> None:
+        """Drop the slot if it exists."""
+        ...
+
+    def slot_status(self, conn: ConnectionInfo, slot: str, timeout: float) -> SlotStatus: ...
+
+    def receiver_command(
+        self, conn: ConnectionInfo, slot: str, spool: Path, timeout: float
+    ) -> ReceiverCommand:
+        """The command that streams the change log from `slot` into the folder `spool`."""
+        ...
+
+    def read_wal_file(self, reader: Path, path: Path, name: str) -> WalContents:
+        """What the file at `path`, called `name` (checked), holds, read with `reader`."""
         ...

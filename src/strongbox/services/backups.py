@@ -16,14 +16,14 @@ from strongbox.domain.backup_methods import (
     is_pitr_ready,
     physical_unsupported,
 )
-from strongbox.domain.keys import backup_prefix
+from strongbox.domain.keys import PITR_FOLDER, backup_prefix
 from strongbox.domain.manifest_checks import BASE
 from strongbox.domain.names import default_name
 from strongbox.domain.states import ACTIVE_STATES, JobState, duration_seconds
 from strongbox.engines.base import PhysicalEngine
 from strongbox.engines.registry import kind_of
 from strongbox.errors import IllegalStateMove, StrongboxError, conflict, invalid, not_found
-from strongbox.services import backup_run, databases, hints, storages
+from strongbox.services import backup_run, databases, hints, pitr, storages
 from strongbox.services.busy import refuse_if_busy
 from strongbox.services.context import Context
 from strongbox.services.schemas import ArtifactOut, BackupCreate, BackupOut
@@ -44,6 +44,13 @@ def create(
     """
     if body.method == PHYSICAL:
         _check_physical(ctx, database)
+    if body.name == PITR_FOLDER:
+        raise invalid(
+            f"a backup may not be named '{PITR_FOLDER}': that folder beside the backups holds "
+            "the streamed WAL; choose another name",
+            "backup-name-reserved",
+            field_name="body.name",
+        )
     now = ctx.clock.now()
     name = body.name or default_name("backup", now)
     try:
@@ -110,13 +117,14 @@ def list_for(ctx: Context, database: str) -> list[BackupOut]:
             .where(Backup.database == database)
             .order_by(Backup.created_at.desc(), Backup.id.desc())
         )
-        return [to_out(r) for r in rows]
+        ready = pitr.ready_bases(ctx, database)
+        return [to_out(r, ready) for r in rows]
 
 
 def get(ctx: Context, database: str, name: str) -> BackupOut:
     with ctx.catalog.session() as session:
         databases.get_row(session, database)
-        return to_out(get_row(session, database, name))
+        return to_out(get_row(session, database, name), pitr.ready_bases(ctx, database))
 
 
 def delete(ctx: Context, database: str, name: str) -> None:
@@ -130,11 +138,15 @@ def delete(ctx: Context, database: str, name: str) -> None:
                 "backup-in-progress",
             )
         _refuse_if_read(session, database, name)
-        storage_name = row.storage
+        storage_name, method = row.storage, row.method
     storage, prefix = storages.open_by_name(ctx, storage_name)
     storage.delete_prefix(backup_prefix(prefix, database, name))
     with ctx.catalog.session() as session:
         session.delete(get_row(session, database, name))
+    if is_pitr_base(method):
+        pruned = pitr.prune_wal(ctx, database)
+        if pruned:
+            log.info("deleted %d WAL files of %s older than its oldest base", pruned, database)
 
 
 def recover_interrupted(ctx: Context) -> list[str]:
@@ -235,7 +247,8 @@ def _refuse_if_busy(session: Session, database: str) -> None:
     refuse_if_busy(session, database)  # a restore from or into it
 
 
-def to_out(row: Backup) -> BackupOut:
+def to_out(row: Backup, pitr_ready: frozenset[str] = frozenset()) -> BackupOut:
+    """The backup as shown; `pitr_ready` names the database's bases whose WAL is stored."""
     duration = duration_seconds(row.started_at, row.finished_at)
     return BackupOut(
         name=row.name,
@@ -257,6 +270,6 @@ def to_out(row: Backup) -> BackupOut:
         server_version=row.server_version,
         log_position=row.log_position,
         pitr_base=is_pitr_base(row.method),
-        pitr_ready=is_pitr_ready(row.method),
+        pitr_ready=is_pitr_ready(row.method, row.name in pitr_ready),
         artifacts=[ArtifactOut(**a) for a in row.artifacts],
     )

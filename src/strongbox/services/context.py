@@ -27,3 +27,6 @@ class Context:
     executor: Executor
     # Called when schedules change, so that a sleeping scheduler looks again now.
     wake_scheduler: Callable[[], None] = field(default=lambda: None)
+    # Called with a database whose WAL stream was turned on or off, so that the server starts
+    # its receiver afresh or stops it now (returns once a stopped receiver has ended).
+    pitr_changed: Callable[[str], None] = field(default=lambda database: None)

@@ -7,8 +7,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from strongbox.catalog.models import Database, Schedule
+from strongbox.catalog.models import Database, PitrStream, Schedule
 from strongbox.certificates import ca_file
+from strongbox.domain.pitr_state import BROKEN, LAGGING
 from strongbox.domain.production_hours import ProductionHours
 from strongbox.engines.base import ConnectionInfo, Engine, ServerInfo
 from strongbox.engines.registry import engine_for, kind_of
@@ -60,12 +61,29 @@ def create(ctx: Context, body: DatabaseCreate) -> DatabaseOut:
 
 def list_all(ctx: Context) -> list[DatabaseOut]:
     with ctx.catalog.session() as session:
-        return [to_out(r) for r in session.scalars(select(Database).order_by(Database.name))]
+        warnings = _pitr_warnings(session)
+        return [
+            to_out(r, warnings.get(r.name, []))
+            for r in session.scalars(select(Database).order_by(Database.name))
+        ]
 
 
 def get(ctx: Context, name: str) -> DatabaseOut:
     with ctx.catalog.session() as session:
-        return to_out(get_row(session, name))
+        return to_out(get_row(session, name), _pitr_warnings(session).get(name, []))
+
+
+def _pitr_warnings(session: Session) -> dict[str, list[str]]:
+    """Per database, the warning of a WAL stream that is lagging or broken."""
+    rows = session.execute(
+        select(PitrStream.database, PitrStream.state, PitrStream.error).where(
+            PitrStream.enabled.is_(True), PitrStream.state.in_((LAGGING, BROKEN))
+        )
+    ).all()
+    return {
+        database: [f"point-in-time recovery is {state}: {error or 'see GET .../pitr'}"]
+        for database, state, error in rows
+    }
 
 
 def update(ctx: Context, name: str, body: DatabaseUpdate) -> DatabaseOut:
@@ -204,7 +222,7 @@ def _hours(hours: ProductionHours | None) -> dict[str, Any] | None:
     return hours.model_dump() if hours is not None else None
 
 
-def to_out(row: Database) -> DatabaseOut:
+def to_out(row: Database, warnings: list[str] | None = None) -> DatabaseOut:
     return DatabaseOut(
         name=row.name,
         engine=row.engine,
@@ -222,4 +240,5 @@ def to_out(row: Database) -> DatabaseOut:
         ),
         created_at=row.created_at,
         updated_at=row.updated_at,
+        warnings=warnings or [],
     )

@@ -20,6 +20,7 @@ from strongbox.services import storage_kinds as registry
 from strongbox.services.schemas import (
     BackupCreate,
     DatabaseCreate,
+    PitrUpdate,
     RestoreCreate,
     ScheduleCreate,
     ScheduleUpdate,
@@ -222,6 +223,39 @@ def backup_create(form: FormLike) -> BackupCreate:
     data: dict[str, Any] = {"storage": text(form, "storage")}
     _put(data, "name", text(form, "name"))
     return validate(lambda: BackupCreate.model_validate(data))
+
+
+PITR_FIELDS = "pitr."  # the section's fields sit on the page beside other forms' `storage`
+
+
+def pitr_update(form: FormLike) -> PitrUpdate:
+    """PitrUpdate from the section's form: `action` is `enable` or `disable`; its fields are
+    named `pitr.storage` and `pitr.upload_interval_seconds` (see `pitr_errors`).
+
+    >>> from starlette.datastructures import MultiDict
+    >>> pitr_update(MultiDict({"action": "enable", "pitr.storage": "main",
+    ...                        "pitr.upload_interval_seconds": "30"})).upload_interval_seconds
+    30
+    >>> pitr_update(MultiDict({"action": "disable"})).enabled
+    False
+    """
+    if text(form, "action") == "disable":
+        return validate(lambda: PitrUpdate(enabled=False))
+    data: dict[str, Any] = {"enabled": True, "storage": text(form, PITR_FIELDS + "storage")}
+    _put(data, "upload_interval_seconds", text(form, PITR_FIELDS + "upload_interval_seconds"))
+    return validate(lambda: PitrUpdate.model_validate(data))
+
+
+def pitr_errors(errors: FormErrors | None) -> FormErrors | None:
+    """The messages of a refused PitrUpdate on the section's field names.
+
+    >>> pitr_errors(FormErrors({"storage": "unknown"})).fields
+    {'pitr.storage': 'unknown'}
+    """
+    if errors is None:
+        return None
+    fields = {PITR_FIELDS + name: message for name, message in errors.fields.items()}
+    return FormErrors(fields, errors.message)
 
 
 def restore_create(form: FormLike, sources: list[str]) -> RestoreCreate:

@@ -16,6 +16,7 @@ from strongbox.services import auth
 from strongbox.web import (
     routes_backups,
     routes_databases,
+    routes_pitr,
     routes_restores,
     routes_schedules,
     routes_storages,
@@ -116,6 +117,7 @@ def install(app: FastAPI) -> None:
         routes_backups,
         routes_schedules,
         routes_restores,
+        routes_pitr,
     ):
         app.include_router(module.router)
     app.include_router(router)

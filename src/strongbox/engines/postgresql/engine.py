@@ -21,8 +21,11 @@ from strongbox.engines.base import (
     ConnectionInfo,
     DatabaseSummary,
     DumpCommand,
+    ReceiverCommand,
     RestoreCommand,
     ServerInfo,
+    SlotStatus,
+    WalContents,
 )
 from strongbox.engines.common import (
     CREATE_FAILED,
@@ -32,7 +35,7 @@ from strongbox.engines.common import (
     safe_file_stems,
     scrub,
 )
-from strongbox.engines.postgresql import physical
+from strongbox.engines.postgresql import physical, wal_receiver, waldump
 from strongbox.engines.postgresql import properties as postgresql_properties
 from strongbox.engines.postgresql import swap as postgresql_swap
 from strongbox.engines.postgresql.client_tools import ClientTool, pick_pg_dump, sibling
@@ -165,6 +168,39 @@ class PostgresEngine:
             pg_basebackup.path, conn, client_env(conn, timeout), size or None
         )
         return command, {"pg_basebackup": pg_basebackup.version}, source.facts()
+
+    # --- WAL streaming (point-in-time recovery) ---
+
+    def check_streaming(self, conn: ConnectionInfo, slot: str, timeout: float) -> None:
+        """Refuses a server that cannot stream its WAL (`wal_receiver.check`), and one whose
+        pg_receivewal and pg_waldump are not installed here."""
+        with connect(conn, timeout) as pg:
+            server = server_info(pg)
+            wal_receiver.check(pg, conn, slot)
+        wal_receiver.pick_programs(server.major, self.bin_dir)
+
+    def create_slot(self, conn: ConnectionInfo, slot: str, timeout: float) -> None:
+        with connect(conn, timeout) as pg:
+            wal_receiver.create_slot(pg, slot)
+
+    def drop_slot(self, conn: ConnectionInfo, slot: str, timeout: float) -> None:
+        with connect(conn, timeout) as pg:
+            wal_receiver.drop_slot(pg, slot)
+
+    def slot_status(self, conn: ConnectionInfo, slot: str, timeout: float) -> SlotStatus:
+        with connect(conn, timeout) as pg:
+            return wal_receiver.slot_status(pg, slot)
+
+    def receiver_command(
+        self, conn: ConnectionInfo, slot: str, spool: Path, timeout: float
+    ) -> ReceiverCommand:
+        with connect(conn, timeout) as pg:
+            server = server_info(pg)
+        receiver, waldump = wal_receiver.pick_programs(server.major, self.bin_dir)
+        return wal_receiver.receiver_command(receiver, waldump, conn, slot, spool, timeout)
+
+    def read_wal_file(self, reader: Path, path: Path, name: str) -> WalContents:
+        return waldump.read_wal_file(reader, path, name)
 
     # --- restores ---
 

@@ -10,6 +10,7 @@ alone starts as a cluster at the backup's end point until a WAL stream exists to
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,28 +59,10 @@ class PhysicalSource:
 
 def check_source(pg: Pg, conn: ConnectionInfo, server_version: str) -> PhysicalSource:
     """The cluster's identity, once every prerequisite of a base backup holds on `pg` (a
-    connection as the backup's user): a role with REPLICATION, `wal_level` replica or logical,
-    a free WAL sender, no tablespace outside the data folder, and a `pg_hba.conf` line that
-    lets the user open a replication connection. Raises refused(...) naming each missing one
-    with its exact fix."""
-    user = conn.username
-    missing: list[str] = []
-    if not scalar(
-        pg, "SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user"
-    ):
-        missing.append(
-            f"role {user!r} lacks REPLICATION: run ALTER ROLE {quote_identifier(user)} REPLICATION"
-        )
-    wal_level = str(scalar(pg, "SHOW wal_level"))
-    if wal_level == "minimal":
-        missing.append(
-            "wal_level is 'minimal': run ALTER SYSTEM SET wal_level = 'replica' and restart "
-            "the server"
-        )
-    if int(scalar(pg, "SHOW max_wal_senders")) < 1:
-        missing.append(
-            "max_wal_senders is 0: run ALTER SYSTEM SET max_wal_senders = 10 and restart the server"
-        )
+    connection as the backup's user): those of `replication_missing`, no tablespace outside
+    the data folder, and a `pg_hba.conf` line that lets the user open a replication
+    connection. Raises refused(...) naming each missing one with its exact fix."""
+    missing = replication_missing(pg, conn.username)
     others = [
         str(row[0])
         for row in pg.execute(
@@ -96,13 +79,50 @@ def check_source(pg: Pg, conn: ConnectionInfo, server_version: str) -> PhysicalS
         )
     if missing:
         raise refused(_prerequisites(missing), REPLICATION_MISSING)
-    system_identifier = _identify_system(conn)
+    system_identifier = identify_system(conn, _prerequisites)
     return PhysicalSource(system_identifier, server_version)
 
 
-def _identify_system(conn: ConnectionInfo) -> str:
+def replication_missing(pg: Pg, user: str, own_slot: str | None = None) -> list[str]:
+    """What the server lacks for a replication connection of `user`, each with its exact fix:
+    a role with REPLICATION, `wal_level` replica or logical, a free WAL sender (the one that
+    serves `own_slot`, when given, counts as free: it is Strongbox's own)."""
+    missing: list[str] = []
+    if not scalar(
+        pg, "SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user"
+    ):
+        missing.append(
+            f"role {user!r} lacks REPLICATION: run ALTER ROLE {quote_identifier(user)} REPLICATION"
+        )
+    wal_level = str(scalar(pg, "SHOW wal_level"))
+    if wal_level == "minimal":
+        missing.append(
+            "wal_level is 'minimal': run ALTER SYSTEM SET wal_level = 'replica' and restart "
+            "the server"
+        )
+    senders = int(scalar(pg, "SHOW max_wal_senders"))
+    serving = pg.execute(
+        "SELECT count(*) FROM pg_stat_replication WHERE pid IS DISTINCT FROM "
+        "(SELECT active_pid FROM pg_replication_slots WHERE slot_name = %s)",
+        (own_slot,),
+    ).fetchone()
+    busy = int(serving[0]) if serving else 0
+    if senders < 1:
+        missing.append(
+            "max_wal_senders is 0: run ALTER SYSTEM SET max_wal_senders = 10 and restart the server"
+        )
+    elif busy >= senders:
+        missing.append(
+            f"all {senders} WAL senders are in use: run ALTER SYSTEM SET max_wal_senders = "
+            f"{senders + 2} and restart the server"
+        )
+    return missing
+
+
+def identify_system(conn: ConnectionInfo, prerequisites: Callable[[list[str]], str]) -> str:
     """The system identifier, read over a replication connection: opening one proves that
-    `pg_hba.conf` lets the user in, as pg_basebackup will need."""
+    `pg_hba.conf` lets the user in, as pg_basebackup and pg_receivewal need. A missing line is
+    refused with `prerequisites([the fix])` as the message."""
     tls: dict[str, Any] = libpq_params(conn)
     try:
         with psycopg.connect(
@@ -121,7 +141,7 @@ def _identify_system(conn: ConnectionInfo) -> str:
         text = short(scrub(str(exc), conn.password))
         if "pg_hba.conf" in text:
             raise refused(
-                _prerequisites(
+                prerequisites(
                     [
                         "pg_hba.conf has no replication line for this host: add "
                         f"'host replication {conn.username} <Strongbox address>/32 "
@@ -189,13 +209,3 @@ def wal_range(stderr: bytes) -> dict[str, Any] | None:
         "stop_lsn": end.group(1).decode(),
         "timeline": int(start.group(2)),
     }
-
-
-def lsn_value(lsn: str) -> int:
-    """An LSN 'X/Y' as one number, to compare two.
-
-    >>> lsn_value("1/0") > lsn_value("0/FFFFFFFF")
-    True
-    """
-    high, low = lsn.split("/")
-    return (int(high, 16) << 32) | int(low, 16)

@@ -9,6 +9,7 @@ fields, so a typo is an error rather than silently ignored.
 from strongbox.services.schemas.backups import ArtifactOut, BackupCreate, BackupOut
 from strongbox.services.schemas.databases import DatabaseCreate, DatabaseOut, DatabaseUpdate
 from strongbox.services.schemas.imports import ImportOut, ImportRefusal, ImportRequest
+from strongbox.services.schemas.pitr import GapOut, PitrOut, PitrUpdate, WindowOut
 from strongbox.services.schemas.restores import (
     PlannedArtifact,
     RestoreCreate,
@@ -43,6 +44,7 @@ __all__ = [
     "DatabaseOut",
     "DatabaseUpdate",
     "EstimateOut",
+    "GapOut",
     "ImportOut",
     "ImportRefusal",
     "ImportRequest",
@@ -50,6 +52,8 @@ __all__ = [
     "LastRun",
     "Overlap",
     "PemBundle",
+    "PitrOut",
+    "PitrUpdate",
     "PlannedArtifact",
     "RestoreCreate",
     "RestoreOut",
@@ -63,4 +67,5 @@ __all__ = [
     "ScheduleWarningOut",
     "SslMode",
     "TimeZone",
+    "WindowOut",
 ]

@@ -60,7 +60,7 @@ class BackupOut(BaseModel):
     )
     pitr_base: bool = Field(description="whether point-in-time recovery can start from it")
     pitr_ready: bool = Field(
-        description="whether the WAL of its range is stored too, so that it can be recovered to "
-        "a point in time (no WAL stream exists yet: always false)"
+        description="whether the WAL of its range (start to stop LSN, on its timeline) is "
+        "stored by the database's WAL stream too, so that it can be recovered to a point in time"
     )
     artifacts: list[ArtifactOut]

@@ -66,3 +66,8 @@ class DatabaseOut(BaseModel):
     production_hours: ProductionHours | None
     created_at: datetime
     updated_at: datetime
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="what needs attention now: a point-in-time recovery stream that is lagging "
+        "(its slot keeps WAL on the server) or broken",
+    )
