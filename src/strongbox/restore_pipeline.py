@@ -129,6 +129,15 @@ def _decompressed(
             yield data
 
 
+def verified_chunks(
+    storage: BackupStorage, key: str, expected_sha256: str, stall_seconds: float
+) -> Iterator[bytes]:
+    """The decompressed bytes of `key`, streamed; raises ChecksumMismatchError after the last
+    chunk when the stored bytes differ from `expected_sha256` (the consumer must read to the
+    end and undo what it made of the bytes on that error)."""
+    return _decompressed(storage, key, expected_sha256, stall_seconds, Flow())
+
+
 def download(
     storage: BackupStorage,
     key: str,

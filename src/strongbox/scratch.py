@@ -52,15 +52,18 @@ def free_bytes(folder: Path) -> int:
     return usage.f_bavail * usage.f_frsize
 
 
-def require_room(folder: Path, needed: int, what: str) -> None:
+def require_room(
+    folder: Path, needed: int, what: str, *, setting: str = "STRONGBOX_SCRATCH_DIR"
+) -> None:
     """Refuse (before anything is touched) when `folder` has fewer than `needed` bytes free.
-    `what` names the file that needs the room, for the message."""
+    `what` names the file that needs the room, `setting` the variable that moves the folder,
+    for the message."""
     available = free_bytes(folder)
     if available < needed:
         raise refused(
-            f"the scratch folder {folder} has {available} bytes free, but {what} needs "
+            f"the folder {folder} has {available} bytes free, but {what} needs "
             f"{needed} bytes decompressed; nothing was changed. Free space there, or point "
-            "STRONGBOX_SCRATCH_DIR at a bigger folder",
+            f"{setting} at a bigger folder",
             NO_ROOM,
         )
 

@@ -19,7 +19,7 @@ from strongbox.jobs.local import LocalExecutor
 from strongbox.jobs.periodic import PeriodicTask
 from strongbox.scheduler.loop import SchedulerLoop
 from strongbox.secretbox import SecretBox
-from strongbox.services import auth, backups, restores, schedule_runs
+from strongbox.services import auth, backups, managed_instances, restores, schedule_runs
 from strongbox.services.context import Context
 
 log = logging.getLogger("strongbox")
@@ -63,6 +63,8 @@ class Embedded:
             log.warning("restore %s was interrupted by a stop and is now failed", name)
         for name in scratch.remove_leftovers(scratch.prepare_root(settings.resolved_scratch_dir())):
             log.warning("removed %s, left in the scratch folder by an interrupted restore", name)
+        for name in managed_instances.start_stopped(ctx):
+            log.info("started the managed instance %s, which was not running", name)
         setup = auth.ensure_admin_token(ctx)
         if setup.token is not None:
             # Printed once, to the console of the person who started the server, never logged.

@@ -23,10 +23,11 @@ def physical_unsupported(engine_label: str) -> str:
 
 
 def physical_restore_refused(backup: str) -> str:
-    """Why a physical backup is not restored through a restore request, and how to use it."""
+    """Why a physical backup is not restored into a registered database, and how to use it."""
     return (
-        f"backup {backup!r} is physical: restoring a physical backup into a new instance comes "
-        "with point-in-time recovery; extract it with: zstd -d < base.tar.zst | tar -x -C DIR"
+        f"backup {backup!r} is physical: restore it into a new instance with "
+        '"new_instance": {"name": ..., "port": ...}, or extract it by hand with: '
+        "zstd -d < base.tar.zst | tar -x -C DIR"
     )
 
 

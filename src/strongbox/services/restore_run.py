@@ -81,7 +81,14 @@ def run(ctx: Context, restore_id: int) -> None:
         database, backup, target = row.database, row.backup, row.target
         database_map, overwrite = dict(row.database_map), row.overwrite
         restore_globals, requested_jobs = row.restore_globals, row.parallel_jobs
+        into_new_instance = row.new_instance is not None
     try:
+        if into_new_instance:
+            from strongbox.services import new_instances  # it queues through this module
+
+            new_instances.run(ctx, restore_id)
+            _end(ctx, restore_id, JobState.SUCCEEDED)
+            return
         prepared = restores.prepare(ctx, database, backup, target, database_map, overwrite)
         engine = restores.as_restoring(prepared.engine)
         summary = _Summary(ctx, restore_id, prepared.planned)

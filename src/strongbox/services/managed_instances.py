@@ -1,0 +1,88 @@
+"""The PostgreSQL instances restores made on this host and registered as databases: where they
+live, who runs them, and starting, stopping and removing their servers.
+
+At `strongbox serve` start, a managed instance whose server is not running is started again
+(it was registered to be used); when Strongbox stops, the instances keep running, like any
+other database server it backs up.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from strongbox.catalog.models import ManagedInstance
+from strongbox.engines.postgresql.instance import (
+    PG_CTL_TIMEOUT,
+    InstanceFolder,
+    Server,
+    default_os_user,
+    find_pg_ctl,
+    remove_folder,
+)
+from strongbox.errors import StrongboxError
+from strongbox.services.context import Context
+
+log = logging.getLogger(__name__)
+
+
+def instances_dir(ctx: Context) -> Path:
+    return ctx.settings.resolved_instances_dir().absolute()
+
+
+def os_user(ctx: Context) -> str:
+    return ctx.settings.instance_os_user or default_os_user()
+
+
+def find(session: Session, database: str) -> ManagedInstance | None:
+    return session.scalars(
+        select(ManagedInstance).where(ManagedInstance.database == database)
+    ).first()
+
+
+def port_taken_by(session: Session, port: int) -> str | None:
+    """The managed instance registered on `port`, if any (its server may be stopped)."""
+    return session.scalars(
+        select(ManagedInstance.database).where(ManagedInstance.port == port)
+    ).first()
+
+
+def server_of(ctx: Context, row: ManagedInstance) -> Server:
+    pg_ctl = find_pg_ctl(row.server_major, ctx.settings.pg_bin_dir)
+    return Server(pg_ctl, InstanceFolder(Path(row.folder)), row.os_user)
+
+
+def remove(ctx: Context, row: ManagedInstance) -> None:
+    """Stop the instance's server (fast: sessions are ended, the data is kept consistent) and
+    remove its folder, which must lie in the instances folder. Raises StrongboxError when the
+    server does not stop; the folder is then kept."""
+    server = server_of(ctx, row)
+    server.stop("fast")
+    remove_folder(Path(row.folder), instances_dir(ctx))
+
+
+def start_stopped(ctx: Context) -> list[str]:
+    """Start every managed instance whose server is not running; returns their names. A
+    failure is logged and the others are still started."""
+    with ctx.catalog.session() as session:
+        rows = list(session.scalars(select(ManagedInstance).order_by(ManagedInstance.database)))
+        session.expunge_all()
+    started = []
+    for row in rows:
+        try:
+            if not Path(row.folder).is_dir():
+                log.warning(
+                    "the folder %s of managed instance %s is gone", row.folder, row.database
+                )
+                continue
+            server = server_of(ctx, row)
+            if server.running():
+                continue
+            server.start(PG_CTL_TIMEOUT)
+            started.append(row.database)
+        except StrongboxError as exc:
+            log.warning("the managed instance %s could not be started: %s", row.database, exc)
+    return started

@@ -1,0 +1,258 @@
+"""A physical backup restored into a new PostgreSQL instance on this host: the copy equals the
+source per table, is registered and can be backed up, and DELETE stops it and removes its
+folder; refusals come before anything starts; an unsafe tar and a base that cannot recover
+fail the restore and leave no instance behind."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shutil
+import socket
+import tarfile
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import zstandard
+
+from fixtures.app import RunningServer, start_server, stop_server
+from fixtures.postgres import PostgresServer
+from integration.bodies import folder_storage, postgres_database
+from integration.problems import assert_problem
+from integration.seeds import pg_fingerprint, seed_postgres
+from integration.test_restore import wait_for_restore
+from strongbox.catalog.models import Backup
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def source(pg_server_factory: Callable[..., PostgresServer]) -> Iterator[PostgresServer]:
+    """A cluster of its own (a physical backup copies all of it), seeded small."""
+    server = pg_server_factory()
+    seed_postgres(server, "shop", scale=0.05)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def instances() -> Iterator[Path]:
+    """The instances folder, where the postgres OS user can reach it (pytest's tmp_path has
+    parents closed to other users)."""
+    folder = Path(tempfile.mkdtemp(prefix="strongbox-instances-", dir="/tmp"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def box(tmp_path: Path, instances: Path) -> Iterator[RunningServer]:
+    running, server = start_server(
+        tmp_path / "data", instances_dir=instances, recovery_timeout_seconds=60
+    )
+    yield running
+    stop_server(running, server)
+
+
+def _physical_backup(box: RunningServer, source: PostgresServer, store: Path) -> dict[str, Any]:
+    box.client.post(
+        "/api/v1/databases", json=postgres_database(source, ["shop"])
+    ).raise_for_status()
+    box.client.post("/api/v1/backup-storages", json=folder_storage(store)).raise_for_status()
+    accepted = box.client.post(
+        "/api/v1/databases/prod/backups", json={"storage": "disk", "method": "physical"}
+    )
+    assert accepted.status_code == 202, accepted.text
+    backup = box.wait_for_backup("prod", accepted.json()["name"])
+    assert backup["state"] == "succeeded", backup["error"]
+    return backup
+
+
+def _restore(box: RunningServer, backup: str, name: str, port: int) -> dict[str, Any]:
+    accepted = box.client.post(
+        "/api/v1/databases/prod/restores",
+        json={"backup": backup, "new_instance": {"name": name, "port": port}},
+    )
+    assert accepted.status_code == 202, accepted.text
+    return wait_for_restore(box, "prod", accepted.json()["name"])
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _instance_server(source: PostgresServer, port: int) -> PostgresServer:
+    """A handle to query the new instance with (not started or stopped by the test)."""
+    return PostgresServer(Path("/nonexistent"), source.bin_dir, port, source.password)
+
+
+def test_a_physical_backup_restored_into_a_new_instance_matches_the_source(
+    box: RunningServer, source: PostgresServer, tmp_path: Path, instances: Path
+) -> None:
+    backup = _physical_backup(box, source, tmp_path / "store")
+    port = _free_port()
+    request = {"backup": backup["name"], "new_instance": {"name": "copy", "port": port}}
+
+    plan = box.client.post("/api/v1/databases/prod/restores?dry_run=true", json=request)
+    assert plan.status_code == 200, plan.text
+    shown = plan.json()
+    assert shown["artifacts"][0]["key"].endswith("/base.tar.zst")
+    assert f"port = {port}" in shown["settings"]
+    assert "archive_mode = off" in shown["settings"]
+    assert not [line for line in shown["settings"] if line.startswith("recovery_target")]
+    assert "listen_addresses = '127.0.0.1'" in shown["settings"]
+    assert shown["commands"][0][-1] == "start"
+    assert str(instances / "copy" / "data") in shown["commands"][0]
+    assert source.password not in plan.text
+    assert not (instances / "copy").exists()
+
+    restore = _restore(box, backup["name"], "copy", port)
+    assert restore["state"] == "succeeded", restore["error"]
+    recovered = restore["new_instance"]
+    assert recovered["folder"] == str(instances / "copy")
+    assert recovered["recovery"]["outcome"] == "end-of-base"
+    assert [(s["target"], s["tables"] > 0) for s in restore["summary"]] == [("shop", True)]
+
+    copy = _instance_server(source, port)
+    assert pg_fingerprint(copy, "shop") == pg_fingerprint(source, "shop")
+    assert copy.query("SELECT pg_is_in_recovery(), current_setting('listen_addresses')") == [
+        (False, "127.0.0.1")
+    ]
+    assert copy.query("SHOW archive_mode") == [("off",)]
+
+    registered = box.client.get("/api/v1/databases/copy").json()
+    assert (registered["host"], registered["port"], registered["ssl_mode"]) == (
+        "127.0.0.1",
+        port,
+        "disable",
+    )
+    assert registered["databases"] == ["shop"]
+    backed_up = box.client.post("/api/v1/databases/copy/backups", json={"storage": "disk"})
+    assert backed_up.status_code == 202, backed_up.text
+    logical = box.wait_for_backup("copy", backed_up.json()["name"])
+    assert logical["state"] == "succeeded", logical["error"]
+
+    assert box.client.delete("/api/v1/databases/copy").status_code == 204
+    assert not (instances / "copy").exists()
+    with pytest.raises(psycopg.OperationalError):
+        copy.query("SELECT 1")
+    assert box.client.get("/api/v1/databases/copy").status_code == 404
+
+
+def test_a_new_instance_is_refused_before_anything_starts(
+    box: RunningServer, source: PostgresServer, tmp_path: Path, instances: Path
+) -> None:
+    backup = _physical_backup(box, source, tmp_path / "store")
+
+    def ask(**new_instance: Any) -> Any:
+        return box.client.post(
+            "/api/v1/databases/prod/restores",
+            json={"backup": backup["name"], "new_instance": new_instance},
+        )
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy_port = taken.getsockname()[1]
+        problem = assert_problem(ask(name="copy", port=busy_port), 409, "port-in-use")
+        assert "choose a free port" in problem["detail"]
+    assert_problem(ask(name="prod", port=_free_port()), 409, "name-taken")
+    low = assert_problem(ask(name="copy", port=80), 422, "invalid-request")
+    assert low["errors"][0]["field"] == "body.new_instance.port"
+    (instances / "copy").mkdir()
+    assert_problem(ask(name="copy", port=_free_port()), 409, "instance-folder-exists")
+    (instances / "copy").rmdir()
+    mixed = box.client.post(
+        "/api/v1/databases/prod/restores",
+        json={
+            "backup": backup["name"],
+            "target": "prod",
+            "new_instance": {"name": "copy", "port": _free_port()},
+        },
+    )
+    assert_problem(mixed, 422, "new-instance-exclusive")
+    assert box.client.get("/api/v1/databases/prod/restores").json() == []
+    assert list(instances.iterdir()) == []
+
+
+def _replace_base(box: RunningServer, store: Path, backup: str, tar_bytes: bytes) -> None:
+    """Store `tar_bytes` as the backup's base, with a manifest and a catalog record that fit
+    it (as someone holding the storage and the catalog could)."""
+    stored = zstandard.ZstdCompressor().compress(tar_bytes)
+    folder = store / "prod" / backup
+    (folder / "base.tar.zst").write_bytes(stored)
+    facts = {
+        "raw_bytes": len(tar_bytes),
+        "stored_bytes": len(stored),
+        "sha256": hashlib.sha256(stored).hexdigest(),
+    }
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["artifacts"][0].update(facts)
+    manifest["size_bytes"], manifest["stored_bytes"] = len(tar_bytes), len(stored)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with box.embedded.context.catalog.session() as session:
+        row = session.query(Backup).filter_by(database="prod", name=backup).one()
+        row.artifacts = [{**row.artifacts[0], **facts}]
+        row.size_bytes, row.stored_bytes = len(tar_bytes), len(stored)
+
+
+def _base_tar(store: Path, backup: str) -> bytes:
+    stored = (store / "prod" / backup / "base.tar.zst").read_bytes()
+    return zstandard.ZstdDecompressor().decompressobj().decompress(stored)
+
+
+def _tar(members: list[tuple[tarfile.TarInfo, bytes | None]]) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        for info, data in members:
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+    return out.getvalue()
+
+
+def test_a_tar_member_going_up_is_refused_before_it_is_written(
+    box: RunningServer, source: PostgresServer, tmp_path: Path, instances: Path
+) -> None:
+    store = tmp_path / "store"
+    backup = _physical_backup(box, source, store)
+    good = tarfile.TarInfo("PG_VERSION")
+    good.size = 3
+    evil = tarfile.TarInfo("../../escaped")
+    evil.size = 5
+    _replace_base(box, store, backup["name"], _tar([(good, b"15\n"), (evil, b"owned")]))
+
+    restore = _restore(box, backup["name"], "copy", _free_port())
+    assert restore["state"] == "failed"
+    assert "'../../escaped' goes up with '..'" in restore["error"]
+    assert not (instances / "escaped").exists()
+    assert not (instances.parent / "escaped").exists()
+    assert list(instances.iterdir()) == []
+    assert box.client.get("/api/v1/databases/copy").status_code == 404
+
+
+def test_a_base_without_its_wal_fails_with_the_log_reason_and_leaves_no_instance(
+    box: RunningServer, source: PostgresServer, tmp_path: Path, instances: Path
+) -> None:
+    store = tmp_path / "store"
+    backup = _physical_backup(box, source, store)
+    kept = []
+    with tarfile.open(fileobj=io.BytesIO(_base_tar(store, backup["name"]))) as tar:
+        for member in tar:
+            if member.name.startswith("pg_wal/") and member.isreg():
+                continue  # the WAL the copy needs to become consistent
+            data = tar.extractfile(member).read() if member.isreg() else None  # type: ignore[union-attr]
+            kept.append((member, data))
+    _replace_base(box, store, backup["name"], _tar(kept))
+
+    restore = _restore(box, backup["name"], "copy", _free_port())
+    assert restore["state"] == "failed"
+    assert "server log:" in restore["error"]
+    assert "checkpoint record" in restore["error"]
+    assert list(instances.iterdir()) == []
+    assert box.client.get("/api/v1/databases/copy").status_code == 404
