@@ -26,7 +26,18 @@ from integration.bodies import folder_storage, postgres_database
 from integration.problems import assert_problem
 from integration.seeds import pg_fingerprint, seed_postgres
 from integration.test_restore import wait_for_restore
-from strongbox.catalog.models import Backup
+from strongbox.catalog.models import Backup, WalSegment
+from strongbox.domain.keys import wal_key
+from strongbox.domain.recovery import END_OF_WAL, recovery_settings
+from strongbox.domain.wal import DEFAULT_SEGMENT_SIZE, parse_wal_name
+from strongbox.services import new_instances, storages
+from strongbox.services.instance_build import (
+    InstanceSpec,
+    WalSource,
+    build_instance,
+    instance_folder,
+    tear_down,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -256,3 +267,64 @@ def test_a_base_without_its_wal_fails_with_the_log_reason_and_leaves_no_instance
     assert "checkpoint record" in restore["error"]
     assert list(instances.iterdir()) == []
     assert box.client.get("/api/v1/databases/copy").status_code == 404
+
+
+def test_a_base_recovers_through_a_restore_command_to_the_end_of_the_staged_wal(
+    box: RunningServer, source: PostgresServer, tmp_path: Path, instances: Path
+) -> None:
+    """The machinery a point-in-time restore calls: a base, WAL written after it staged from
+    the storage, and recovery through a restore_command, then promotion."""
+    backup = _physical_backup(box, source, tmp_path / "store")
+    # The fixture's servers commit asynchronously; this commit is flushed before it returns.
+    source.execute(
+        "SET synchronous_commit = on; CREATE TABLE after_base (n int); "
+        "INSERT INTO after_base VALUES (42)",
+        "shop",
+    )
+    stop_lsn = backup["log_position"]["stop_lsn"]
+    first = source.query(f"SELECT pg_walfile_name('{stop_lsn}')")[0][0]
+    last = source.query("SELECT pg_walfile_name(pg_current_wal_flush_lsn())")[0][0]
+    source.execute("SELECT pg_switch_wal()")
+    ctx = box.embedded.context
+    storage, prefix = storages.open_by_name(ctx, "disk")
+    segments = []
+    for path in sorted((source.data_dir / "pg_wal").iterdir()):
+        if len(path.name) != 24 or not first <= path.name <= last:
+            continue
+        stored = zstandard.ZstdCompressor().compress(path.read_bytes())
+        key = wal_key(prefix, "prod", path.name)
+        storage.put_bytes(key, stored)
+        wal = parse_wal_name(path.name)
+        segments.append(
+            WalSegment(
+                name=path.name,
+                kind=wal.kind,
+                timeline=wal.timeline,
+                start_lsn=wal.start_lsn(),
+                end_lsn=wal.start_lsn() + DEFAULT_SEGMENT_SIZE,
+                key=key,
+                sha256=hashlib.sha256(stored).hexdigest(),
+                size_bytes=path.stat().st_size,
+            )
+        )
+    base, _manifest, _storage = new_instances.trusted_base(ctx, "prod", backup["name"])
+    port = _free_port()
+    spec = InstanceSpec("later", port, storage, base, 15, "postgres", source.password)
+    # `strongbox wal-fetch` needs an interpreter the postgres user can run; cp reads the same
+    # staged files (wal-fetch itself is tested in test_wal_staging).
+    staged = instance_folder(ctx, "later").wal_dir
+    recovery = recovery_settings(restore_command=f"cp {staged}/%f %p", target_timeline="latest")
+    try:
+        built = build_instance(ctx, spec, recovery, wal=WalSource(storage, segments))
+        try:
+            assert built.outcome.outcome == END_OF_WAL
+            copy = _instance_server(source, port)
+            assert copy.query("SELECT n FROM after_base", "shop") == [(42,)]
+            assert built.outcome.last_replayed_commit_at is not None
+            assert copy.query("SELECT pg_is_in_recovery()") == [(False,)]
+            assert sorted(p.name for p in staged.iterdir()) == [s.name for s in segments]
+        finally:
+            tear_down(ctx, built.server)
+        assert not (instances / "later").exists()
+    finally:
+        source.execute("DROP TABLE after_base", "shop")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import shlex
 import socket
+import subprocess
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from strongbox.engines.base import ConnectionInfo
 from strongbox.engines.postgresql import instance as pg_instance
 from strongbox.engines.postgresql.instance import InstanceFolder, Server
 from strongbox.engines.postgresql.recovery_watch import RecoveryOutcome, recover
-from strongbox.errors import StrongboxError, conflict
+from strongbox.errors import StrongboxError, conflict, refused
 from strongbox.services import managed_instances, wal_staging
 from strongbox.services.context import Context
 from strongbox.storage.base import BackupStorage
@@ -74,10 +75,30 @@ def instance_folder(ctx: Context, name: str) -> InstanceFolder:
     return InstanceFolder(managed_instances.instances_dir(ctx) / name)
 
 
-def wal_fetch_command(folder: InstanceFolder) -> str:
-    """The `restore_command` that reads staged WAL files (see `strongbox wal-fetch`)."""
-    argv = [sys.executable, "-m", "strongbox", "wal-fetch", str(folder.wal_dir)]
-    return shlex.join(argv) + " %f %p"
+def wal_fetch_command(ctx: Context, folder: InstanceFolder) -> str:
+    """The `restore_command` that reads the WAL files staged in `folder` (`strongbox
+    wal-fetch`, by this installation's interpreter). Raises refused(...) when the instance's
+    OS user cannot run it: recovery would otherwise end early, at the base."""
+    program = [sys.executable, "-m", "strongbox", "wal-fetch"]
+    os_user = managed_instances.os_user(ctx)
+    try:
+        done = subprocess.run(
+            pg_instance.as_user([*program, "--help"], os_user),
+            capture_output=True,
+            check=False,
+            timeout=60,
+        )
+        runnable = done.returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        runnable = False
+    if not runnable:
+        raise refused(
+            f"the OS user {os_user!r} cannot run {sys.executable} -m strongbox, the "
+            "restore_command of a point-in-time restore: install Strongbox where that user can "
+            "run it",
+            "wal-fetch-unusable",
+        )
+    return shlex.join([*program, str(folder.wal_dir)]) + " %f %p"
 
 
 def refuse_unusable(ctx: Context, name: str, port: int) -> None:

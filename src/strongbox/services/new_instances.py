@@ -80,7 +80,7 @@ def check_request(ctx: Context, database: str, body: RestoreCreate, backup: Back
 def plan(ctx: Context, database: str, body: RestoreCreate) -> RestorePlanOut:
     spec = body.new_instance
     assert spec is not None
-    base, manifest, _storage = _trusted_base(ctx, database, body.backup)
+    base, manifest, _storage = trusted_base(ctx, database, body.backup)
     folder = instance_folder(ctx, spec.name)
     os_user = managed_instances.os_user(ctx)
     recovery = recovery_settings()
@@ -124,7 +124,7 @@ def plan(ctx: Context, database: str, body: RestoreCreate) -> RestorePlanOut:
 def queue(ctx: Context, database: str, body: RestoreCreate) -> RestoreOut:
     spec = body.new_instance
     assert spec is not None
-    base, _manifest, _storage = _trusted_base(ctx, database, body.backup)
+    base, _manifest, _storage = trusted_base(ctx, database, body.backup)
     now = ctx.clock.now()
     name = body.name or default_name("restore", now)
     with ctx.catalog.session() as session:
@@ -170,7 +170,7 @@ def run(ctx: Context, restore_id: int) -> None:
     request = NewInstance.model_validate(
         {"name": row.new_instance["name"], "port": row.new_instance["port"]}
     )
-    base, manifest, storage = _trusted_base(ctx, row.database, row.backup)
+    base, manifest, storage = trusted_base(ctx, row.database, row.backup)
     with ctx.catalog.session() as session:
         source = databases.get_row(session, row.database)
         username, source_databases = source.username, list(source.databases)
@@ -265,7 +265,7 @@ def _register(
     return summary
 
 
-def _trusted_base(
+def trusted_base(
     ctx: Context, database: str, backup_name: str
 ) -> tuple[ManifestArtifact, Manifest, BackupStorage]:
     """The base artifact from the catalog's record, once the stored manifest agrees with it."""
