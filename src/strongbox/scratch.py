@@ -53,15 +53,20 @@ def free_bytes(folder: Path) -> int:
 
 
 def require_room(
-    folder: Path, needed: int, what: str, *, setting: str = "STRONGBOX_SCRATCH_DIR"
+    folder: Path,
+    needed: int,
+    what: str,
+    *,
+    place: str = "the scratch folder",
+    setting: str = "STRONGBOX_SCRATCH_DIR",
 ) -> None:
     """Refuse (before anything is touched) when `folder` has fewer than `needed` bytes free.
-    `what` names the file that needs the room, `setting` the variable that moves the folder,
-    for the message."""
+    `what` names the file that needs the room, `place` the folder and `setting` the variable
+    that moves it, for the message."""
     available = free_bytes(folder)
     if available < needed:
         raise refused(
-            f"the folder {folder} has {available} bytes free, but {what} needs "
+            f"{place} {folder} has {available} bytes free, but {what} needs "
             f"{needed} bytes decompressed; nothing was changed. Free space there, or point "
             f"{setting} at a bigger folder",
             NO_ROOM,

@@ -59,6 +59,8 @@ class Embedded:
         interrupted = backups.recover_interrupted(ctx)
         for name in interrupted:
             log.warning("backup %s was interrupted by a stop and is now failed", name)
+        for name in managed_instances.remove_leftovers(ctx):
+            log.warning("removed the half-made instance %s, left by an interrupted restore", name)
         for name in restores.recover_interrupted(ctx):
             log.warning("restore %s was interrupted by a stop and is now failed", name)
         for name in scratch.remove_leftovers(scratch.prepare_root(settings.resolved_scratch_dir())):

@@ -30,7 +30,7 @@ from strongbox.catalog.models import Backup, WalSegment
 from strongbox.domain.keys import wal_key
 from strongbox.domain.recovery import END_OF_WAL, recovery_settings
 from strongbox.domain.wal import DEFAULT_SEGMENT_SIZE, parse_wal_name
-from strongbox.services import new_instances, storages
+from strongbox.services import managed_instances, new_instances, storages
 from strongbox.services.instance_build import (
     InstanceSpec,
     WalSource,
@@ -328,3 +328,77 @@ def test_a_base_recovers_through_a_restore_command_to_the_end_of_the_staged_wal(
         assert not (instances / "later").exists()
     finally:
         source.execute("DROP TABLE after_base", "shop")
+
+
+def test_a_physical_backup_is_transferred_into_a_new_and_an_overwritten_database(
+    box: RunningServer, source: PostgresServer, tmp_path: Path, instances: Path
+) -> None:
+    backup = _physical_backup(box, source, tmp_path / "store")
+    request = {"backup": backup["name"], "database_map": {"shop": "shop_copy"}}
+    plan = box.client.post("/api/v1/databases/prod/restores?dry_run=true", json=request)
+    assert plan.status_code == 200, plan.text
+    assert "temporary instance" in plan.json()["steps"][0]
+    assert [(a["source"], a["target"], a["action"]) for a in plan.json()["artifacts"]] == [
+        ("shop", "shop_copy", "create")
+    ]
+    try:
+        created = _transfer(box, request)
+        assert created["state"] == "succeeded", created["error"]
+        assert [(s["target"], s["action"]) for s in created["summary"]] == [("shop_copy", "create")]
+        assert pg_fingerprint(source, "shop_copy") == pg_fingerprint(source, "shop")
+        assert list(instances.iterdir()) == []  # the temporary instance is gone
+
+        source.execute("DELETE FROM sales.orders", "shop_copy")
+        refused = box.client.post("/api/v1/databases/prod/restores", json=request)
+        assert_problem(refused, 409, "target-not-empty")
+        replaced = _transfer(box, {**request, "overwrite": True})
+        assert replaced["state"] == "succeeded", replaced["error"]
+        assert [s["action"] for s in replaced["summary"]] == ["overwrite"]
+        assert pg_fingerprint(source, "shop_copy") == pg_fingerprint(source, "shop")
+        assert list(instances.iterdir()) == []
+        names = [row[0] for row in source.query("SELECT datname FROM pg_database")]
+        assert not [name for name in names if name.startswith("shop_copy") and name != "shop_copy"]
+    finally:
+        source.execute("DROP DATABASE IF EXISTS shop_copy")
+
+
+def _transfer(box: RunningServer, request: dict[str, Any]) -> dict[str, Any]:
+    accepted = box.client.post("/api/v1/databases/prod/restores", json=request)
+    assert accepted.status_code == 202, accepted.text
+    return wait_for_restore(box, "prod", accepted.json()["name"])
+
+
+def test_at_start_stopped_instances_start_again_and_half_made_ones_are_removed(
+    tmp_path: Path, source: PostgresServer, instances: Path
+) -> None:
+    running, server = start_server(tmp_path / "data", instances_dir=instances)
+    try:
+        backup = _physical_backup(running, source, tmp_path / "store")
+        port = _free_port()
+        restore = _restore(running, backup["name"], "copy", port)
+        assert restore["state"] == "succeeded", restore["error"]
+        ctx = running.embedded.context
+        with ctx.catalog.session() as session:
+            row = managed_instances.find(session, "copy")
+            assert row is not None
+            session.expunge(row)
+        managed_instances.server_of(ctx, row).stop()
+        copy = _instance_server(source, port)
+        with pytest.raises(psycopg.OperationalError):
+            copy.query("SELECT 1")
+    finally:
+        stop_server(running, server)
+    leftover = instances / f"{managed_instances.TRANSFER_PREFIX}0000"
+    (leftover / "data").mkdir(parents=True)
+    stranger = instances / "not-strongbox"
+    stranger.mkdir()
+
+    running, server = start_server(tmp_path / "data", instances_dir=instances)
+    try:
+        assert copy.query("SELECT count(*) FROM pg_database WHERE datname = 'shop'") == [(1,)]
+        assert not leftover.exists()
+        assert stranger.is_dir()  # not Strongbox's: left alone
+        assert running.client.delete("/api/v1/databases/copy").status_code == 204
+        assert not (instances / "copy").exists()
+    finally:
+        stop_server(running, server)

@@ -151,6 +151,7 @@ def build_instance(
         folder.root.parent,
         spec.base.raw_bytes,
         f"the base {spec.base.key}",
+        place="the instances folder",
         setting="STRONGBOX_INSTANCES_DIR",
     )
     folder.root.mkdir(mode=0o700)

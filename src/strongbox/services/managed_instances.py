@@ -14,7 +14,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from strongbox.catalog.models import ManagedInstance
+from strongbox.catalog.models import ManagedInstance, Restore
+from strongbox.domain.states import ACTIVE_STATES
 from strongbox.engines.postgresql.instance import (
     PG_CTL_TIMEOUT,
     InstanceFolder,
@@ -27,6 +28,10 @@ from strongbox.errors import StrongboxError
 from strongbox.services.context import Context
 
 log = logging.getLogger(__name__)
+
+# The temporary instances a restore of a physical backup into a registered database recovers
+# (`physical_transfer`); never registered, removed when their restore ends.
+TRANSFER_PREFIX = "strongbox-transfer-"
 
 
 def instances_dir(ctx: Context) -> Path:
@@ -86,3 +91,44 @@ def start_stopped(ctx: Context) -> list[str]:
         except StrongboxError as exc:
             log.warning("the managed instance %s could not be started: %s", row.database, exc)
     return started
+
+
+def remove_leftovers(ctx: Context) -> list[str]:
+    """Stop and remove the instances that restores interrupted by a stop left half-made: the
+    temporary instances of transfers, and the folder of a new instance whose restore was still
+    queued or running (it was never registered). Run at start, before those restores are
+    marked failed; returns the folders removed. Registered instances are never touched."""
+    root = instances_dir(ctx)
+    if not root.is_dir():
+        return []
+    with ctx.catalog.session() as session:
+        managed = {Path(folder).name for folder in session.scalars(select(ManagedInstance.folder))}
+        unfinished = {
+            str(r.new_instance["name"])
+            for r in session.scalars(select(Restore).where(Restore.state.in_(ACTIVE_STATES)))
+            if r.new_instance
+        }
+    removed = []
+    for entry in sorted(root.iterdir()):
+        name = entry.name
+        if name in managed or not (name.startswith(TRANSFER_PREFIX) or name in unfinished):
+            continue
+        if entry.is_symlink() or not entry.is_dir():
+            continue
+        try:
+            _stop_unregistered(ctx, InstanceFolder(entry))
+            remove_folder(entry, root)
+        except StrongboxError as exc:
+            log.warning("the half-made instance in %s could not be removed: %s", entry, exc)
+            continue
+        removed.append(name)
+    return removed
+
+
+def _stop_unregistered(ctx: Context, folder: InstanceFolder) -> None:
+    version = folder.data_dir / "PG_VERSION"
+    text = version.read_text().strip() if version.is_file() else ""
+    if not text.isdigit():
+        return  # never a cluster, so no server ran from it
+    server = Server(find_pg_ctl(int(text), ctx.settings.pg_bin_dir), folder, os_user(ctx))
+    server.stop("immediate")

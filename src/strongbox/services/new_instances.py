@@ -14,13 +14,13 @@ from strongbox.domain.manifest import Manifest, ManifestArtifact
 from strongbox.domain.names import default_name
 from strongbox.domain.recovery import instance_settings, recovery_settings
 from strongbox.domain.states import JobState
-from strongbox.engines.postgresql.connection import parse_server_version
 from strongbox.engines.postgresql.instance import find_pg_ctl
 from strongbox.errors import StrongboxError, conflict, invalid
 from strongbox.services import (
     backups,
     databases,
     managed_instances,
+    physical_transfer,
     restores,
     storages,
 )
@@ -85,7 +85,7 @@ def plan(ctx: Context, database: str, body: RestoreCreate) -> RestorePlanOut:
     os_user = managed_instances.os_user(ctx)
     recovery = recovery_settings()
     settings_text = instance_settings(folder.layout(spec.port), recovery)
-    pg_ctl = str(find_pg_ctl(_server_major(manifest), ctx.settings.pg_bin_dir))
+    pg_ctl = str(find_pg_ctl(physical_transfer.server_major(manifest), ctx.settings.pg_bin_dir))
     return RestorePlanOut(
         backup=body.backup,
         target=spec.name,
@@ -180,7 +180,7 @@ def run(ctx: Context, restore_id: int) -> None:
         port=request.port,
         storage=storage,
         base=base,
-        server_major=_server_major(manifest),
+        server_major=physical_transfer.server_major(manifest),
         username=username,
         password=password,
     )
@@ -274,23 +274,7 @@ def trusted_base(
         session.expunge(backup)
     storage, prefix = storages.open_by_name(ctx, backup.storage)
     manifest = restores.trusted_manifest(ctx, backup, storage, prefix)
-    bases = [a for a in manifest.artifacts if a.kind == "base"]
-    if len(bases) != 1:
-        raise StrongboxError(
-            f"backup '{backup_name}' records {len(bases)} base artifacts, not one",
-            "backup-not-restorable",
-        )
-    return bases[0], manifest, storage
-
-
-def _server_major(manifest: Manifest) -> int:
-    try:
-        return parse_server_version(manifest.server_version)[1]
-    except ValueError as exc:
-        raise StrongboxError(
-            f"the backup's server version {manifest.server_version!r} is not PostgreSQL's",
-            "backup-not-restorable",
-        ) from exc
+    return physical_transfer.base_of(manifest), manifest, storage
 
 
 class _Progress:

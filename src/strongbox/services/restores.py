@@ -32,6 +32,7 @@ from strongbox.services import (
     backups,
     databases,
     hints,
+    physical_transfer,
     restore_run,
     storages,
     stored_manifests,
@@ -62,6 +63,9 @@ class Prepared:
     target_conn: ConnectionInfo
     engine: Engine
     planned: list[PlannedDatabase]
+    # A physical backup's base, recovered into a temporary instance whose databases are dumped
+    # (see `physical_transfer`); None for a logical backup.
+    base: ManifestArtifact | None = None
 
 
 def create(
@@ -143,6 +147,12 @@ def prepare(
             field_name="body.backup",
         ) from exc
     manifest = trusted_manifest(ctx, backup, storage, prefix)
+    base = None
+    if manifest.method == PHYSICAL:
+        base = physical_transfer.base_of(manifest)
+        with ctx.catalog.session() as session:
+            registered = list(databases.get_row(session, database).databases)
+        manifest = physical_transfer.planning_manifest(manifest, list(database_map) or registered)
     if manifest.engine != target_engine:
         raise invalid(
             f"backup '{backup_name}' is a {manifest.engine} backup and '{target}' is a "
@@ -157,7 +167,7 @@ def prepare(
         for name in target_names(manifest, database_map)
     }
     planned = plan_databases(manifest, database_map, states, overwrite=overwrite)
-    return Prepared(manifest, storage, target_conn, engine, planned)
+    return Prepared(manifest, storage, target_conn, engine, planned, base)
 
 
 def trusted_manifest(
@@ -200,6 +210,12 @@ def plan_out(prepared: Prepared, body: RestoreCreate, target: str) -> RestorePla
     steps: list[str] = []
     commands: list[list[str]] = []
     artifacts: list[PlannedArtifact] = []
+    if prepared.base is not None:
+        steps.append(
+            f"verify {prepared.base.key} (SHA-256) while it is extracted into a temporary "
+            "instance on this host, recover it to the end of the base, and pg_dump each "
+            "database below from it; the temporary instance is removed at the end"
+        )
     globals_artifact = restore_run.globals_of(prepared.manifest) if body.restore_globals else None
     if globals_artifact is not None:
         globals_command = restoring.plan_globals_restore(prepared.target_conn)
@@ -323,7 +339,7 @@ def interrupted_state(server: str, summary: list[dict[str, Any]]) -> str:
 
 def _check_request(session: Session, database: str, target: str, body: RestoreCreate) -> None:
     backup = _restorable_backup(session, database, body)
-    if backup.method == PHYSICAL:
+    if backup.method == PHYSICAL and body.restore_globals:
         raise invalid(
             physical_restore_refused(backup.name), PHYSICAL_NOT_RESTORABLE, field_name="body.backup"
         )

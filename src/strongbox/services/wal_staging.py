@@ -64,6 +64,7 @@ def stage_wal_segments(
         staging,
         sum(s.size_bytes for s in chosen.values()),
         f"the {len(chosen)} WAL files to stage",
+        place="the instances folder",
         setting="STRONGBOX_INSTANCES_DIR",
     )
     staged = []
