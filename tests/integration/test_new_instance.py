@@ -25,6 +25,7 @@ from fixtures.postgres import PostgresServer
 from integration.bodies import folder_storage, postgres_database
 from integration.problems import assert_problem
 from integration.seeds import pg_fingerprint, seed_postgres
+from integration.test_cli import cli
 from integration.test_restore import wait_for_restore
 from strongbox.catalog.models import Backup, WalSegment
 from strongbox.domain.keys import wal_key
@@ -122,6 +123,20 @@ def test_a_physical_backup_restored_into_a_new_instance_matches_the_source(
     assert shown["commands"][0][-1] == "start"
     assert str(instances / "copy" / "data") in shown["commands"][0]
     assert source.password not in plan.text
+    shown_by_cli = cli(
+        box,
+        "restore",
+        "prod",
+        "--backup",
+        backup["name"],
+        "--new-instance",
+        "copy",
+        "--port",
+        str(port),
+        "--dry-run",
+    )
+    assert shown_by_cli.returncode == 0, shown_by_cli.stderr
+    assert f"port = {port}" in shown_by_cli.stdout
     assert not (instances / "copy").exists()
 
     restore = _restore(box, backup["name"], "copy", port)
