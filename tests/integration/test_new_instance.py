@@ -261,6 +261,12 @@ def test_a_tar_member_going_up_is_refused_before_it_is_written(
     assert list(instances.iterdir()) == []
     assert box.client.get("/api/v1/databases/copy").status_code == 404
 
+    _replace_base(box, store, backup["name"], b"not a tar at all" * 64)
+    unreadable = _restore(box, backup["name"], "copy", _free_port())
+    assert unreadable["state"] == "failed"
+    assert "is not a readable tar" in unreadable["error"]
+    assert list(instances.iterdir()) == []
+
 
 def test_a_base_without_its_wal_fails_with_the_log_reason_and_leaves_no_instance(
     box: RunningServer, source: PostgresServer, tmp_path: Path, instances: Path

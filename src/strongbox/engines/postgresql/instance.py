@@ -42,6 +42,7 @@ from strongbox.engines.postgresql.client_tools import default_search_dirs, find_
 from strongbox.errors import ErrorKind, StrongboxError, refused
 
 UNSAFE_MEMBER = "backup-unsafe-member"
+UNREADABLE_BASE = "backup-unreadable"
 SERVER_MISSING = "server-programs-missing"
 INSTANCE_FAILED = "instance-failed"
 PG_CTL_TIMEOUT = 120.0  # seconds for a pg_ctl that is not waiting for a recovery
@@ -184,6 +185,23 @@ def extract_base(chunks: Iterable[bytes], data_dir: Path) -> int:
     data_dir.mkdir(mode=0o700)
     reader = ChunkReader(chunks)
     stream = io.BufferedReader(reader, buffer_size=1024 * 1024)
+    try:
+        _extract_members(stream, data_dir)
+    except tarfile.TarError as exc:
+        while stream.read(1024 * 1024):  # a damaged download is named as such (checksum)
+            pass
+        raise StrongboxError(
+            f"the base backup is not a readable tar ({exc}); nothing was started",
+            UNREADABLE_BASE,
+            ErrorKind.REFUSED,
+        ) from exc
+    while stream.read(1024 * 1024):
+        pass
+    data_dir.chmod(0o700)
+    return reader.total
+
+
+def _extract_members(stream: io.BufferedReader[ChunkReader], data_dir: Path) -> None:
     with tarfile.open(fileobj=stream, mode="r|") as tar:
         for member in tar:
             kind = (
@@ -205,10 +223,6 @@ def extract_base(chunks: Iterable[bytes], data_dir: Path) -> int:
                     UNSAFE_MEMBER,
                     ErrorKind.REFUSED,
                 ) from exc
-    while stream.read(1024 * 1024):
-        pass
-    data_dir.chmod(0o700)
-    return reader.total
 
 
 def _type_word(member: tarfile.TarInfo) -> str:
