@@ -105,3 +105,10 @@ def test_the_log_gives_the_stop_the_last_commit_and_fatal_lines() -> None:
     assert log.last_commit_log_time == "2026-11-29 10:15:02.9+00"
     assert log.fatal == ["PANIC: could not locate a valid checkpoint record"]
     assert log.ready is False
+
+
+def test_only_accepting_writes_counts_as_ready_not_a_hot_standby() -> None:
+    standby = "LOG:  database system is ready to accept read-only connections\n"
+    assert read_recovery_log(standby).ready is False
+    promoted = standby + "LOG:  database system is ready to accept connections\n"
+    assert read_recovery_log(promoted).ready is True

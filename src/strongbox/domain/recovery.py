@@ -190,6 +190,8 @@ def hba_rules() -> str:
 
 _STOPPING = re.compile(r"LOG:\s+(recovery stopping (?:before|after) .*)$")
 _LAST_COMMIT = re.compile(r"last completed transaction was at log time (.+)$")
+# Written when the server accepts writes (after crash recovery, or after promotion); a hot
+# standby writes "ready to accept read-only connections" instead.
 _READY = re.compile(r"database system is ready to accept connections")
 _FATAL = re.compile(r"\b(FATAL|PANIC):\s+(.*)$")
 

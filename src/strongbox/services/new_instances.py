@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import update
 
 from strongbox.catalog.models import Backup, ManagedInstance, Restore
+from strongbox.domain.backup_methods import PHYSICAL
 from strongbox.domain.manifest import Manifest, ManifestArtifact
 from strongbox.domain.names import default_name
 from strongbox.domain.recovery import instance_settings, recovery_settings
@@ -55,7 +56,7 @@ def check_request(ctx: Context, database: str, body: RestoreCreate, backup: Back
             "new-instance-exclusive",
             field_name=f"body.{given[0]}",
         )
-    if backup.method != "physical":
+    if backup.method != PHYSICAL:
         raise invalid(
             f"backup '{backup.name}' is {backup.method}: a new instance is made from a physical "
             "backup; restore a logical backup into a registered database with target",
@@ -194,7 +195,7 @@ def run(ctx: Context, restore_id: int) -> None:
     }
     _set(ctx, restore_id, new_instance=facts, restored_bytes=base.raw_bytes)
     try:
-        summary = _register(ctx, spec, built, row, source_databases)
+        summary = register_instance(ctx, spec, built, row, source_databases)
     except BaseException as exc:
         left = tear_down(ctx, built.server)
         if isinstance(exc, StrongboxError):
@@ -204,7 +205,7 @@ def run(ctx: Context, restore_id: int) -> None:
     _set(ctx, restore_id, summary=summary)
 
 
-def _register(
+def register_instance(
     ctx: Context,
     spec: InstanceSpec,
     built: BuiltInstance,

@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from strongbox.domain.manifest import Manifest, ManifestArtifact
-from strongbox.domain.recovery import recovery_settings
+from strongbox.domain.recovery import RecoverySettings, recovery_settings
 from strongbox.domain.restore_plan import PlannedDatabase
 from strongbox.engines.base import ConnectionInfo, DumpCommand, Engine, RestoreCommand
 from strongbox.engines.postgresql.connection import parse_server_version
@@ -27,7 +27,13 @@ from strongbox.errors import StrongboxError, invalid
 from strongbox.restore_pipeline import download_from_tool, feed_from_tool
 from strongbox.services import databases
 from strongbox.services.context import Context
-from strongbox.services.instance_build import LOCALHOST, InstanceSpec, build_instance, tear_down
+from strongbox.services.instance_build import (
+    LOCALHOST,
+    InstanceSpec,
+    WalSource,
+    build_instance,
+    tear_down,
+)
 from strongbox.services.managed_instances import TRANSFER_PREFIX
 from strongbox.services.restore_steps import ArtifactSource, Progress
 from strongbox.storage.base import BackupStorage
@@ -116,10 +122,14 @@ def recovered_source(
     base: ManifestArtifact,
     planned: list[PlannedDatabase],
     engine: Engine,
+    *,
+    recovery: RecoverySettings | None = None,
+    wal: WalSource | None = None,
 ) -> Iterator[tuple[ArtifactSource, list[PlannedDatabase]]]:
-    """Recover `base` into a temporary instance and yield the source of its databases' dumps
-    with `planned` given each database's recorded properties (read from the instance, as a
-    logical backup records them); the instance is stopped and removed on the way out."""
+    """Recover `base` into a temporary instance (to the end of the base, or as `recovery` says
+    with the WAL of `wal` staged) and yield the source of its databases' dumps with `planned`
+    given each database's recorded properties (read from the instance, as a logical backup
+    records them); the instance is stopped and removed on the way out."""
     with ctx.catalog.session() as session:
         row = databases.get_row(session, source_database)
         username, password = row.username, ctx.secrets.decrypt(row.password_encrypted)
@@ -132,7 +142,7 @@ def recovered_source(
         username=username,
         password=password,
     )
-    built = build_instance(ctx, spec, recovery_settings())
+    built = build_instance(ctx, spec, recovery or recovery_settings(), wal=wal)
     try:
         conn = ConnectionInfo(LOCALHOST, spec.port, username, password, ssl_mode="disable")
         names = [item.source for item in planned]

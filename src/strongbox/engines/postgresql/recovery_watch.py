@@ -53,7 +53,9 @@ def recover(
         fatal = [line for line in log.fatal if not any(c in line for c in _CLIENT_FATALS)]
         if fatal:
             raise _failed(server, f"the server reported {fatal[-1]}", RECOVERY_FAILED)
-        state = _recovery_state(conn)
+        # "ready to accept connections" (not "read-only connections") is written once the
+        # recovery ended and the server was promoted; the server itself then confirms it.
+        state = _recovery_state(conn) if log.ready else None
         if state is not None and not state[0]:
             outcome = _outcome(expected, log.stopped)
             return RecoveryOutcome(outcome, state[1], log.stopped, log.last_commit_log_time)
