@@ -54,6 +54,14 @@ class Settings(BaseSettings):
     restore_count_timeout_seconds: float = Field(default=300.0, gt=0)
     # Folder with PostgreSQL client programs to prefer (e.g. /usr/lib/postgresql/16/bin).
     pg_bin_dir: Path | None = None
+    # Folder of the PostgreSQL instances restores make (one folder each); default
+    # {data}/instances. Every parent must be traversable by the instances' OS user.
+    instances_dir: Path | None = None
+    # The OS user that runs those instances; default postgres when Strongbox runs as root
+    # (PostgreSQL refuses root), else Strongbox's own user.
+    instance_os_user: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_-]{0,31}$")
+    # How long a new instance may take to recover and be promoted before the restore fails.
+    recovery_timeout_seconds: float = Field(default=600.0, gt=0)
     log_format: str = Field(default="console", pattern="^(console|json)$")
     # The address people use, e.g. https://backups.example.com; an https one makes the page's
     # session cookie Secure even when a proxy in front talks plain http to Strongbox.
@@ -78,6 +86,9 @@ class Settings(BaseSettings):
 
     def resolved_spool_dir(self) -> Path:
         return self.spool_dir if self.spool_dir is not None else self.data_dir / "spool"
+
+    def resolved_instances_dir(self) -> Path:
+        return self.instances_dir if self.instances_dir is not None else self.data_dir / "instances"
 
     @property
     def catalog_file(self) -> Path:

@@ -129,6 +129,15 @@ def _decompressed(
             yield data
 
 
+def verified_chunks(
+    storage: BackupStorage, key: str, expected_sha256: str, stall_seconds: float
+) -> Iterator[bytes]:
+    """The decompressed bytes of `key`, streamed; raises ChecksumMismatchError after the last
+    chunk when the stored bytes differ from `expected_sha256` (the consumer must read to the
+    end and undo what it made of the bytes on that error)."""
+    return _decompressed(storage, key, expected_sha256, stall_seconds, Flow())
+
+
 def download(
     storage: BackupStorage,
     key: str,
@@ -140,11 +149,18 @@ def download(
     """Download, verify and decompress `key` into the new file `path` (0600); returns its size.
     The file is removed again on any error (checksum mismatch, storage error, stall, full
     disk). It is not fsynced: it only lives for this restore, and a crash fails the restore."""
+    chunks = _decompressed(storage, key, expected_sha256, stall_seconds, Flow())
+    return _write_new_file(chunks, path, what=key, on_raw_bytes=on_raw_bytes)
+
+
+def _write_new_file(
+    chunks: Iterable[bytes], path: Path, *, what: str, on_raw_bytes: OnBytes | None
+) -> int:
     raw = 0
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with open(fd, "wb") as out:
-            for data in _decompressed(storage, key, expected_sha256, stall_seconds, Flow()):
+            for data in chunks:
                 out.write(data)
                 raw += len(data)
                 if on_raw_bytes is not None:
@@ -152,7 +168,7 @@ def download(
     except OSError as exc:  # the local disk: full, or the folder gone
         path.unlink(missing_ok=True)
         raise StrongboxError(
-            f"could not write the local copy of {key} into the scratch folder: {exc.strerror}",
+            f"could not write the local copy of {what} into the scratch folder: {exc.strerror}",
             SCRATCH_WRITE_FAILED,
             ErrorKind.REFUSED,
         ) from exc
@@ -246,6 +262,51 @@ def _feed(
                 ErrorKind.REFUSED,
             )
         return raw
+
+
+def _tool_chunks(
+    argv: list[str], env: dict[str, str], stall_seconds: float, flow: Flow
+) -> Iterator[bytes]:
+    """The stdout of a dump program in chunks, watched for stalls; raises ToolFailedError after
+    the last chunk when the program failed."""
+    with ToolProcess(argv, env) as dump, StallWatchdog(flow, dump, stall_seconds):
+        while chunk := dump.stdout.read(CHUNK):
+            flow.moved()
+            yield chunk
+        dump.check()
+
+
+def feed_from_tool(
+    argv: list[str],
+    env: dict[str, str],
+    command: RestoreCommand,
+    stall_seconds: float,
+    what: str,
+    on_raw_bytes: OnBytes | None = None,
+) -> int:
+    """Stream the stdout of the dump program `argv` (e.g. pg_dump of a database of a recovered
+    instance) into the restore tool's stdin; returns the bytes fed. Raises ToolFailedError when
+    either program fails or stalls (the caller must undo what the tool wrote)."""
+    flow = Flow()
+    chunks = _tool_chunks(argv, env, stall_seconds, flow)
+    return _feed(chunks, command, stall_seconds, flow, what, on_raw_bytes)
+
+
+def download_from_tool(
+    argv: list[str],
+    env: dict[str, str],
+    path: Path,
+    stall_seconds: float,
+    on_raw_bytes: OnBytes | None = None,
+) -> int:
+    """Write the stdout of the dump program `argv` into the new file `path` (0600); returns its
+    size. The file is removed again on any error."""
+    return _write_new_file(
+        _tool_chunks(argv, env, stall_seconds, Flow()),
+        path,
+        what=argv[0],
+        on_raw_bytes=on_raw_bytes,
+    )
 
 
 def read_decompressed(

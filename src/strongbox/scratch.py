@@ -52,15 +52,23 @@ def free_bytes(folder: Path) -> int:
     return usage.f_bavail * usage.f_frsize
 
 
-def require_room(folder: Path, needed: int, what: str) -> None:
+def require_room(
+    folder: Path,
+    needed: int,
+    what: str,
+    *,
+    place: str = "the scratch folder",
+    setting: str = "STRONGBOX_SCRATCH_DIR",
+) -> None:
     """Refuse (before anything is touched) when `folder` has fewer than `needed` bytes free.
-    `what` names the file that needs the room, for the message."""
+    `what` names the file that needs the room, `place` the folder and `setting` the variable
+    that moves it, for the message."""
     available = free_bytes(folder)
     if available < needed:
         raise refused(
-            f"the scratch folder {folder} has {available} bytes free, but {what} needs "
+            f"{place} {folder} has {available} bytes free, but {what} needs "
             f"{needed} bytes decompressed; nothing was changed. Free space there, or point "
-            "STRONGBOX_SCRATCH_DIR at a bigger folder",
+            f"{setting} at a bigger folder",
             NO_ROOM,
         )
 

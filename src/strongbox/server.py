@@ -20,7 +20,7 @@ from strongbox.jobs.periodic import PeriodicTask
 from strongbox.jobs.wal_streams import WalStreams
 from strongbox.scheduler.loop import SchedulerLoop
 from strongbox.secretbox import SecretBox
-from strongbox.services import auth, backups, restores, schedule_runs
+from strongbox.services import auth, backups, managed_instances, restores, schedule_runs
 from strongbox.services.context import Context
 
 log = logging.getLogger("strongbox")
@@ -61,10 +61,14 @@ class Embedded:
         interrupted = backups.recover_interrupted(ctx)
         for name in interrupted:
             log.warning("backup %s was interrupted by a stop and is now failed", name)
+        for name in managed_instances.remove_leftovers(ctx):
+            log.warning("removed the half-made instance %s, left by an interrupted restore", name)
         for name in restores.recover_interrupted(ctx):
             log.warning("restore %s was interrupted by a stop and is now failed", name)
         for name in scratch.remove_leftovers(scratch.prepare_root(settings.resolved_scratch_dir())):
             log.warning("removed %s, left in the scratch folder by an interrupted restore", name)
+        for name in managed_instances.start_stopped(ctx):
+            log.info("started the managed instance %s, which was not running", name)
         setup = auth.ensure_admin_token(ctx)
         if setup.token is not None:
             # Printed once, to the console of the person who started the server, never logged.

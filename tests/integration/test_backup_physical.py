@@ -95,7 +95,8 @@ def test_a_physical_backup_starts_as_a_cluster_equal_to_the_source(
         source.execute("DROP TABLE after_backup", "shop")
 
     restore = strongbox.client.post(
-        "/api/v1/databases/prod/restores", json={"backup": backup["name"]}
+        "/api/v1/databases/prod/restores",
+        json={"backup": backup["name"], "restore_globals": True},
     )
     problem = assert_problem(restore, 422, "backup-physical-not-restorable")
     assert "zstd -d < base.tar.zst | tar -x -C DIR" in problem["detail"]

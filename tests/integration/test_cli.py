@@ -201,6 +201,12 @@ def test_restore_commands_plan_run_and_list(
     assert_one_line_error(refused, 2, "cli_dst", "overwrite")
     bad_map = cli(strongbox, "restore", "prod", "--backup", "b1", "--map", "nonsense")
     assert_one_line_error(bad_map, 2, "--map")
+    logical = cli(
+        strongbox, "restore", "prod", "--backup", "b1", "--new-instance", "copy", "--port", "6543"
+    )
+    assert_one_line_error(logical, 2, "physical")
+    no_port = cli(strongbox, "restore", "prod", "--backup", "b1", "--new-instance", "copy")
+    assert_one_line_error(no_port, 2, "--port")
     imported = json_of(cli(strongbox, "backup", "import", "--storage", "disk", "--json"))
     assert imported["skipped"] == ["prod/b1"]
     pg_server.execute("DROP DATABASE cli_dst")

@@ -165,6 +165,9 @@ class Restore(Base):
     expected_bytes: Mapped[int | None] = mapped_column(BigInteger)
     # Per source database: target, tables, rows, duration_seconds.
     summary: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # A restore of a physical base into a new instance: {"name", "port"} as asked, then its
+    # "folder" and "os_user", and once recovered its "recovery" outcome.
+    new_instance: Mapped[dict[str, Any] | None]
 
 
 class Schedule(Base):
@@ -259,3 +262,21 @@ class WalSegment(Base):
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     stored_bytes: Mapped[int] = mapped_column(BigInteger)
     stored_at: Mapped[datetime]
+
+
+class ManagedInstance(Base):
+    """A PostgreSQL instance a restore made on this host and registered as a database: its
+    server is Strongbox's to start, stop and remove (with its folder)."""
+
+    __tablename__ = "managed_instances"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    database: Mapped[str] = mapped_column(String(63), unique=True)  # the registered name
+    folder: Mapped[str] = mapped_column(Text)
+    os_user: Mapped[str] = mapped_column(String(32))
+    port: Mapped[int]
+    # The PostgreSQL major whose server programs run it.
+    server_major: Mapped[int]
+    restore: Mapped[str] = mapped_column(String(63))  # the restore that made it
+    source_database: Mapped[str] = mapped_column(String(63))
+    created_at: Mapped[datetime]

@@ -11,7 +11,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from strongbox.cli import backup, database, pitr, restore, schedule, storage, token
+from strongbox.cli import backup, database, pitr, restore, schedule, storage, token, wal_fetch
 from strongbox.cli.client import CliError
 
 app = typer.Typer(
@@ -28,6 +28,7 @@ app.add_typer(schedule.app, name="schedule")
 app.add_typer(pitr.app, name="pitr")
 app.add_typer(token.app, name="token")
 app.command("restore")(restore.restore)
+app.command("wal-fetch")(wal_fetch.wal_fetch)
 
 
 @app.command()

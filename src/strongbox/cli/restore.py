@@ -30,6 +30,13 @@ def restore(
     restore_globals: Annotated[bool, typer.Option(help="PostgreSQL: restore roles first")] = False,
     jobs: Annotated[int, typer.Option(help="PostgreSQL: parallel pg_restore jobs")] = 2,
     name: Annotated[str | None, typer.Option(help="default: restore-YYYYMMDD-HHMM-xxx")] = None,
+    new_instance: Annotated[
+        str | None,
+        typer.Option(help="PostgreSQL physical backup: start it as a new instance of this name"),
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="with --new-instance: its port on 127.0.0.1")
+    ] = None,
     wait: Annotated[bool, typer.Option(help="show progress until the restore ends")] = False,
     dry_run: Annotated[bool, typer.Option(help="print the plan and do nothing")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON for scripts")] = False,
@@ -45,15 +52,31 @@ def restore(
         raise CliError(f"unexpected argument '{list_of}'")
     if not backup:
         raise CliError("--backup is required: the name of the backup to restore")
-    body: dict[str, Any] = {
-        "backup": backup,
-        "target": to,
-        "database_map": _parse_map(map_ or []),
-        "overwrite": overwrite,
-        "restore_globals": restore_globals,
-        "jobs": jobs,
-        "name": name,
-    }
+    if new_instance is not None:
+        if port is None:
+            raise CliError("--new-instance needs --port: the new instance's port on 127.0.0.1")
+        if to or map_ or overwrite or restore_globals:
+            raise CliError(
+                "--new-instance restores the whole cluster: leave out --to, --map, --overwrite "
+                "and --restore-globals"
+            )
+        body: dict[str, Any] = {
+            "backup": backup,
+            "new_instance": {"name": new_instance, "port": port},
+            "name": name,
+        }
+    elif port is not None:
+        raise CliError("--port goes with --new-instance")
+    else:
+        body = {
+            "backup": backup,
+            "target": to,
+            "database_map": _parse_map(map_ or []),
+            "overwrite": overwrite,
+            "restore_globals": restore_globals,
+            "jobs": jobs,
+            "name": name,
+        }
     body = {k: v for k, v in body.items() if v is not None}
     path = f"/databases/{database}/restores"
     if dry_run:
@@ -118,6 +141,10 @@ def _print_plan(plan: dict[str, Any]) -> None:
     console.print("Commands:")
     for command in plan["commands"]:
         console.print("  " + " ".join(command), markup=False, highlight=False)
+    if plan.get("settings"):
+        console.print("Settings of the new instance:")
+        for line in plan["settings"]:
+            console.print("  " + line, markup=False, highlight=False)
 
 
 def _print_restore(restore: dict[str, Any]) -> None:

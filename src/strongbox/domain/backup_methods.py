@@ -23,10 +23,12 @@ def physical_unsupported(engine_label: str) -> str:
 
 
 def physical_restore_refused(backup: str) -> str:
-    """Why a physical backup is not restored through a restore request, and how to use it."""
+    """Why a physical backup's roles are not restored, and what to do instead."""
     return (
-        f"backup {backup!r} is physical: restoring a physical backup into a new instance comes "
-        "with point-in-time recovery; extract it with: zstd -d < base.tar.zst | tar -x -C DIR"
+        f"backup {backup!r} is physical: its roles are in the cluster it copies, not in a "
+        "globals dump, so restore_globals does not apply; restore it into a new instance with "
+        '"new_instance": {"name": ..., "port": ...} to get them, or extract it by hand with: '
+        "zstd -d < base.tar.zst | tar -x -C DIR"
     )
 
 

@@ -15,7 +15,7 @@ from strongbox.engines.base import ConnectionInfo, Engine, ServerInfo
 from strongbox.engines.registry import engine_for, kind_of
 from strongbox.engines.tls import VERIFYING_MODES, ssl_ca_rule
 from strongbox.errors import StrongboxError, conflict, invalid, not_found
-from strongbox.services import hints
+from strongbox.services import hints, managed_instances
 from strongbox.services.busy import busy_with
 from strongbox.services.context import Context
 from strongbox.services.schemas import DatabaseCreate, DatabaseOut, DatabaseUpdate
@@ -124,7 +124,8 @@ def update(ctx: Context, name: str, body: DatabaseUpdate) -> DatabaseOut:
 
 def delete(ctx: Context, name: str) -> None:
     """Remove the database record. Its backups stay, in the catalog and in their storages, and
-    show again if a database of the same name is registered later."""
+    show again if a database of the same name is registered later. A managed instance (made by
+    a restore) has its server stopped and its folder removed first."""
     with ctx.catalog.session() as session:
         row = get_row(session, name)
         busy = busy_with(session, name)
@@ -139,6 +140,10 @@ def delete(ctx: Context, name: str) -> None:
                 "that no schedule is left without its database",
                 "database-has-schedules",
             )
+        managed = managed_instances.find(session, name)
+        if managed is not None:
+            managed_instances.remove(ctx, managed)
+            session.delete(managed)
         session.delete(row)
 
 

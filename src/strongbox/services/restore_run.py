@@ -8,8 +8,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import update
 
@@ -21,10 +21,14 @@ from strongbox.domain.states import JobState
 from strongbox.engines.base import GlobalsEngine
 from strongbox.engines.registry import KINDS
 from strongbox.errors import IllegalStateMove, StrongboxError
-from strongbox.services import database_properties
+from strongbox.services import database_properties, physical_transfer
 from strongbox.services.context import Context
-from strongbox.services.restore_steps import TargetRestorer
+from strongbox.services.restore_steps import ArtifactSource, StoredArtifacts, TargetRestorer
 from strongbox.services.state_moves import claim, move_restore
+from strongbox.storage.base import BackupStorage
+
+if TYPE_CHECKING:
+    from strongbox.services.restores import Prepared
 
 log = logging.getLogger(__name__)
 
@@ -81,28 +85,38 @@ def run(ctx: Context, restore_id: int) -> None:
         database, backup, target = row.database, row.backup, row.target
         database_map, overwrite = dict(row.database_map), row.overwrite
         restore_globals, requested_jobs = row.restore_globals, row.parallel_jobs
+        into_new_instance = row.new_instance is not None
     try:
+        if into_new_instance:
+            from strongbox.services import new_instances  # it queues through this module
+
+            new_instances.run(ctx, restore_id)
+            _end(ctx, restore_id, JobState.SUCCEEDED)
+            return
         prepared = restores.prepare(ctx, database, backup, target, database_map, overwrite)
         engine = restores.as_restoring(prepared.engine)
         summary = _Summary(ctx, restore_id, prepared.planned)
         root = scratch.prepare_root(ctx.settings.resolved_scratch_dir())
-        with scratch.restore_folder(root, restore_id) as folder:
+        with (
+            scratch.restore_folder(root, restore_id) as folder,
+            _sources(ctx, database, prepared) as (source, planned),
+        ):
             restorer = TargetRestorer(
                 ctx,
-                prepared.storage,
+                source,
                 engine,
                 prepared.target_conn,
                 parallel_jobs=parallel_jobs_for(prepared.manifest.engine, requested_jobs),
                 folder=folder,
                 progress=_Progress(ctx, restore_id),
             )
-            restorer.require_room(prepared.planned)
+            restorer.require_room(planned)
             database_properties.check_all(
-                engine, prepared.target_conn, prepared.planned, ctx.settings.check_timeout_seconds
+                engine, prepared.target_conn, planned, ctx.settings.check_timeout_seconds
             )
             if restore_globals:
-                _apply_globals(ctx, restorer, globals_of(prepared.manifest))
-            for index, item in enumerate(prepared.planned):
+                _apply_globals(ctx, restorer, prepared.storage, globals_of(prepared.manifest))
+            for index, item in enumerate(planned):
                 summary.done(index, restorer.restore(index, item, summary.noter(index)))
         _end(ctx, restore_id, JobState.SUCCEEDED)
     except Exception as exc:
@@ -111,6 +125,30 @@ def run(ctx: Context, restore_id: int) -> None:
             log.exception("restore %s/%s failed unexpectedly", database, backup)
         with contextlib.suppress(IllegalStateMove):  # ended elsewhere; the move logged it
             _end(ctx, restore_id, JobState.FAILED, error=reason)
+
+
+@contextlib.contextmanager
+def _sources(
+    ctx: Context, database: str, prepared: Prepared
+) -> Iterator[tuple[ArtifactSource, list[PlannedDatabase]]]:
+    """Where the dumps come from: the stored artifacts, or for a physical backup a temporary
+    instance recovered from its base (removed on the way out)."""
+    if prepared.base is None:
+        yield (
+            StoredArtifacts(prepared.storage, ctx.settings.stall_timeout_seconds),
+            prepared.planned,
+        )
+        return
+    with physical_transfer.recovered_source(
+        ctx,
+        database,
+        prepared.storage,
+        prepared.manifest,
+        prepared.base,
+        prepared.planned,
+        prepared.engine,
+    ) as found:
+        yield found
 
 
 class _Summary:
@@ -146,7 +184,10 @@ _TRANSIENT = ("writing", "side_database", "previous_database")
 
 
 def _apply_globals(
-    ctx: Context, restorer: TargetRestorer, artifact: ManifestArtifact | None
+    ctx: Context,
+    restorer: TargetRestorer,
+    storage: BackupStorage,
+    artifact: ManifestArtifact | None,
 ) -> None:
     engine, conn = restorer.engine, restorer.conn
     command = engine.plan_globals_restore(conn)
@@ -159,7 +200,7 @@ def _apply_globals(
             "globals-too-large",
         )
     data = restore_pipeline.read_decompressed(
-        restorer.storage, artifact.key, artifact.sha256, ctx.settings.stall_timeout_seconds
+        storage, artifact.key, artifact.sha256, ctx.settings.stall_timeout_seconds
     )
     safe = engine.globals_for_target(data, conn)
     stderr = restore_pipeline.run_with_input(command, safe)

@@ -22,9 +22,15 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from strongbox import restore_pipeline, scratch
+from strongbox.domain.manifest import ManifestArtifact
 from strongbox.domain.restore_plan import CREATE, FILL, OVERWRITE, PlannedDatabase
 from strongbox.domain.side_names import side_names
-from strongbox.engines.base import ConnectionInfo, RestoringEngine, SwappingEngine
+from strongbox.engines.base import (
+    ConnectionInfo,
+    RestoreCommand,
+    RestoringEngine,
+    SwappingEngine,
+)
 from strongbox.errors import StrongboxError
 from strongbox.services import database_properties
 from strongbox.services.context import Context
@@ -47,11 +53,42 @@ class Progress(Protocol):
     def heartbeat(self, _bytes: int = 0) -> None: ...
 
 
+class ArtifactSource(Protocol):
+    """Where the bytes of a database's dump come from: a stored artifact (verified by its
+    SHA-256), or a dump program run against a recovered instance (a physical backup)."""
+
+    def feed(self, artifact: ManifestArtifact, command: RestoreCommand, progress: Progress) -> int:
+        """Stream the dump into `command`'s stdin; returns the bytes fed."""
+        ...
+
+    def download(self, artifact: ManifestArtifact, path: Path, progress: Progress) -> int:
+        """Write the whole dump into the new file `path`; returns its size."""
+        ...
+
+
+class StoredArtifacts:
+    """Dumps read from a storage, verified, decompressed (`restore_pipeline`)."""
+
+    def __init__(self, storage: BackupStorage, stall_seconds: float) -> None:
+        self.storage = storage
+        self.stall = stall_seconds
+
+    def feed(self, artifact: ManifestArtifact, command: RestoreCommand, progress: Progress) -> int:
+        return restore_pipeline.feed_from_storage(
+            self.storage, artifact.key, artifact.sha256, command, self.stall, progress
+        )
+
+    def download(self, artifact: ManifestArtifact, path: Path, progress: Progress) -> int:
+        return restore_pipeline.download(
+            self.storage, artifact.key, artifact.sha256, path, self.stall, progress.heartbeat
+        )
+
+
 class TargetRestorer:
     def __init__(
         self,
         ctx: Context,
-        storage: BackupStorage,
+        source: ArtifactSource,
         engine: RestoringEngine,
         conn: ConnectionInfo,
         *,
@@ -60,7 +97,7 @@ class TargetRestorer:
         progress: Progress,
     ) -> None:
         settings = ctx.settings
-        self.storage = storage
+        self.source = source
         self.engine = engine
         self.conn = conn
         self.parallel_jobs = parallel_jobs
@@ -182,14 +219,7 @@ class TargetRestorer:
             scratch.require_room(
                 self.scratch_root, artifact.raw_bytes, f"the artifact {artifact.key}"
             )
-            restore_pipeline.download(
-                self.storage,
-                artifact.key,
-                artifact.sha256,
-                path,
-                self.stall,
-                self.progress.heartbeat,
-            )
+            self.source.download(artifact, path, self.progress)
         except Exception as exc:
             untouched = (
                 f"database {item.target} was not changed"
@@ -213,9 +243,7 @@ class TargetRestorer:
                 path, command, self.stall, artifact.key, self.progress
             )
         else:
-            raw = restore_pipeline.feed_from_storage(
-                self.storage, artifact.key, artifact.sha256, command, self.stall, self.progress
-            )
+            raw = self.source.feed(artifact, command, self.progress)
         self.progress.artifact_done(raw)
 
     def summarize(self, database: str) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from strongbox.services import (
     backups,
     databases,
     hints,
+    physical_transfer,
     restore_run,
     storages,
     stored_manifests,
@@ -45,6 +46,7 @@ from strongbox.services.schemas import (
     RestoreOut,
     RestorePlanOut,
 )
+from strongbox.services.schemas.restores import NewInstanceOut
 from strongbox.services.state_moves import move_restore
 from strongbox.storage.base import BackupStorage
 
@@ -61,6 +63,9 @@ class Prepared:
     target_conn: ConnectionInfo
     engine: Engine
     planned: list[PlannedDatabase]
+    # A physical backup's base, recovered into a temporary instance whose databases are dumped
+    # (see `physical_transfer`); None for a logical backup.
+    base: ManifestArtifact | None = None
 
 
 def create(
@@ -68,6 +73,16 @@ def create(
 ) -> RestoreOut | RestorePlanOut:
     """Check and plan a restore of backup `body.backup` of `database`; with `dry_run`, answer
     the plan and do nothing, else queue the restore and answer it."""
+    if body.new_instance is not None:
+        from strongbox.services import new_instances  # it plans with this module's helpers
+
+        with ctx.catalog.session() as session:
+            backup = _restorable_backup(session, database, body)
+            session.expunge(backup)
+        new_instances.check_request(ctx, database, body, backup)
+        if dry_run:
+            return new_instances.plan(ctx, database, body)
+        return new_instances.queue(ctx, database, body)
     target = body.target or database
     with ctx.catalog.session() as session:
         _check_request(session, database, target, body)
@@ -77,7 +92,7 @@ def create(
     now = ctx.clock.now()
     name = body.name or default_name("restore", now)
     with ctx.catalog.session() as session:
-        if _find(session, database, name) is not None:
+        if find(session, database, name) is not None:
             raise conflict(
                 f"database '{database}' already has a restore named '{name}'", "name-taken"
             )
@@ -131,7 +146,13 @@ def prepare(
             "storage-not-found",
             field_name="body.backup",
         ) from exc
-    manifest = _trusted_manifest(ctx, backup, storage, prefix)
+    manifest = trusted_manifest(ctx, backup, storage, prefix)
+    base = None
+    if manifest.method == PHYSICAL:
+        base = physical_transfer.base_of(manifest)
+        with ctx.catalog.session() as session:
+            registered = list(databases.get_row(session, database).databases)
+        manifest = physical_transfer.planning_manifest(manifest, list(database_map) or registered)
     if manifest.engine != target_engine:
         raise invalid(
             f"backup '{backup_name}' is a {manifest.engine} backup and '{target}' is a "
@@ -146,10 +167,10 @@ def prepare(
         for name in target_names(manifest, database_map)
     }
     planned = plan_databases(manifest, database_map, states, overwrite=overwrite)
-    return Prepared(manifest, storage, target_conn, engine, planned)
+    return Prepared(manifest, storage, target_conn, engine, planned, base)
 
 
-def _trusted_manifest(
+def trusted_manifest(
     ctx: Context, backup: Backup, storage: BackupStorage, storage_prefix: str
 ) -> Manifest:
     """The manifest a restore plans with: the artifacts (keys, names, sizes, SHA-256, formats)
@@ -189,6 +210,12 @@ def plan_out(prepared: Prepared, body: RestoreCreate, target: str) -> RestorePla
     steps: list[str] = []
     commands: list[list[str]] = []
     artifacts: list[PlannedArtifact] = []
+    if prepared.base is not None:
+        steps.append(
+            f"verify {prepared.base.key} (SHA-256) while it is extracted into a temporary "
+            "instance on this host, recover it to the end of the base, and pg_dump each "
+            "database below from it; the temporary instance is removed at the end"
+        )
     globals_artifact = restore_run.globals_of(prepared.manifest) if body.restore_globals else None
     if globals_artifact is not None:
         globals_command = restoring.plan_globals_restore(prepared.target_conn)
@@ -239,7 +266,7 @@ def list_for(ctx: Context, database: str) -> list[RestoreOut]:
 def get(ctx: Context, database: str, name: str) -> RestoreOut:
     with ctx.catalog.session() as session:
         databases.get_row(session, database)
-        row = _find(session, database, name)
+        row = find(session, database, name)
         if row is None:
             raise not_found(
                 f"database '{database}' has no restore named '{name}': "
@@ -311,26 +338,10 @@ def interrupted_state(server: str, summary: list[dict[str, Any]]) -> str:
 
 
 def _check_request(session: Session, database: str, target: str, body: RestoreCreate) -> None:
-    databases.get_row(session, database)
-    backup = session.scalars(
-        select(Backup).where(Backup.database == database, Backup.name == body.backup)
-    ).first()
-    if backup is None:
-        raise invalid(
-            f"database '{database}' has no backup named '{body.backup}': "
-            f"{hints.list_backups(database)}",
-            "backup-not-found",
-            field_name="body.backup",
-        )
-    if backup.method == PHYSICAL:
+    backup = _restorable_backup(session, database, body)
+    if backup.method == PHYSICAL and body.restore_globals:
         raise invalid(
             physical_restore_refused(backup.name), PHYSICAL_NOT_RESTORABLE, field_name="body.backup"
-        )
-    if backup.state != JobState.SUCCEEDED:
-        raise conflict(
-            f"backup '{body.backup}' is {backup.state}, not succeeded: only a succeeded backup "
-            "can be restored",
-            "backup-not-restorable",
         )
     try:
         databases.get_row(session, target)
@@ -343,7 +354,29 @@ def _check_request(session: Session, database: str, target: str, body: RestoreCr
     refuse_if_busy(session, database, target)
 
 
-def _find(session: Session, database: str, name: str) -> Restore | None:
+def _restorable_backup(session: Session, database: str, body: RestoreCreate) -> Backup:
+    """The succeeded backup `body.backup` of `database`, or the refusal a person must see."""
+    databases.get_row(session, database)
+    backup = session.scalars(
+        select(Backup).where(Backup.database == database, Backup.name == body.backup)
+    ).first()
+    if backup is None:
+        raise invalid(
+            f"database '{database}' has no backup named '{body.backup}': "
+            f"{hints.list_backups(database)}",
+            "backup-not-found",
+            field_name="body.backup",
+        )
+    if backup.state != JobState.SUCCEEDED:
+        raise conflict(
+            f"backup '{body.backup}' is {backup.state}, not succeeded: only a succeeded backup "
+            "can be restored",
+            "backup-not-restorable",
+        )
+    return backup
+
+
+def find(session: Session, database: str, name: str) -> Restore | None:
     return session.scalars(
         select(Restore).where(Restore.database == database, Restore.name == name)
     ).first()
@@ -405,4 +438,7 @@ def to_out(row: Restore) -> RestoreOut:
         restored_bytes=row.restored_bytes,
         expected_bytes=row.expected_bytes,
         summary=[RestoredDatabase(**s) for s in row.summary],
+        new_instance=(
+            NewInstanceOut.model_validate(row.new_instance) if row.new_instance else None
+        ),
     )

@@ -11,6 +11,13 @@ from strongbox.services.fields import DbName, Name
 from strongbox.services.schemas.shared import LIST_MAX, Input
 
 
+class NewInstance(Input):
+    name: Name = Field(description="the name the new instance is registered under as a database")
+    port: Annotated[int, Field(ge=1024, le=65535)] = Field(
+        description="the TCP port it listens on (127.0.0.1 only); must be free"
+    )
+
+
 class RestoreCreate(Input):
     backup: Name = Field(description="a succeeded backup of the database in the path")
     target: Name | None = Field(
@@ -27,6 +34,11 @@ class RestoreCreate(Input):
         default=2, description="PostgreSQL: parallel pg_restore jobs (1 streams without a file)"
     )
     name: Name | None = None
+    new_instance: NewInstance | None = Field(
+        default=None,
+        description="PostgreSQL physical backups: start a new instance on this host from the "
+        "backup (instead of target / database_map) and register it as a database",
+    )
 
 
 class RestoredDatabase(BaseModel):
@@ -54,6 +66,27 @@ class RestoredDatabase(BaseModel):
     duration_seconds: float | None = None
 
 
+class RecoveryOut(BaseModel):
+    outcome: str = Field(description="end-of-base, target-reached or end-of-wal")
+    last_replayed_commit_at: datetime | None = Field(
+        default=None, description="the last commit replayed, as the server reports it"
+    )
+    recovery_stopped: str | None = Field(
+        default=None, description="the server log's 'recovery stopping ...' line"
+    )
+    last_commit_log_time: str | None = Field(
+        default=None, description="the server log's 'last completed transaction' time"
+    )
+
+
+class NewInstanceOut(BaseModel):
+    name: str
+    port: int
+    folder: str | None = None
+    os_user: str | None = None
+    recovery: RecoveryOut | None = Field(default=None, description="once it is recovered")
+
+
 class RestoreOut(BaseModel):
     name: str
     database: str
@@ -72,6 +105,7 @@ class RestoreOut(BaseModel):
     restored_bytes: int = Field(description="decompressed bytes fed to the restore tools so far")
     expected_bytes: int | None
     summary: list[RestoredDatabase]
+    new_instance: NewInstanceOut | None = None
 
 
 class PlannedArtifact(BaseModel):
@@ -92,3 +126,6 @@ class RestorePlanOut(BaseModel):
     artifacts: list[PlannedArtifact]
     steps: list[str] = Field(description="what the restore does, in order")
     commands: list[list[str]] = Field(description="the tool commands, without secrets")
+    settings: list[str] = Field(
+        default_factory=list, description="a new instance: the settings it starts with"
+    )
