@@ -5,12 +5,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
 
 from strongbox import __version__
-from strongbox.api import problems, sign_in_limit
+from strongbox.api import access, problems, sign_in_limit
+from strongbox.api.audit_trail import AuditTrail
 from strongbox.api.body_limit import BodyLimit
 from strongbox.api.deps import require_principal
-from strongbox.api.routes import backups, databases, restores, schedules, storages
+from strongbox.api.routes import backups, databases, people, restores, schedules, storages
+from strongbox.domain.roles import needed_role
 from strongbox.services.context import Context
 from strongbox.web import pages
 
@@ -28,6 +31,7 @@ def create_app(ctx: Context) -> FastAPI:
     )
     app.state.context = ctx
     app.add_middleware(BodyLimit)
+    app.add_middleware(AuditTrail, context=ctx)
     problems.install(app)
     sign_in_limit.install(app)
     api = APIRouter(
@@ -36,12 +40,23 @@ def create_app(ctx: Context) -> FastAPI:
         responses=problems.OPENAPI_RESPONSES,
     )
     api.include_router(storages.build_router())
-    for module in (databases, backups, schedules, restores):
+    for module in (databases, backups, schedules, restores, people):
         api.include_router(module.router)
     app.include_router(api)
     pages.install(app)
     _install_docs(app)
+    _state_roles(app)
     return app
+
+
+def _state_roles(app: FastAPI) -> None:
+    """Write each API route's role into the OpenAPI document (`x-required-role`)."""
+    for route in app.routes:
+        if isinstance(route, APIRoute) and route.path.startswith(API_PREFIX):
+            for method in route.methods or ():
+                role = needed_role(access.RULES, method, route.path)
+                extra = {**(route.openapi_extra or {}), "x-required-role": role.value}
+                route.openapi_extra = extra
 
 
 def _install_docs(app: FastAPI) -> None:
