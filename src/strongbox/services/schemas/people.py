@@ -81,9 +81,7 @@ class Me(BaseModel):
 class TokenCreate(Input):
     name: Name
     role: Role | None = Field(default=None, description="default: your own role; never above it")
-    expires_at: Timestamp | None = Field(
-        default=None, description="with a time zone; null: never"
-    )
+    expires_at: Timestamp | None = Field(default=None, description="with a time zone; null: never")
     service: bool = Field(
         default=False, description="a service token, owned by no user (admins only)"
     )
