@@ -9,6 +9,11 @@ restore needs admin too; that depends on the body, so services/restores.py check
 
 from __future__ import annotations
 
+from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
+from starlette.routing import BaseRoute
+from starlette.types import Scope
+
 from strongbox.domain.roles import Role, Rule
 
 ADMIN, OPERATOR, VIEWER = Role.ADMIN, Role.OPERATOR, Role.VIEWER
@@ -67,3 +72,30 @@ RULES: tuple[Rule, ...] = (
 PUBLIC: frozenset[tuple[str, str]] = frozenset(
     {("GET", "/api/v1/openapi.json"), ("GET", "/api/docs")}
 )
+
+
+def install(app: FastAPI) -> None:
+    """Remember each route's full template (prefixes included): the route a request matched
+    knows only its own part of the path. Call once every router is included."""
+    app.state.route_templates = {id(route): path for route, path in route_templates(app)}
+
+
+def route_templates(app: FastAPI) -> list[tuple[BaseRoute, str]]:
+    """Every route of the app with its full template."""
+    return [
+        (context.original_route, context.path)
+        for context in iter_route_contexts(app.routes)
+        if context.path is not None
+    ]
+
+
+def template_of(scope: Scope) -> str | None:
+    """The full route template of the request (e.g. `/api/v1/databases/{name}`); None before
+    routing or when no route matched."""
+    route = scope.get("route")
+    app = scope.get("app")
+    templates = getattr(getattr(app, "state", None), "route_templates", None)
+    if route is None or templates is None:
+        return None
+    template: str | None = templates.get(id(route))
+    return template

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
-from fastapi.routing import APIRoute
 
 from strongbox import __version__
 from strongbox.api import access, problems, sign_in_limit
@@ -45,18 +46,25 @@ def create_app(ctx: Context) -> FastAPI:
     app.include_router(api)
     pages.install(app)
     _install_docs(app)
+    access.install(app)
     _state_roles(app)
     return app
 
 
 def _state_roles(app: FastAPI) -> None:
-    """Write each API route's role into the OpenAPI document (`x-required-role`)."""
-    for route in app.routes:
-        if isinstance(route, APIRoute) and route.path.startswith(API_PREFIX):
-            for method in route.methods or ():
-                role = needed_role(access.RULES, method, route.path)
-                extra = {**(route.openapi_extra or {}), "x-required-role": role.value}
-                route.openapi_extra = extra
+    """Write each API operation's role into the OpenAPI document (`x-required-role`), from
+    the same rules the requests are checked against."""
+    build = app.openapi
+
+    def document() -> dict[str, Any]:
+        spec = build()
+        for path, operations in spec.get("paths", {}).items():
+            for method, operation in operations.items():
+                role = needed_role(access.RULES, method.upper(), path)
+                operation["x-required-role"] = role.value
+        return spec
+
+    app.openapi = document  # type: ignore[method-assign]
 
 
 def _install_docs(app: FastAPI) -> None:

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from strongbox.api import access
 from strongbox.services import audit
 from strongbox.services.auth import Principal
 from strongbox.services.context import Context
@@ -62,8 +63,7 @@ def entry_of(scope: Scope, status: int) -> audit.Record | None:
     """The audit entry of a finished request, or None when it is not one to record."""
     method = scope["method"]
     path = scope["path"]
-    route = scope.get("route")
-    template = getattr(route, "path", path)
+    template = access.template_of(scope) or path
     if method in READS:
         if not (path.startswith("/api/") and status in (401, 429)):
             return None

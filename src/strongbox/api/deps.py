@@ -33,8 +33,7 @@ def require_principal(
     else:
         principal = sign_in_limited(request, lambda: auth.authenticate(ctx, authorization))
     request.state.principal = principal
-    route = request.scope.get("route")
-    template = getattr(route, "path", request.url.path)
+    template = api_access.template_of(request.scope) or request.url.path
     needed = needed_role(api_access.RULES, request.method, template)
     access.require(principal, needed, f"{request.method} {template}")
     return principal

@@ -11,7 +11,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from strongbox.cli import backup, database, restore, schedule, storage, token
+from strongbox.cli import audit, backup, database, restore, schedule, storage, token, user
 from strongbox.cli.client import CliError
 
 app = typer.Typer(
@@ -26,7 +26,9 @@ app.add_typer(database.app, name="db")
 app.add_typer(backup.app, name="backup")
 app.add_typer(schedule.app, name="schedule")
 app.add_typer(token.app, name="token")
+app.add_typer(user.app, name="user")
 app.command("restore")(restore.restore)
+app.command("audit")(audit.audit)
 
 
 @app.command()

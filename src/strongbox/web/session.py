@@ -29,6 +29,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 from starlette.datastructures import FormData
 
+from strongbox.api import access as api_access
 from strongbox.config import Settings
 from strongbox.domain.roles import Role
 from strongbox.secretbox import write_private_file
@@ -226,8 +227,8 @@ def require_session(request: Request) -> WebSession:
     if session is None:
         raise SignInNeeded
     request.state.principal = session.principal
-    route = request.scope.get("route")
-    needed = page_access.role_needed(request.method, getattr(route, "path", request.url.path))
+    template = api_access.template_of(request.scope) or request.url.path
+    needed = page_access.role_needed(request.method, template)
     if not Role(session.role).covers(needed):
         raise RoleRefused(needed)
     return session
