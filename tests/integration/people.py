@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import httpx
 
 from fixtures.app import RunningServer
@@ -31,12 +34,15 @@ def client_with(running: RunningServer, token: str) -> httpx.Client:
     )
 
 
-def page_sign_in(running: RunningServer, name: str, password: str = PASSWORD) -> httpx.Client:
+@contextmanager
+def page_sign_in(
+    running: RunningServer, name: str, password: str = PASSWORD
+) -> Iterator[httpx.Client]:
     """A client signed in to the page with a user name and password."""
-    client = httpx.Client(base_url=running.url, timeout=60)
-    response = client.post("/sign-in", data={"name": name, "password": password})
-    assert response.status_code == 303, response.text
-    return client
+    with httpx.Client(base_url=running.url, timeout=60) as client:
+        response = client.post("/sign-in", data={"name": name, "password": password})
+        assert response.status_code == 303, response.text
+        yield client
 
 
 def user_token(running: RunningServer, name: str, password: str = PASSWORD) -> str:

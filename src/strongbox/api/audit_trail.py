@@ -1,8 +1,9 @@
 """Records requests in the audit log (services/audit.py), for the API and the page alike.
 
 Recorded: every request that may change something (any method but GET, HEAD and OPTIONS),
-whatever its outcome, including refusals; and every API request refused for a missing or wrong
-token (a failed sign-in) or for too many of them. Left out: dry runs (`?dry_run=true`) and the
+whatever its outcome, including refusals; and every read refused: for a missing, wrong,
+expired or revoked token (a failed sign-in, 401), for too many of them (429), or for a role
+that does not allow it (403). Left out: dry runs (`?dry_run=true`) and the
 page's live previews, which change nothing. The actor is the principal the request was
 authenticated as (set on `request.state.principal` by the API's token check, the page's session
 check or its sign-in); "anonymous" when there was none.
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
 TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
+REFUSALS = frozenset({401, 403, 429})
 
 
 class AuditTrail:
@@ -65,7 +67,7 @@ def entry_of(scope: Scope, status: int) -> audit.Record | None:
     path = scope["path"]
     template = access.template_of(scope) or path
     if method in READS:
-        if not (path.startswith("/api/") and status in (401, 429)):
+        if status not in REFUSALS:
             return None
     elif template in page_access.PREVIEWS or _dry_run(scope):
         return None
