@@ -47,12 +47,9 @@ def page_sign_in(
 
 def user_token(running: RunningServer, name: str, password: str = PASSWORD) -> str:
     """A token the user makes for themselves on the page's account page."""
-    client = page_sign_in(running, name, password)
-    try:
+    with page_sign_in(running, name, password) as client:
         csrf = csrf_of(client)
         response = client.post("/account/tokens", data={"name": f"{name}-cli", "csrf_token": csrf})
-    finally:
-        client.close()
     assert response.status_code == 200, response.text
     marker = 'class="new-token">'
     start = response.text.index(marker) + len(marker)

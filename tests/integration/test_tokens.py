@@ -103,6 +103,12 @@ def test_a_token_never_has_a_role_above_its_maker(strongbox: RunningServer) -> N
         assert lower.json()["owner"] == "olga"
 
 
+def test_a_service_token_below_admin_makes_no_tokens(strongbox: RunningServer) -> None:
+    with client_with(strongbox, service_token(strongbox, "bot", "operator")) as bot:
+        made = bot.post("/api/v1/tokens", json={"name": "bot-child", "role": "viewer"})
+        assert assert_problem(made, 403, "forbidden")["required_role"] == "admin"
+
+
 def test_users_see_and_revoke_only_their_own_tokens(strongbox: RunningServer) -> None:
     add_user(strongbox, "olga", "operator")
     add_user(strongbox, "vic", "viewer")

@@ -1,7 +1,8 @@
 """The audit log: who changed what, from where, with which outcome.
 
 Entries are written by the server only (api/audit_trail.py records each request that changes
-something, each sign-in and each failed one); no route changes or deletes them. An entry keeps
+something, each sign-in and each failed one; the scheduler records the backups it starts); no
+route changes or deletes them. An entry keeps
 the method, the route and the path asked for, never a request body, so it holds no secret.
 """
 
@@ -19,6 +20,7 @@ from strongbox.services.schemas.people import AuditEntryOut, AuditPage
 
 PAGE_MAX = 500
 ANONYMOUS = "anonymous"
+SCHEDULER = "scheduler"
 OUTCOMES = ("succeeded", "refused", "failed")
 
 
@@ -70,6 +72,23 @@ def record(ctx: Context, entry: Record) -> None:
                 outcome=outcome_of(entry.status),
             )
         )
+
+
+def record_scheduled_backup(ctx: Context, database: str, *, status: int) -> None:
+    """A backup the scheduler started (202), or could not start: busy (409) or refused (422).
+    Recorded as the same action as a backup asked for through the API, by `scheduler`."""
+    record(
+        ctx,
+        Record(
+            actor=SCHEDULER,
+            token=None,
+            role=None,
+            action="POST /api/v1/databases/{database}/backups",
+            resource=f"/api/v1/databases/{database}/backups",
+            address="local",
+            status=status,
+        ),
+    )
 
 
 def query(ctx: Context, filters: Filters, limit: int = 100, before: int | None = None) -> AuditPage:

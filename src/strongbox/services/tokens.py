@@ -22,9 +22,12 @@ from strongbox.services.schemas.people import TokenCreate, TokenCreated, TokenOu
 
 
 def create(ctx: Context, principal: Principal, body: TokenCreate) -> TokenCreated:
+    """A new token for the calling user, or a service token (asked for, or made with a token
+    that belongs to no user): service tokens are made by admins only."""
     role = body.role or principal.role
     access.require(principal, role, f"a token with the {role.value} role")
-    if body.service:
+    service = body.service or principal.user is None
+    if service:
         access.require(principal, Role.ADMIN, "a service token")
     now = ctx.clock.now()
     if body.expires_at is not None:
@@ -46,7 +49,7 @@ def create(ctx: Context, principal: Principal, body: TokenCreate) -> TokenCreate
         name=body.name,
         token_sha256=auth.token_hash(token),
         role=role.value,
-        owner=None if body.service else principal.user,
+        owner=None if service else principal.user,
         expires_at=body.expires_at,
         created_at=now,
     )
