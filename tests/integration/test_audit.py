@@ -113,6 +113,16 @@ def test_pages_and_filters_walk_the_log(strongbox: RunningServer, tmp_path: Path
     }
 
 
+def test_times_without_a_zone_are_refused_with_a_problem(strongbox: RunningServer) -> None:
+    for field in ("since", "until"):
+        response = strongbox.client.get("/api/v1/audit", params={field: "2026-01-01T00:00:00"})
+        body = assert_problem(response, 422, "invalid-request")
+        assert "time zone" in body["detail"]
+        assert field in body["detail"]
+    zoned = strongbox.client.get("/api/v1/audit", params={"since": "2026-01-01T00:00:00Z"})
+    assert zoned.status_code == 200
+
+
 def test_entries_cannot_be_changed_through_the_api(strongbox: RunningServer) -> None:
     strongbox.client.post("/api/v1/users", json={})  # one entry (a failed change)
     entry_id = _entries(strongbox)[0]["id"]

@@ -67,14 +67,14 @@ def test_an_expired_token_is_refused_on_its_next_request(strongbox: RunningServe
 
 
 def test_an_expiry_in_the_past_or_without_a_zone_is_refused(strongbox: RunningServer) -> None:
-    for when, code in (
-        ("2020-01-01T00:00:00Z", "token-expiry-past"),
-        ("2999-01-01T00:00:00", "token-expiry-zone"),
-    ):
-        response = strongbox.client.post(
-            "/api/v1/tokens", json={"name": "x", "service": True, "expires_at": when}
-        )
-        assert_problem(response, 422, code)
+    past = strongbox.client.post(
+        "/api/v1/tokens", json={"name": "x", "service": True, "expires_at": "2020-01-01T00:00Z"}
+    )
+    assert_problem(past, 422, "token-expiry-past")
+    naive = strongbox.client.post(
+        "/api/v1/tokens", json={"name": "x", "service": True, "expires_at": "2999-01-01T00:00"}
+    )
+    assert "time zone" in assert_problem(naive, 422, "invalid-request")["detail"]
 
 
 def test_the_last_use_of_a_token_is_shown(strongbox: RunningServer) -> None:

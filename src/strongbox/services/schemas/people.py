@@ -39,10 +39,17 @@ def _short_timestamp(value: object) -> object:
     return value
 
 
-# An ISO 8601 time in a request, bounded like every string a request sends.
+def _with_zone(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("a time needs a time zone, e.g. 2027-01-31T00:00:00Z")
+    return value
+
+
+# An ISO 8601 time with its zone in a request, bounded like every string a request sends.
 Timestamp = Annotated[
     datetime,
     BeforeValidator(_short_timestamp),
+    AfterValidator(_with_zone),
     Field(json_schema_extra={"maxLength": TIMESTAMP_MAX}),
 ]
 
