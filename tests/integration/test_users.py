@@ -129,7 +129,7 @@ def test_the_page_hides_and_refuses_what_a_viewer_may_not_do(strongbox: RunningS
             data={
                 "type": "filesystem",
                 "name": "sneaky",
-                "path": "/tmp/x",
+                "path": "/srv/sneaky",
                 "csrf_token": csrf_of(ada),
             },
         )
