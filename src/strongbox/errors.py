@@ -16,6 +16,7 @@ class ErrorKind(StrEnum):
     NOT_FOUND = "not-found"  # 404
     CONFLICT = "conflict"  # the request clashes with the current state (409)
     UNAUTHORIZED = "unauthorized"  # 401
+    FORBIDDEN = "forbidden"  # signed in, but the role does not allow it (403)
     REFUSED = "refused"  # a live check of a storage or a database failed (422)
     INTERNAL = "internal"  # a bug or an unexpected failure (500)
 
@@ -68,6 +69,15 @@ def refused(detail: str, code: str, *, field_name: str | None = None) -> Strongb
 
 def unauthorized(detail: str) -> StrongboxError:
     return StrongboxError(detail, "unauthorized", ErrorKind.UNAUTHORIZED)
+
+
+class Forbidden(StrongboxError):
+    """The caller's role does not allow the request; `required_role` is the least role that
+    does (the problem answer carries it as `required_role`)."""
+
+    def __init__(self, detail: str, required_role: str) -> None:
+        super().__init__(detail, "forbidden", ErrorKind.FORBIDDEN)
+        self.required_role = required_role
 
 
 class IllegalStateMove(StrongboxError):

@@ -83,6 +83,6 @@ def page(browser: Browser, web: RunningServer, request: pytest.FixtureRequest) -
 def signed_in(page: Page, web: RunningServer) -> Page:
     page.goto("/")
     page.get_by_label("API token").fill(web.token)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in with token").click()
     expect(page.get_by_role("heading", name="Databases", exact=True)).to_be_visible()
     return page

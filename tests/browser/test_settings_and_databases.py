@@ -16,11 +16,11 @@ def test_it_asks_for_the_token_once_and_signs_out(page: Page, web: RunningServer
     page.goto("/databases")
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     page.get_by_label("API token").fill("not-the-token")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in with token").click()
     expect(page.get_by_role("alert")).to_contain_text("not valid")
 
     page.get_by_label("API token").fill(web.token)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in with token").click()
     expect(page.get_by_role("heading", name="Databases", exact=True)).to_be_visible()
     cookie = next(c for c in page.context.cookies() if c["name"] == "strongbox_session")
     assert cookie["httpOnly"] is True

@@ -19,7 +19,7 @@ from integration.bodies import s3_storage
 from integration.tool_wrappers import PAUSES, counting, pg_bin_with
 from strongbox.config import Settings
 from strongbox.server import build_context
-from strongbox.services import backups, databases, schedule_runs, schedules, storages
+from strongbox.services import audit, backups, databases, schedule_runs, schedules, storages
 from strongbox.services.context import Context
 from strongbox.services.schemas import (
     BackupCreate,
@@ -125,6 +125,11 @@ def test_a_due_slot_becomes_a_real_backup_named_after_the_schedule(
     # Running the step again at the same time creates nothing more.
     schedule_runs.run_due(ctx, ctx.clock.now())
     assert len(backups.list_for(ctx, "prod")) == 1
+    # The audit log names the scheduler as who started it.
+    started = audit.query(ctx, audit.Filters(actor="scheduler")).entries
+    assert [(e.action, e.resource, e.outcome) for e in started] == [
+        ("POST /api/v1/databases/{database}/backups", "/api/v1/databases/prod/backups", "succeeded")
+    ]
 
 
 def step_together(ctx: Context, barrier: threading.Barrier, now: datetime) -> None:

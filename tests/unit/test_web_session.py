@@ -13,7 +13,7 @@ KEY = b"k" * 32
 
 
 def test_a_cookie_round_trips_and_a_changed_one_is_refused() -> None:
-    s = web_session.WebSession("admin", "admin", "csrf-value", 1_000.0)
+    s = web_session.WebSession(None, "admin", "admin", "csrf-value", 1_000.0)
     value = web_session.encode(s, KEY)
     assert web_session.decode(value, KEY, 1_001.0) == s
     body, _, signature = value.partition(".")
@@ -23,7 +23,7 @@ def test_a_cookie_round_trips_and_a_changed_one_is_refused() -> None:
 
 
 def test_a_session_ends_after_its_lifetime() -> None:
-    s = web_session.WebSession("admin", "admin", "c", 1_000.0)
+    s = web_session.WebSession(None, "admin", "admin", "c", 1_000.0)
     value = web_session.encode(s, KEY)
     assert web_session.decode(value, KEY, 1_000.0 + web_session.SESSION_SECONDS - 1) == s
     assert web_session.decode(value, KEY, 1_000.0 + web_session.SESSION_SECONDS) is None

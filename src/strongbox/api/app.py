@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
 from strongbox import __version__
-from strongbox.api import problems, sign_in_limit
+from strongbox.api import access, problems, sign_in_limit
+from strongbox.api.audit_trail import AuditTrail
 from strongbox.api.body_limit import BodyLimit
 from strongbox.api.deps import require_principal
-from strongbox.api.routes import backups, databases, pitr, restores, schedules, storages
+from strongbox.api.routes import backups, databases, people, pitr, restores, schedules, storages
+from strongbox.domain.roles import needed_role
 from strongbox.services.context import Context
 from strongbox.web import pages
 
@@ -28,6 +32,7 @@ def create_app(ctx: Context) -> FastAPI:
     )
     app.state.context = ctx
     app.add_middleware(BodyLimit)
+    app.add_middleware(AuditTrail, context=ctx)
     problems.install(app)
     sign_in_limit.install(app)
     api = APIRouter(
@@ -36,12 +41,30 @@ def create_app(ctx: Context) -> FastAPI:
         responses=problems.OPENAPI_RESPONSES,
     )
     api.include_router(storages.build_router())
-    for module in (databases, backups, schedules, restores, pitr):
+    for module in (databases, backups, schedules, restores, pitr, people):
         api.include_router(module.router)
     app.include_router(api)
     pages.install(app)
     _install_docs(app)
+    access.install(app)
+    _state_roles(app)
     return app
+
+
+def _state_roles(app: FastAPI) -> None:
+    """Write each API operation's role into the OpenAPI document (`x-required-role`), from
+    the same rules the requests are checked against."""
+    build = app.openapi
+
+    def document() -> dict[str, Any]:
+        spec = build()
+        for path, operations in spec.get("paths", {}).items():
+            for method, operation in operations.items():
+                role = needed_role(access.RULES, method.upper(), path)
+                operation["x-required-role"] = role.value
+        return spec
+
+    app.openapi = document  # type: ignore[method-assign]
 
 
 def _install_docs(app: FastAPI) -> None:

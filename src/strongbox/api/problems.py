@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from strongbox.errors import ErrorKind, StrongboxError
+from strongbox.errors import ErrorKind, Forbidden, StrongboxError
 from strongbox.services.schemas.errors import field_message
 
 log = logging.getLogger(__name__)
@@ -23,6 +23,7 @@ STATUS_OF_KIND = {
     ErrorKind.NOT_FOUND: 404,
     ErrorKind.CONFLICT: 409,
     ErrorKind.UNAUTHORIZED: 401,
+    ErrorKind.FORBIDDEN: 403,
     ErrorKind.REFUSED: 422,
     ErrorKind.INTERNAL: 500,
 }
@@ -48,6 +49,10 @@ _PROBLEM_SCHEMA: dict[str, Any] = {
         "status": {"type": "integer"},
         "detail": {"type": "string", "description": "what was wrong and what to do"},
         "code": {"type": "string", "description": "a stable slug that clients may match on"},
+        "required_role": {
+            "type": "string",
+            "description": "with 403: the least role that may make the request",
+        },
         "errors": {
             "type": "array",
             "description": "one entry per bad field",
@@ -61,7 +66,8 @@ _PROBLEM_SCHEMA: dict[str, Any] = {
 }
 _WHEN = {
     400: "the body is not valid JSON",
-    401: "no API token, or a wrong one",
+    401: "no API token, or a wrong, expired or revoked one",
+    403: "the token's role does not allow this; `required_role` names the role it needs",
     404: "no such resource",
     409: "the request clashes with the current state",
     413: "the request body is over 1 MiB",
@@ -85,6 +91,7 @@ def problem(
     detail: str,
     errors: Sequence[dict[str, str]] = (),
     headers: dict[str, str] | None = None,
+    extra: dict[str, str] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {
         "type": f"urn:strongbox:problem:{code}",
@@ -95,6 +102,7 @@ def problem(
     }
     if errors:
         body["errors"] = list(errors)
+    body.update(extra or {})
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -104,7 +112,8 @@ def install(app: FastAPI) -> None:
         status = STATUS_OF_KIND[exc.kind]
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         errors = [{"field": e.field, "message": e.message} for e in exc.errors]
-        return problem(status, exc.code, exc.detail, errors, headers)
+        extra = {"required_role": exc.required_role} if isinstance(exc, Forbidden) else None
+        return problem(status, exc.code, exc.detail, errors, headers, extra)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

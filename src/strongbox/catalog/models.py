@@ -48,10 +48,49 @@ class ApiToken(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(63), unique=True)
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    # Only "admin" exists now; users and scoped roles will add values here.
+    # "admin", "operator" or "viewer" (domain/roles.py); never above the owner's role.
     role: Mapped[str] = mapped_column(String(32))
+    # The user the token acts for; None for a service token (the bootstrap admin token too).
+    owner: Mapped[str | None] = mapped_column(
+        String(63), ForeignKey("users.name", ondelete="CASCADE", name="fk_api_tokens_owner_users")
+    )
+    expires_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
+
+
+class User(Base):
+    """A person who signs in to the page with a name and a password."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)  # argon2id, with its own salt and costs
+    role: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """One change, restore, backup, sign-in or failed sign-in: who, what, where from, outcome.
+    Written once by the server; no route changes or deletes it. Never holds a secret: the
+    request's body is not kept, only its method, route and path."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_entries_at", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    # A user's name, "token:<name>" for a service token, or "anonymous" when unknown.
+    actor: Mapped[str] = mapped_column(String(80))
+    token: Mapped[str | None] = mapped_column(String(63))  # the API token used, if any
+    role: Mapped[str | None] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(255))  # "POST /api/v1/databases/{database}/..."
+    resource: Mapped[str] = mapped_column(Text)  # the path asked for
+    address: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int]
+    outcome: Mapped[str] = mapped_column(String(16))  # "succeeded", "refused" or "failed"
 
 
 class Storage(Base):

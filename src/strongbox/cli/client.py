@@ -67,7 +67,7 @@ def _problem_line(response: httpx.Response) -> str:
         return f"the server answered {response.status_code}: {response.text[:200]}"
     detail = str(body.get("detail") or body)
     if response.status_code == 401:
-        detail += " (set STRONGBOX_TOKEN to the admin token)"
+        detail += " (set STRONGBOX_TOKEN to a valid API token)"
     if len(body.get("errors") or []) > 0 and "invalid fields" in detail:
         detail = "; ".join(
             f"{e['field'].removeprefix('body.')}: {e['message']}" for e in body["errors"]

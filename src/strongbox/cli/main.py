@@ -11,7 +11,18 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from strongbox.cli import backup, database, pitr, restore, schedule, storage, token, wal_fetch
+from strongbox.cli import (
+    audit,
+    backup,
+    database,
+    pitr,
+    restore,
+    schedule,
+    storage,
+    token,
+    user,
+    wal_fetch,
+)
 from strongbox.cli.client import CliError
 
 app = typer.Typer(
@@ -27,8 +38,10 @@ app.add_typer(backup.app, name="backup")
 app.add_typer(schedule.app, name="schedule")
 app.add_typer(pitr.app, name="pitr")
 app.add_typer(token.app, name="token")
+app.add_typer(user.app, name="user")
 app.command("restore")(restore.restore)
 app.command("wal-fetch")(wal_fetch.wal_fetch)
+app.command("audit")(audit.audit)
 
 
 @app.command()

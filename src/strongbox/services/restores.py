@@ -25,10 +25,12 @@ from strongbox.domain.restore_plan import (
     plan_databases,
     target_names,
 )
+from strongbox.domain.roles import Role
 from strongbox.domain.states import ACTIVE_STATES, JobState, duration_seconds
 from strongbox.engines.base import ConnectionInfo, Engine, RestoringEngine, SwappingEngine
 from strongbox.errors import IllegalStateMove, StrongboxError, conflict, invalid, not_found
 from strongbox.services import (
+    access,
     backups,
     databases,
     hints,
@@ -37,6 +39,7 @@ from strongbox.services import (
     storages,
     stored_manifests,
 )
+from strongbox.services.auth import Principal
 from strongbox.services.busy import refuse_if_busy
 from strongbox.services.context import Context
 from strongbox.services.schemas import (
@@ -69,10 +72,21 @@ class Prepared:
 
 
 def create(
-    ctx: Context, database: str, body: RestoreCreate, *, dry_run: bool = False
+    ctx: Context,
+    principal: Principal,
+    database: str,
+    body: RestoreCreate,
+    *,
+    dry_run: bool = False,
 ) -> RestoreOut | RestorePlanOut:
     """Check and plan a restore of backup `body.backup` of `database`; with `dry_run`, answer
-    the plan and do nothing, else queue the restore and answer it."""
+    the plan and do nothing, else queue the restore and answer it. Operators restore into new
+    or empty databases; replacing databases that hold data, or restoring the server's roles,
+    needs admin (refused before anything is looked at, dry runs too)."""
+    if body.overwrite:
+        access.require(principal, Role.ADMIN, "a restore with overwrite=true")
+    if body.restore_globals:
+        access.require(principal, Role.ADMIN, "a restore with restore_globals=true")
     if body.new_instance is not None:
         from strongbox.services import new_instances  # it plans with this module's helpers
 

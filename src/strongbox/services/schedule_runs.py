@@ -20,7 +20,7 @@ from strongbox.domain.retention import RetainedBackup, choose_deletions
 from strongbox.domain.slots import next_runs, slots_between
 from strongbox.domain.states import JobState, RunState
 from strongbox.errors import StrongboxError
-from strongbox.services import backups
+from strongbox.services import audit, backups
 from strongbox.services.busy import busy_with
 from strongbox.services.context import Context
 from strongbox.services.schedules import TRIGGER_PREFIX, trigger_of
@@ -224,8 +224,11 @@ def _start_backup(ctx: Context, run_id: int) -> None:
         )
     except StrongboxError as exc:
         # E.g. another job started in between, or the storage was removed.
-        _set_run(ctx, run_id, SKIPPED if exc.code in _BUSY_CODES else FAILED, str(exc))
+        busy = exc.code in _BUSY_CODES
+        audit.record_scheduled_backup(ctx, database, status=409 if busy else 422)
+        _set_run(ctx, run_id, SKIPPED if busy else FAILED, str(exc))
         return
+    audit.record_scheduled_backup(ctx, database, status=202)
     with ctx.catalog.session() as session:
         move_run(session, run_id, STARTED, reason=None, backup=backup_name)
 

@@ -59,7 +59,7 @@ def plan(request: Request, session: Session, form: Form, database: str) -> Respo
     with forms.Refusal() as refused:
         sources = sources_of(ctx, database, forms.text(form, "backup"))
         body = forms.restore_create(form, sources)
-        out = restores.create(ctx, database, body, dry_run=True)
+        out = restores.create(ctx, session.principal, database, body, dry_run=True)
     if refused.errors is not None:
         return render(request, "_restore_plan.html", session, plan=None, errors=refused.errors)
     assert isinstance(out, RestorePlanOut)
@@ -71,7 +71,7 @@ def create(request: Request, session: Session, form: Form, database: str) -> Res
     ctx = context_of(request)
     with forms.Refusal() as refused:
         sources = sources_of(ctx, database, forms.text(form, "backup"))
-        restores.create(ctx, database, forms.restore_create(form, sources))
+        restores.create(ctx, session.principal, database, forms.restore_create(form, sources))
     if refused.errors is not None:
         return render(request, "_restore_plan.html", session, plan=None, errors=refused.errors)
     return Response(headers={"HX-Redirect": f"/databases/{database}?tab=restores"})

@@ -1,8 +1,10 @@
 """The web page's sign-in session and CSRF protection.
 
-A person signs in once with an API token; the page then keeps a session cookie of its own: a
-JSON payload (token name, role, a per-session CSRF token, issue time, the token's fingerprint)
-signed with HMAC-SHA256; a session ends when its token is replaced.
+A person signs in once with a user name and password, or with an API token; the page then keeps
+a session cookie of its own: a JSON payload (user or token name, role, a per-session CSRF token,
+issue time, a fingerprint of the password or token) signed with HMAC-SHA256. Each request checks
+the session against the catalog: it ends when the password is changed, the token replaced or
+revoked, or the user removed, and it acts with the user's role as it is now.
 No session table and no extra dependency. The signing key is derived from `STRONGBOX_SECRET_KEY`
 when set (so that replicas share sessions), else a random key kept in `{data_dir}/web-session.key`
 (0600). The cookie is HttpOnly and SameSite=Strict, Secure over https (`cookie_is_secure`),
@@ -20,18 +22,21 @@ import hashlib
 import hmac
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
 from starlette.datastructures import FormData
 
+from strongbox.api import access as api_access
 from strongbox.config import Settings
+from strongbox.domain.roles import Role
 from strongbox.secretbox import write_private_file
 from strongbox.services import auth
 from strongbox.services.auth import Principal
 from strongbox.services.context import Context
+from strongbox.web import access as page_access
 
 COOKIE_NAME = "strongbox_session"
 SESSION_SECONDS = 12 * 3600
@@ -48,14 +53,36 @@ class CsrfRefused(Exception):
     """A POST without the session's CSRF token (or from another origin)."""
 
 
+class RoleRefused(Exception):
+    """The session's role does not allow the page route asked for."""
+
+    def __init__(self, needed: Role) -> None:
+        super().__init__(needed.value)
+        self.needed = needed
+
+
 @dataclass(frozen=True)
 class WebSession:
-    token_name: str
+    user: str | None  # signed in with a password, or with one of the user's tokens
+    token_name: str | None  # signed in with this API token
     role: str
     csrf: str
     issued_at: float
-    # The token's fingerprint at sign-in: a session ends when its token is replaced.
-    token_fingerprint: str = ""
+    # The password's or token's fingerprint at sign-in: the session ends when it changes.
+    fingerprint: str = ""
+
+    @property
+    def principal(self) -> Principal:
+        return Principal(
+            role=Role(self.role),
+            user=self.user,
+            token_name=self.token_name,
+            fingerprint=self.fingerprint,
+        )
+
+    def may(self, role: str) -> bool:
+        """Whether the session's role covers `role` (the templates hide what it does not)."""
+        return Role(self.role).covers(Role(role))
 
 
 def session_key(settings: Settings) -> bytes:
@@ -73,11 +100,12 @@ def session_key(settings: Settings) -> bytes:
 def encode(session: WebSession, key: bytes) -> str:
     payload = json.dumps(
         {
+            "u": session.user,
             "n": session.token_name,
             "r": session.role,
             "c": session.csrf,
             "t": session.issued_at,
-            "k": session.token_fingerprint,
+            "k": session.fingerprint,
         },
         separators=(",", ":"),
     ).encode()
@@ -89,7 +117,7 @@ def decode(value: str, key: bytes, now: float) -> WebSession | None:
     """The session in a cookie value, or None when it is forged, malformed or expired.
 
     >>> key = b"k" * 32
-    >>> s = WebSession("admin", "admin", "c" * 32, 1000.0)
+    >>> s = WebSession(None, "admin", "admin", "c" * 32, 1000.0)
     >>> decode(encode(s, key), key, 1001.0) == s
     True
     >>> decode(encode(s, key), b"x" * 32, 1001.0) is None
@@ -107,13 +135,26 @@ def decode(value: str, key: bytes, now: float) -> WebSession | None:
     try:
         data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
         session = WebSession(
-            str(data["n"]), str(data["r"]), str(data["c"]), float(data["t"]), str(data["k"])
+            _optional_text(data["u"]),
+            _optional_text(data["n"]),
+            Role(data["r"]).value,
+            str(data["c"]),
+            float(data["t"]),
+            str(data["k"]),
         )
     except (ValueError, KeyError, TypeError):
         return None
     if not session.issued_at <= now < session.issued_at + SESSION_SECONDS:
         return None
     return session
+
+
+def _optional_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError("not a text")
+    return value
 
 
 def _sign(body: str, key: bytes) -> str:
@@ -123,11 +164,12 @@ def _sign(body: str, key: bytes) -> str:
 
 def new_session(principal: Principal, now: datetime) -> WebSession:
     return WebSession(
+        principal.user,
         principal.token_name,
-        principal.role,
+        principal.role.value,
         secrets.token_urlsafe(24),
         now.timestamp(),
-        principal.token_fingerprint,
+        principal.fingerprint,
     )
 
 
@@ -170,16 +212,25 @@ def current(request: Request) -> WebSession | None:
     session = decode(value, request.app.state.web_session_key, ctx.clock.now().timestamp())
     if session is None:
         return None
-    # A session made with a token that was replaced since (`strongbox token rotate`) has ended.
-    if session.token_fingerprint != auth.token_fingerprint(ctx, session.token_name):
+    # A session whose password or token was replaced since, or whose user or token is gone,
+    # has ended; one whose user changed role acts with the new role.
+    principal = auth.session_principal(ctx, session.user, session.token_name, session.fingerprint)
+    if principal is None:
         return None
-    return session
+    return replace(session, role=principal.role.value)
 
 
 def require_session(request: Request) -> WebSession:
+    """The signed-in session, after checking that its role may use the page route asked for
+    (`web/access.py`): RoleRefused otherwise."""
     session = current(request)
     if session is None:
         raise SignInNeeded
+    request.state.principal = session.principal
+    template = api_access.template_of(request.scope) or request.url.path
+    needed = page_access.role_needed(request.method, template)
+    if not Role(session.role).covers(needed):
+        raise RoleRefused(needed)
     return session
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from strongbox.api.deps import Ctx, NameInPath
+from strongbox.api.deps import Caller, Ctx, NameInPath
 from strongbox.services import restores
 from strongbox.services.schemas import RestoreCreate, RestoreOut, RestorePlanOut
 
@@ -15,11 +15,17 @@ router = APIRouter(prefix="/databases/{database}/restores", tags=["restores"])
     responses={200: {"model": RestorePlanOut, "description": "the plan, with ?dry_run=true"}},
 )
 def create_restore(
-    ctx: Ctx, database: NameInPath, body: RestoreCreate, response: Response, dry_run: bool = False
+    ctx: Ctx,
+    caller: Caller,
+    database: NameInPath,
+    body: RestoreCreate,
+    response: Response,
+    dry_run: bool = False,
 ) -> RestoreOut | RestorePlanOut:
     """Restore a succeeded backup of `database` into it or into another registered database.
-    With dry_run=true, answer the plan (artifacts, checks, targets, commands) and do nothing."""
-    result = restores.create(ctx, database, body, dry_run=dry_run)
+    With dry_run=true, answer the plan (artifacts, checks, targets, commands) and do nothing.
+    Needs operator; overwrite=true or restore_globals=true needs admin."""
+    result = restores.create(ctx, caller, database, body, dry_run=dry_run)
     if dry_run:
         response.status_code = status.HTTP_200_OK
     return result
