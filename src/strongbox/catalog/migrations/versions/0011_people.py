@@ -1,7 +1,7 @@
 """Users with roles, API tokens owned by users with an expiry, and the audit log.
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0009
 Create Date: 2026-11-29
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 from strongbox.catalog.models import UTCDateTime
 
 revision = "0011"
-down_revision = "0007"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
