@@ -33,6 +33,7 @@ RULES: tuple[Rule, ...] = (
     Rule("POST", f"{DB}/schedules/{{name}}/resume", OPERATOR),
     Rule("GET", f"{DB}/schedules/{{name}}/delete", OPERATOR),
     Rule("POST", f"{DB}/schedules/{{name}}/delete", OPERATOR),
+    Rule("GET", f"{DB}/partials/pitr", VIEWER),
     Rule("GET", f"{DB}/pitr*", VIEWER),
     Rule("*", f"{DB}/pitr*", OPERATOR),
     Rule("GET", STORAGES, VIEWER),
