@@ -26,7 +26,13 @@ from strongbox.errors import IllegalStateMove, StrongboxError, conflict, invalid
 from strongbox.services import backup_run, databases, hints, storages
 from strongbox.services.busy import refuse_if_busy
 from strongbox.services.context import Context
-from strongbox.services.schemas import ArtifactOut, BackupCreate, BackupOut
+from strongbox.services.schemas import (
+    ArtifactOut,
+    BackupCreate,
+    BackupOut,
+    BackupSourceUsed,
+    SourceLoad,
+)
 from strongbox.services.state_moves import move_backup
 from strongbox.services.storage_choice import require_storage
 
@@ -259,4 +265,6 @@ def to_out(row: Backup) -> BackupOut:
         pitr_base=is_pitr_base(row.method),
         pitr_ready=is_pitr_ready(row.method),
         artifacts=[ArtifactOut(**a) for a in row.artifacts],
+        source=BackupSourceUsed.model_validate(row.source) if row.source else None,
+        source_load=SourceLoad.model_validate(row.source_load) if row.source_load else None,
     )
