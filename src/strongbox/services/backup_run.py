@@ -146,7 +146,7 @@ def _take(
         engine=engine_name,
         server_version=info.version,
         expected_bytes=expected,
-        source=source.record(),
+        source=source.record(limits),
     )
     _update_server_version(ctx, database, info.version)
 

@@ -21,13 +21,16 @@ class BackupSource:
     standby: bool
     lag_seconds: float | None = None
 
-    def record(self) -> dict[str, Any]:
-        """What the backup records of its source (its `source` in the API)."""
+    def record(self, limits: DumpLimits) -> dict[str, Any]:
+        """What the backup records of its source and the rate it read at (its `source` in
+        the API)."""
+        rate = limits.max_rate_bytes_per_second
         return {
             "kind": "standby" if self.standby else "primary",
             "host": self.conn.host,
             "port": self.conn.port,
             "lag_seconds": self.lag_seconds,
+            "max_rate_mb_per_s": rate / BYTES_PER_MB if rate is not None else None,
         }
 
 

@@ -60,7 +60,7 @@ def check_standby(primary: ConnectionInfo, source: ConnectionInfo, timeout: floa
     """See `Engine.check_standby`."""
     where = f"{source.host}:{source.port}"
     with connect(primary, timeout) as db:
-        primary_id = int(fetch_all(db, "SELECT @@server_id")[0][0])
+        primary_id, primary_port = (int(v) for v in fetch_all(db, "SELECT @@server_id, @@port")[0])
     with connect(source, timeout) as db:
         own_id = int(fetch_all(db, "SELECT @@server_id")[0][0])
         status = _status(db)
@@ -73,11 +73,14 @@ def check_standby(primary: ConnectionInfo, source: ConnectionInfo, timeout: floa
             field_name="backup_source",
         )
     master_id = _field(status, "Master_Server_Id", "Source_Server_Id")
-    if master_id is None or int(master_id) != primary_id:
+    master_port = _field(status, "Master_Port", "Source_Port")
+    # Server ids are only unique within one replication topology, so the port is compared too.
+    if (master_id, master_port) != (primary_id, primary_port):
         raise refused(
             f"the backup source {where} replicates from another server (server id "
-            f"{master_id}, this server's is {primary_id}), so its data is not this server's; "
-            "give the address of a replica of this server",
+            f"{master_id} on port {master_port}; this server is id {primary_id} on port "
+            f"{primary_port}), so its data is not this server's; give the address of a "
+            "replica of this server",
             SOURCE_NOT_STANDBY,
             field_name="backup_source",
         )

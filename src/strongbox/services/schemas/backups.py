@@ -40,6 +40,7 @@ class BackupSourceUsed(BaseModel):
     host: str
     port: int
     lag_seconds: float | None = Field(description="the standby's lag when the backup started")
+    max_rate_mb_per_s: float | None = Field(description="the read rate limit it ran under")
 
 
 class SourceLoad(BaseModel):
@@ -81,6 +82,10 @@ class BackupOut(BaseModel):
         "a point in time (no WAL stream exists yet: always false)"
     )
     artifacts: list[ArtifactOut]
+    seconds_left: float | None = Field(
+        description="while running: the time still needed at the rate read so far, never "
+        "faster than the rate limit"
+    )
     source: BackupSourceUsed | None = Field(
         description="where the dump was read: the server itself or its standby, with the "
         "standby's lag at the start"
