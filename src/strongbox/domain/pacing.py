@@ -26,7 +26,7 @@ def pacing_delay(bytes_so_far: int, elapsed_seconds: float, rate_bytes_per_secon
 
 
 class Pacer:
-    """Keeps the bytes read since the first `consumed` call at or under a rate.
+    """Keeps the bytes read since the pacer was made at or under a rate.
 
     `now` is a monotonic clock in seconds; `wait(seconds)` waits (a cancel event's `wait` fits:
     it returns early when the backup is canceled, and the reader then sees the cancel).
@@ -55,13 +55,11 @@ class Pacer:
         self.rate = rate_bytes_per_second
         self._now = now
         self._wait = wait
-        self._started: float | None = None
+        self._started = now()
         self._bytes = 0
 
     def consumed(self, size: int) -> None:
         """Count `size` bytes just read and wait until reading them was allowed."""
-        if self._started is None:
-            self._started = self._now()
         self._bytes += size
         delay = pacing_delay(self._bytes, self._now() - self._started, self.rate)
         if delay > 0:
