@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,27 @@ def test_a_rate_capped_backup_takes_at_least_its_size_over_the_rate(
     # where the intervals fall.
     load = backup["source_load"]
     assert load["average"]["backup_read_mb_per_s"] <= rate * 1.05
+
+
+def test_a_physical_backup_keeps_to_the_rate_cap_too(
+    strongbox: RunningServer, pg_server_factory: Callable[..., PostgresServer], tmp_path: Path
+) -> None:
+    cluster = pg_server_factory()  # a physical backup copies all of it: keep it small
+    rate = 10.0
+    strongbox.client.post(
+        "/api/v1/databases", json=postgres_database(cluster, [], max_rate_mb_per_s=rate)
+    ).raise_for_status()
+    strongbox.client.post("/api/v1/backup-storages", json=folder_storage(tmp_path / "b"))
+    strongbox.client.post(
+        "/api/v1/databases/prod/backups",
+        json={"storage": "disk", "name": "base", "method": "physical"},
+    ).raise_for_status()
+    backup = strongbox.wait_for_backup("prod", "base")
+    assert backup["state"] == "succeeded", backup["error"]
+    assert backup["size_bytes"] > 2 * rate * 1_000_000
+    assert backup["duration_seconds"] >= backup["size_bytes"] / (rate * 1_000_000)
+    assert backup["source"]["max_rate_mb_per_s"] == rate
+    cluster.stop()
 
 
 @pytest.fixture
