@@ -4,9 +4,11 @@
 
 Starts its own throwaway PostgreSQL primary, a hot standby of it (`pg_basebackup -R`) and
 SeaweedFS (the test fixtures' classes), seeds a database with realistic rows for Strongbox to
-back up, and a pgbench database for the application. It first measures the most pgbench can do
-(10 s, saturated), then runs a steady read-write load at `--load-fraction` of that (`pgbench -R`,
-so that the primary has headroom, as a production server has) for `--seconds` in each phase:
+back up, and a pgbench database for the application, then runs a steady pgbench read-write load
+(`--clients` clients, as fast as they can: the TPS it loses is what the backup took) for
+`--seconds` in each phase. With `--load-fraction F` the load is instead fixed at F times the TPS
+of a first 10 s saturated run (`pgbench -R`), so that the server has headroom as a production
+server has; the TPS then holds while the latency shows the cost. The phases:
 
   baseline          no backup
   primary           Strongbox backups back to back, unlimited, read from the primary
@@ -97,8 +99,12 @@ def saturated_tps(pg: PostgresServer, clients: int) -> float:
     return float(line.split()[2])
 
 
-def steady_load(pg: PostgresServer, clients: int, rate: float, seconds: int) -> dict[str, float]:
-    """TPS, mean and p95 latency (ms) of `seconds` of pgbench at `rate` transactions/s."""
+def steady_load(
+    pg: PostgresServer, clients: int, rate: float | None, seconds: int
+) -> dict[str, float]:
+    """TPS, mean and p95 latency (ms) of `seconds` of pgbench, at `rate` transactions/s or as
+    fast as the clients go."""
+    throttle = ["-R", f"{rate:.0f}"] if rate else []
     with tempfile.TemporaryDirectory(prefix="strongbox-pgbench-") as folder:
         pgbench(
             pg,
@@ -108,8 +114,7 @@ def steady_load(pg: PostgresServer, clients: int, rate: float, seconds: int) -> 
             "2",
             "-T",
             str(seconds),
-            "-R",
-            f"{rate:.0f}",
+            *throttle,
             "-l",
             "--log-prefix",
             "tx",
@@ -167,7 +172,7 @@ def run_phase(
     pg: PostgresServer,
     server: StrongboxServer | None,
     args: argparse.Namespace,
-    rate: float,
+    rate: float | None,
 ) -> Phase:
     busy_before, started = machine_busy_cpu(), time.monotonic()
     if server is None:
@@ -202,7 +207,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=int, default=60, help="length of each phase")
     parser.add_argument("--clients", type=int, default=4, help="pgbench clients")
     parser.add_argument(
-        "--load-fraction", type=float, default=0.5, help="steady load as a share of saturated"
+        "--load-fraction",
+        type=float,
+        default=0.0,
+        help="fix the load at this share of the saturated TPS (default 0: saturated)",
     )
     return parser.parse_args(argv)
 
@@ -232,9 +240,11 @@ def main(argv: list[str] | None = None) -> int:
 def measure(
     pg: PostgresServer, standby: PostgresServer, server: StrongboxServer, args: argparse.Namespace
 ) -> list[Phase]:
-    most = saturated_tps(pg, args.clients)
-    rate = most * args.load_fraction
-    print(f"  saturated: {most:.0f} TPS; steady load: {rate:.0f} TPS")
+    rate: float | None = None
+    if args.load_fraction:
+        most = saturated_tps(pg, args.clients)
+        rate = most * args.load_fraction
+        print(f"  saturated: {most:.0f} TPS; steady load: {rate:.0f} TPS")
     phases = [run_phase("baseline", pg, None, args, rate)]
     phases.append(run_phase("primary", pg, server, args, rate))
     quarter = round((phases[-1].backup_mb_per_s or 4.0) / 4, 1)
