@@ -16,9 +16,10 @@ from typing import IO, Any, Protocol
 
 import zstandard
 
+from strongbox.domain.pacing import Pacer
 from strongbox.engines.base import DumpCommand
 from strongbox.errors import ErrorKind, StrongboxError
-from strongbox.process import ToolProcess
+from strongbox.process import TOOL_FAILED, ToolFailedError, ToolProcess
 from strongbox.storage.base import BackupStorage
 
 READ_CHUNK = 1024 * 1024
@@ -37,6 +38,8 @@ class PipelineOptions:
     zstd_level: int = 3
     zstd_threads: int = 0  # 0: one per core
     stall_timeout_seconds: float = 300.0
+    # The database's `max_rate_mb_per_s` in bytes per second: reads are paced to it.
+    max_rate_bytes_per_second: float | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class CompressingReader:
         on_raw_bytes: Callable[[int], None] | None = None,
         position_from_head: Callable[[bytes], dict[str, Any] | None] | None = None,
         cancel: threading.Event | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         threads = -1 if options.zstd_threads == 0 else options.zstd_threads
         # 1 MiB jobs instead of zstd's default (several MiB per worker at level 3) keep the
@@ -81,6 +85,7 @@ class CompressingReader:
         self._position_from_head = position_from_head
         self._head = bytearray()
         self._cancel = cancel
+        self._pacer = pacer
         self.raw_bytes = 0
         self.stored_bytes = 0
         self.log_position: dict[str, Any] | None = None
@@ -120,6 +125,9 @@ class CompressingReader:
         self._pending += self._compress.compress(chunk)
         if self._on_raw_bytes is not None:
             self._on_raw_bytes(self.raw_bytes)
+        if self._pacer is not None:
+            self._pacer.consumed(len(chunk))
+            self.last_progress = time.monotonic()  # a paced wait is not a stall
 
     def _watch_head(self, chunk: bytes) -> None:
         if self._position_from_head is None or len(self._head) >= HEAD_BYTES:
@@ -203,9 +211,13 @@ def dump_to_storage(
             on_raw_bytes=on_raw_bytes,
             position_from_head=command.position_from_head,
             cancel=cancel,
+            pacer=_pacer(options, cancel),
         )
-        with StallWatchdog(reader, tool, options.stall_timeout_seconds):
-            storage.put_stream(key, reader, command.expected_bytes)
+        with StallWatchdog(reader, tool, options.stall_timeout_seconds), _Guard(command, tool):
+            try:
+                storage.put_stream(key, reader, command.expected_bytes)
+            except ToolFailedError as exc:
+                raise _explained(command, tool, exc) from exc
         log_position = reader.log_position
         if command.position_from_stderr is not None:
             log_position = command.position_from_stderr(tool.stderr_tail().encode())
@@ -215,3 +227,45 @@ def dump_to_storage(
         sha256=reader.sha256(),
         log_position=log_position,
     )
+
+
+def _pacer(options: PipelineOptions, cancel: threading.Event | None) -> Pacer | None:
+    if options.max_rate_bytes_per_second is None:
+        return None
+    # Waiting on the cancel event ends the wait as soon as the backup is canceled.
+    wait = cancel.wait if cancel is not None else time.sleep
+    return Pacer(options.max_rate_bytes_per_second, now=time.monotonic, wait=wait)
+
+
+class _Guard:
+    """Runs the command's `guard` (see `DumpCommand`) beside the tool until the dump ends."""
+
+    def __init__(self, command: DumpCommand, tool: ToolProcess) -> None:
+        self._guard = command.guard
+        self._tool = tool
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> _Guard:
+        if self._guard is not None:
+            guard = self._guard
+            self._thread = threading.Thread(
+                target=guard, args=(self._tool.kill, self._stop), daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+
+def _explained(command: DumpCommand, tool: ToolProcess, exc: ToolFailedError) -> StrongboxError:
+    """The tool's failure in the words of `command.explain_failure`, when it recognises it."""
+    if command.explain_failure is None or tool.killed_because is not None:
+        return exc
+    reason = command.explain_failure(tool.stderr_tail())
+    if reason is None:
+        return exc
+    return ToolFailedError(reason, TOOL_FAILED, ErrorKind.REFUSED)

@@ -55,6 +55,13 @@ def test_create_backup_now_reaches_succeeded_without_reloading(
     expect(row).to_contain_text("manual")
     assert page.evaluate("window.__notReloaded") is True
 
+    # What the backup cost its source is charted on the page once it is done.
+    page.reload()
+    expect(
+        page.get_by_role("img", name=f"What backup {default_name} cost its source")
+    ).to_be_visible()
+    expect(page.locator(".load-chart figcaption")).to_contain_text("read from primary")
+
     # The storage now refuses deletion, and says which backup uses it.
     page.goto("/settings/backup-storages")
     page.get_by_role("button", name="Delete now-bucket").click()

@@ -371,3 +371,50 @@ def test_pitr_commands_enable_show_and_disable_a_stream(
         "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'strongbox_clipitr'"
     )
     assert slots == [(0,)]
+
+
+def test_db_limits_are_set_changed_and_removed_with_flags(
+    strongbox: RunningServer, pg_standby_pair: tuple[PostgresServer, PostgresServer]
+) -> None:
+    primary, standby = pg_standby_pair
+    base = ["--engine", "postgresql", "--host", primary.host, "--port", str(primary.port)]
+    added = json_of(
+        cli(
+            strongbox,
+            "db",
+            "add",
+            "prod",
+            *base,
+            "--username",
+            primary.superuser,
+            "--max-rate-mb-per-s",
+            "25",
+            "--lock-timeout-seconds",
+            "15",
+            "--backup-source",
+            f"{standby.host}:{standby.port}",
+            "--json",
+            STRONGBOX_DB_PASSWORD=primary.password,
+        )
+    )
+    assert added["max_rate_mb_per_s"] == 25
+    assert added["lock_timeout_seconds"] == 15
+    assert added["backup_source"]["port"] == standby.port
+
+    edited = json_of(
+        cli(strongbox, "db", "edit", "prod", "--no-max-rate", "--no-backup-source", "--json")
+    )
+    assert edited["max_rate_mb_per_s"] is None
+    assert edited["backup_source"] is None
+    assert edited["lock_timeout_seconds"] == 15
+
+    not_a_standby = cli(
+        strongbox, "db", "edit", "prod", "--backup-source", f"{primary.host}:{primary.port}"
+    )
+    assert_one_line_error(not_a_standby, 2, "not a standby")
+    assert_one_line_error(
+        cli(strongbox, "db", "edit", "prod", "--backup-source", "standby"), 2, "HOST:PORT"
+    )
+    assert_one_line_error(
+        cli(strongbox, "db", "edit", "prod", "--max-rate-mb-per-s", "0"), 2, "max_rate_mb_per_s"
+    )

@@ -293,3 +293,27 @@ def test_30_days_of_an_every_minute_schedule_are_analysed_quickly() -> None:
     elapsed = time.perf_counter() - started
     assert len(warnings) == 3
     assert elapsed < 1.0  # about 50 ms on the development machine; loose against slow CI
+
+
+def test_a_rate_limit_sets_the_estimate_when_it_is_slower_than_the_history() -> None:
+    estimate = estimate_duration([600.0], 36_000_000_000, max_rate_bytes_per_second=10_000_000)
+    assert estimate.capped
+    assert estimate.seconds == 3_600.0
+    assert "rate limit of 10 MB/s" in estimate.basis
+
+
+def test_a_rate_limit_faster_than_the_history_changes_nothing() -> None:
+    estimate = estimate_duration([600.0], 1_000_000_000, max_rate_bytes_per_second=10_000_000)
+    assert not estimate.capped
+    assert estimate.seconds == 600.0
+
+
+def test_a_capped_run_reaching_into_production_hours_says_the_cap_is_why() -> None:
+    hours = ProductionHours(days=["mon", "tue", "wed", "thu", "fri"], start="08:00", end="20:00")
+    uncapped = estimate_duration([], 36_000_000_000)  # 30 min at the conservative 20 MB/s
+    assert analyse("0 2 * * *", "UTC", [], uncapped, hours, MONDAY) == []
+    capped = estimate_duration([], 36_000_000_000, max_rate_bytes_per_second=1_000_000)  # 10 h
+    warnings = analyse("0 2 * * *", "UTC", [], capped, hours, MONDAY)
+    assert [w.code for w in warnings] == [WarningCode.PRODUCTION_HOURS]
+    assert "at its rate limit of 1 MB/s" in warnings[0].message
+    assert "max_rate_mb_per_s" in warnings[0].message

@@ -204,3 +204,31 @@ def test_a_refusal_keeps_the_forms_or_the_services_errors_and_lets_others_throug
     assert quiet.errors is None
     with pytest.raises(KeyError), forms.Refusal():
         raise KeyError("a bug is not a refusal")
+
+
+def test_a_database_form_carries_the_limits_and_the_backup_source() -> None:
+    base = {"name": "shop", "engine": "postgresql", "host": "db", "username": "u"}
+    plain = forms.database_create(MultiDict({**base, "max_rate_mb_per_s": ""}))
+    assert (plain.max_rate_mb_per_s, plain.lock_timeout_seconds, plain.backup_source) == (
+        None,
+        60,
+        None,
+    )
+    limited = forms.database_create(
+        MultiDict(
+            {
+                **base,
+                "max_rate_mb_per_s": "12.5",
+                "lock_timeout_seconds": "10",
+                "backup_source.host": "standby",
+                "backup_source.port": "5433",
+            }
+        )
+    )
+    assert limited.max_rate_mb_per_s == 12.5
+    assert limited.lock_timeout_seconds == 10
+    assert limited.backup_source is not None
+    assert (limited.backup_source.host, limited.backup_source.port) == ("standby", 5433)
+    with pytest.raises(forms.FormInvalid) as caught:
+        forms.database_create(MultiDict({**base, "backup_source.host": "standby"}))
+    assert "backup_source.port" in caught.value.errors.fields

@@ -129,6 +129,12 @@ class Database(Base):
     size_bytes: Mapped[int | None] = mapped_column(BigInteger)
     # {"days": [...], "start": "08:00", "end": "20:00", "timezone": "Europe/Berlin"} or None.
     production_hours: Mapped[dict[str, Any] | None]
+    # What a backup may take from the server: a read rate cap (MB/s, None for none), how long
+    # a dump waits for its locks, and {"host": ..., "port": ...} of a standby or replica that
+    # dumps read instead of the primary (None: the primary).
+    max_rate_mb_per_s: Mapped[float | None] = mapped_column(Float)
+    lock_timeout_seconds: Mapped[int] = mapped_column(default=60, server_default="60")
+    backup_source: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -172,6 +178,10 @@ class Backup(Base):
     server_version: Mapped[str | None] = mapped_column(String(255))
     log_position: Mapped[dict[str, Any] | None]
     artifacts: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # Where the dump was read: {"kind": "primary" | "standby", "host", "port", "lag_seconds"}.
+    source: Mapped[dict[str, Any] | None]
+    # What the backup cost its source while it ran (domain/source_load.py).
+    source_load: Mapped[dict[str, Any] | None]
     # True while objects of a failed backup could not be removed (the storage was down); the
     # janitor retries until they are gone.
     cleanup_pending: Mapped[bool] = mapped_column(default=False, server_default=false())

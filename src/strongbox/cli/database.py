@@ -11,6 +11,7 @@ from strongbox.cli.client import ApiClient
 from strongbox.cli.output import print_json, print_record, print_table
 from strongbox.cli.pem_files import read_pem
 from strongbox.cli.secrets_input import secret_or_prompt
+from strongbox.cli.source_address import parse_backup_source
 
 app = typer.Typer(help="Databases (database servers) to back up.")
 
@@ -23,6 +24,26 @@ SslModeOpt = Annotated[
 SslCaOpt = Annotated[
     Path | None,
     typer.Option("--ssl-ca", help="PEM file of the CA that signed the server's certificate"),
+]
+MaxRateOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--max-rate-mb-per-s", help="read the dump no faster than this many MB/s (default: no cap)"
+    ),
+]
+LockTimeoutOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--lock-timeout-seconds",
+        help="fail a dump that waits longer than this for a table lock (default 60)",
+    ),
+]
+BackupSourceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--backup-source",
+        help="HOST:PORT of a standby or replica of this server for dumps to read instead",
+    ),
 ]
 
 
@@ -43,9 +64,12 @@ def add(
     description: Annotated[str, typer.Option()] = "",
     ssl_mode: SslModeOpt = None,
     ssl_ca: SslCaOpt = None,
+    max_rate_mb_per_s: MaxRateOpt = None,
+    lock_timeout_seconds: LockTimeoutOpt = None,
+    backup_source: BackupSourceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Add a database; Strongbox tests the connection before saving."""
+    """Add a database; Strongbox tests the connection (and the backup source) before saving."""
     body: dict[str, Any] = {
         "name": name,
         "engine": engine,
@@ -57,6 +81,9 @@ def add(
         "description": description,
         "ssl_mode": ssl_mode,
         "ssl_ca": read_pem(ssl_ca, "--ssl-ca"),
+        "max_rate_mb_per_s": max_rate_mb_per_s,
+        "lock_timeout_seconds": lock_timeout_seconds,
+        "backup_source": parse_backup_source(backup_source),
     }
     show_one(
         ApiClient().post("/databases", {k: v for k, v in body.items() if v is not None}), as_json
@@ -104,6 +131,15 @@ def edit(
     description: Annotated[str | None, typer.Option()] = None,
     ssl_mode: SslModeOpt = None,
     ssl_ca: SslCaOpt = None,
+    max_rate_mb_per_s: MaxRateOpt = None,
+    no_max_rate: Annotated[
+        bool, typer.Option("--no-max-rate", help="remove the read rate cap")
+    ] = False,
+    lock_timeout_seconds: LockTimeoutOpt = None,
+    backup_source: BackupSourceOpt = None,
+    no_backup_source: Annotated[
+        bool, typer.Option("--no-backup-source", help="back up the server itself again")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Change a database; options left out keep their value (a --ssl-mode that verifies
@@ -117,8 +153,16 @@ def edit(
         "description": description,
         "ssl_mode": ssl_mode,
         "ssl_ca": read_pem(ssl_ca, "--ssl-ca"),
+        "max_rate_mb_per_s": max_rate_mb_per_s,
+        "lock_timeout_seconds": lock_timeout_seconds,
+        "backup_source": parse_backup_source(backup_source),
     }
-    body = {k: v for k, v in changes.items() if v is not None}
+    body: dict[str, Any] = {k: v for k, v in changes.items() if v is not None}
+    # null removes a setting; the flags say so explicitly.
+    if no_max_rate:
+        body["max_rate_mb_per_s"] = None
+    if no_backup_source:
+        body["backup_source"] = None
     show_one(ApiClient().patch(f"/databases/{name}", body), as_json)
 
 

@@ -234,6 +234,11 @@ def _production_hours_warning(
             f"{latest // 60:02d}:{latest % 60:02d} ({hours.timezone}) so that it ends before "
             f"{hours.start}."
         )
+    if context.estimate.capped:
+        advice += (
+            " The database's max_rate_mb_per_s sets this estimate: raising it shortens the run, "
+            "or a backup_source moves it off this server."
+        )
     message = (
         f"{plural(count, 'run')} of the {context.run_count} in the next "
         f"{context.horizon_days} days would reach into production hours ({hours.describe()}): "

@@ -26,12 +26,15 @@ class DurationEstimate:
 
     seconds: float
     basis: str
+    # True when the database's rate limit (`max_rate_mb_per_s`) sets the estimate.
+    capped: bool = False
 
 
 def estimate_duration(
     recent_successful_durations: Sequence[float],
     database_size_bytes: int | None,
     throughput_bytes_per_second: float = CONSERVATIVE_THROUGHPUT,
+    max_rate_bytes_per_second: float | None = None,
 ) -> DurationEstimate:
     """The estimated duration of the next backup of a database.
 
@@ -40,14 +43,20 @@ def estimate_duration(
     that are not finite or are negative are ignored. The estimate is their 90th percentile by the
     nearest-rank method (the smallest value that at least 90% of them do not exceed: the 9th of 10
     sorted values, the largest of up to 9). With no history, it is the database size divided by
-    `throughput_bytes_per_second`. It is never less than one minute.
+    `throughput_bytes_per_second`. With a rate limit (`max_rate_bytes_per_second`) and a known
+    size, it is never less than the size read at that rate: a backup cannot go faster, whatever
+    it did before the limit was set (`capped` then says so). It is never less than one minute.
 
-    >>> estimate_duration([100, 200, 300], None)
-    DurationEstimate(seconds=300, basis='the 90th percentile of the last 3 successful backups')
+    >>> estimate_duration([100, 200, 300], None)  # doctest: +NORMALIZE_WHITESPACE
+    DurationEstimate(seconds=300, basis='the 90th percentile of the last 3 successful backups',
+                     capped=False)
     >>> estimate_duration([], 12_300_000_000).basis
     'the database size (12.3 GB) at a conservative 20 MB/s'
     >>> estimate_duration([5.0], None)
-    DurationEstimate(seconds=60.0, basis='the one-minute minimum')
+    DurationEstimate(seconds=60.0, basis='the one-minute minimum', capped=False)
+    >>> capped = estimate_duration([100], 12_000_000_000, max_rate_bytes_per_second=5_000_000)
+    >>> capped.seconds, capped.basis, capped.capped
+    (2400.0, 'the database size (12 GB) at its rate limit of 5 MB/s', True)
     """
     usable = [d for d in recent_successful_durations[:HISTORY_SIZE] if math.isfinite(d) and d >= 0]
     if usable:
@@ -64,7 +73,49 @@ def estimate_duration(
             f"{format_bytes(throughput_bytes_per_second)}/s"
         )
     else:
-        return DurationEstimate(MIN_ESTIMATE_SECONDS, "the one-minute minimum")
+        value, basis = 0.0, ""
+    capped = _capped(database_size_bytes, max_rate_bytes_per_second)
+    if capped is not None and capped.seconds > value:
+        return capped if capped.seconds >= MIN_ESTIMATE_SECONDS else _minimum()
     if value < MIN_ESTIMATE_SECONDS:
-        return DurationEstimate(MIN_ESTIMATE_SECONDS, "the one-minute minimum")
+        return _minimum()
     return DurationEstimate(value, basis)
+
+
+def _minimum() -> DurationEstimate:
+    return DurationEstimate(MIN_ESTIMATE_SECONDS, "the one-minute minimum")
+
+
+def _capped(size: int | None, rate: float | None) -> DurationEstimate | None:
+    """The database size read at its rate limit, or None without both."""
+    if not size or size <= 0 or not rate or rate <= 0:
+        return None
+    basis = f"the database size ({format_bytes(size)}) at its rate limit of {format_bytes(rate)}/s"
+    return DurationEstimate(size / rate, basis, capped=True)
+
+
+def seconds_left(
+    progress_bytes: int,
+    expected_bytes: int | None,
+    elapsed_seconds: float,
+    max_rate_bytes_per_second: float | None,
+) -> float | None:
+    """How long a running backup still needs: the bytes left at the rate it has read so far,
+    never faster than its rate limit; at the limit itself before anything was read. None when
+    the size is unknown or nothing tells the rate.
+
+    >>> seconds_left(50_000_000, 100_000_000, 10.0, None)
+    10.0
+    >>> seconds_left(0, 100_000_000, 0.0, 2_000_000)
+    50.0
+    >>> seconds_left(10, 100, 0.0, None) is None
+    True
+    """
+    if expected_bytes is None:
+        return None
+    rates = [progress_bytes / elapsed_seconds] if elapsed_seconds > 0 and progress_bytes else []
+    if max_rate_bytes_per_second:
+        rates.append(max_rate_bytes_per_second)
+    if not rates:
+        return None
+    return max(0, expected_bytes - progress_bytes) / min(rates)

@@ -7,6 +7,7 @@ and their messages say how to fix them.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +22,7 @@ UNKNOWN_DATABASE = "database-unknown-database"
 CLIENT_MISSING = "database-client-missing"
 CHECK_FAILED = "database-check-failed"
 TLS_FAILED = "database-tls-failed"
+SOURCE_NOT_STANDBY = "database-source-not-standby"
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,31 @@ class DumpCommand:
     properties: DatabaseProperties | None = None
     # Reads the log position from the program's stderr once it succeeded, if any.
     position_from_stderr: Callable[[bytes], dict[str, Any] | None] | None = None
+    # Words for a failure the engine recognises in the program's stderr tail (e.g. a lock it
+    # waited too long for), or None to keep the tool's own message.
+    explain_failure: Callable[[str], str | None] | None = None
+    # Runs in a thread beside the program until the dump ends (the event is set then); it may
+    # stop the program with `kill(reason)`, e.g. when it waits too long for a lock.
+    guard: Callable[[Callable[[str], None], threading.Event], None] | None = None
+
+
+@dataclass(frozen=True)
+class DumpLimits:
+    """What a dump may take from the server: the database's `lock_timeout_seconds`, its
+    `max_rate_mb_per_s` in bytes per second, and whether the dump reads a standby or replica
+    (whose own log position is not the primary's, so none is recorded)."""
+
+    lock_timeout_seconds: int | None = None
+    max_rate_bytes_per_second: float | None = None
+    from_standby: bool = False
+
+
+@dataclass(frozen=True)
+class StandbyState:
+    """What the check of a backup source found: the source is a standby (replica) of the
+    registered server, `lag_seconds` behind it (None when the server cannot tell)."""
+
+    lag_seconds: float | None
 
 
 class Engine(Protocol):
@@ -76,10 +103,27 @@ class Engine(Protocol):
         ...
 
     def plan_dump(
-        self, conn: ConnectionInfo, databases: list[str], timeout: float
+        self,
+        conn: ConnectionInfo,
+        databases: list[str],
+        timeout: float,
+        limits: DumpLimits = DumpLimits(),
     ) -> tuple[list[DumpCommand], dict[str, str]]:
         """The commands of one logical backup of `databases` (all user databases when empty),
-        and the versions of the tools they use (e.g. {"pg_dump": "15.20"})."""
+        and the versions of the tools they use (e.g. {"pg_dump": "15.20"}); the commands wait
+        at most `limits.lock_timeout_seconds` for a lock."""
+        ...
+
+    def check_standby(
+        self, primary: ConnectionInfo, source: ConnectionInfo, timeout: float
+    ) -> StandbyState:
+        """Raises refused(SOURCE_NOT_STANDBY) naming why, unless `source` is a standby
+        (replica) of the server at `primary`, replicating now; else its lag."""
+        ...
+
+    def activity_counters(self, conn: ConnectionInfo, timeout: float) -> dict[str, int]:
+        """Cumulative counters of the server's activity, whose deltas over time are its load
+        (e.g. {"transactions": ..., "blocks_read": ...}); the names are the same each call."""
         ...
 
 
@@ -88,7 +132,10 @@ class PhysicalEngine(Protocol):
     """An engine that can also take a physical backup of the whole server."""
 
     def plan_physical(
-        self, conn: ConnectionInfo, timeout: float
+        self,
+        conn: ConnectionInfo,
+        timeout: float,
+        limits: DumpLimits = DumpLimits(),
     ) -> tuple[DumpCommand, dict[str, str], dict[str, Any]]:
         """The one command of a physical backup, the versions of the tools it uses, and the
         facts of the source the manifest records. Raises refused(...) naming each missing

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -17,11 +18,12 @@ from strongbox.domain.backup_methods import PHYSICAL, UNSUPPORTED, physical_unsu
 from strongbox.domain.keys import artifact_key, backup_prefix, manifest_key
 from strongbox.domain.manifest import Manifest, ManifestArtifact
 from strongbox.domain.states import JobState
-from strongbox.engines.base import PhysicalEngine
+from strongbox.engines.base import DumpCommand, PhysicalEngine
 from strongbox.errors import IllegalStateMove, StrongboxError, invalid
 from strongbox.pipeline import PipelineOptions, dump_to_storage
-from strongbox.services import databases, storages, stored_manifests
+from strongbox.services import backup_sources, databases, storages, stored_manifests
 from strongbox.services.context import Context
+from strongbox.services.load_sampler import LoadSampler
 from strongbox.services.state_moves import claim, move_backup
 from strongbox.storage.base import BackupStorage
 
@@ -38,11 +40,14 @@ class _Progress:
         self._id = backup_id
         self._done_before = 0  # raw bytes of the artifacts already finished
         self._last = 0.0
+        self.total = 0  # raw bytes read so far, over all artifacts
 
     def artifact_done(self, raw_bytes: int) -> None:
         self._done_before += raw_bytes
+        self.total = self._done_before
 
     def __call__(self, raw_bytes: int) -> None:
+        self.total = self._done_before + raw_bytes
         now = time.monotonic()
         if now - self._last < PROGRESS_EVERY_SECONDS:
             return
@@ -117,6 +122,8 @@ def _take(
         name, database, method, trigger = row.name, row.database, row.method, row.trigger
         engine_name, wanted = db_row.engine, list(db_row.databases)
         conn = databases.connection_of(ctx, db_row)
+        limits = backup_sources.dump_limits(db_row)
+        source_address = db_row.backup_source
     engine = databases.engine_of(ctx, engine_name)
     timeout = ctx.settings.check_timeout_seconds
     info = engine.check(conn, wanted, timeout)
@@ -124,44 +131,44 @@ def _take(
     if method == PHYSICAL:
         if not isinstance(engine, PhysicalEngine):
             raise invalid(physical_unsupported(engine_name), UNSUPPORTED)
-        command, tool_versions, physical_facts = engine.plan_physical(conn, timeout)
+        # A base backup is of the primary: the WAL stream and its history are the primary's.
+        source = backup_sources.read_from(ctx, engine, conn, None)
+        command, tool_versions, physical_facts = engine.plan_physical(conn, timeout, limits)
         commands = [command]
     else:
-        commands, tool_versions = engine.plan_dump(conn, wanted, timeout)
+        source = backup_sources.read_from(ctx, engine, conn, source_address)
+        limits = replace(limits, from_standby=source.standby)
+        commands, tool_versions = engine.plan_dump(source.conn, wanted, timeout, limits)
     expected = sum(c.expected_bytes or 0 for c in commands) or None
-    _set(ctx, backup_id, engine=engine_name, server_version=info.version, expected_bytes=expected)
+    _set(
+        ctx,
+        backup_id,
+        engine=engine_name,
+        server_version=info.version,
+        expected_bytes=expected,
+        source=source.record(limits),
+    )
     _update_server_version(ctx, database, info.version)
 
     options = PipelineOptions(
         zstd_level=ctx.settings.zstd_level,
         zstd_threads=ctx.settings.zstd_threads,
         stall_timeout_seconds=ctx.settings.stall_timeout_seconds,
+        max_rate_bytes_per_second=limits.max_rate_bytes_per_second,
     )
     progress = _Progress(ctx, backup_id)
-    artifacts: list[ManifestArtifact] = []
-    log_position: dict[str, Any] | None = None
-    for command in commands:
-        key = artifact_key(storage_prefix, database, name, command.artifact_name)
-        result = dump_to_storage(
-            command, storage, key, options, on_raw_bytes=progress, cancel=cancel
-        )
-        progress.artifact_done(result.raw_bytes)
-        log_position = log_position or result.log_position
-        if physical_facts is not None:
-            log_position = physical_record(physical_facts, result.log_position, started, ctx)
-        artifacts.append(
-            ManifestArtifact(
-                name=command.artifact_name,
-                key=key,
-                kind=command.kind,
-                dbname=command.dbname,
-                format=command.format,
-                raw_bytes=result.raw_bytes,
-                stored_bytes=result.stored_bytes,
-                sha256=result.sha256,
-                database_properties=command.properties,
+    sampler = LoadSampler(
+        lambda: engine.activity_counters(source.conn, timeout), lambda: progress.total
+    )
+    try:
+        with sampler:
+            artifacts, log_position = _dump_all(
+                ctx, commands, storage, storage_prefix, name, database, options, progress, cancel
             )
-        )
+    finally:
+        _set(ctx, backup_id, source_load=sampler.result())
+    if physical_facts is not None:
+        log_position = physical_record(physical_facts, log_position, started, ctx)
     manifest = Manifest(
         strongbox_version=__version__,
         backup=name,
@@ -184,6 +191,43 @@ def _take(
         manifest.model_dump_json(indent=2).encode(),
     )
     return manifest
+
+
+def _dump_all(
+    ctx: Context,
+    commands: list[DumpCommand],
+    storage: BackupStorage,
+    storage_prefix: str,
+    name: str,
+    database: str,
+    options: PipelineOptions,
+    progress: _Progress,
+    cancel: threading.Event | None,
+) -> tuple[list[ManifestArtifact], dict[str, Any] | None]:
+    """Every command through the pipeline: the artifacts and the first log position."""
+    artifacts: list[ManifestArtifact] = []
+    log_position: dict[str, Any] | None = None
+    for command in commands:
+        key = artifact_key(storage_prefix, database, name, command.artifact_name)
+        result = dump_to_storage(
+            command, storage, key, options, on_raw_bytes=progress, cancel=cancel
+        )
+        progress.artifact_done(result.raw_bytes)
+        log_position = log_position or result.log_position
+        artifacts.append(
+            ManifestArtifact(
+                name=command.artifact_name,
+                key=key,
+                kind=command.kind,
+                dbname=command.dbname,
+                format=command.format,
+                raw_bytes=result.raw_bytes,
+                stored_bytes=result.stored_bytes,
+                sha256=result.sha256,
+                database_properties=command.properties,
+            )
+        )
+    return artifacts, log_position
 
 
 def physical_record(

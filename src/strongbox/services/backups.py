@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -16,9 +17,11 @@ from strongbox.domain.backup_methods import (
     is_pitr_ready,
     physical_unsupported,
 )
+from strongbox.domain.estimate import seconds_left
 from strongbox.domain.keys import PITR_FOLDER, backup_prefix
 from strongbox.domain.manifest_checks import BASE
 from strongbox.domain.names import default_name
+from strongbox.domain.pacing import BYTES_PER_MB
 from strongbox.domain.states import ACTIVE_STATES, JobState, duration_seconds
 from strongbox.engines.base import PhysicalEngine
 from strongbox.engines.registry import kind_of
@@ -26,7 +29,13 @@ from strongbox.errors import IllegalStateMove, StrongboxError, conflict, invalid
 from strongbox.services import backup_run, databases, hints, pitr, storages
 from strongbox.services.busy import refuse_if_busy
 from strongbox.services.context import Context
-from strongbox.services.schemas import ArtifactOut, BackupCreate, BackupOut
+from strongbox.services.schemas import (
+    ArtifactOut,
+    BackupCreate,
+    BackupOut,
+    BackupSourceUsed,
+    SourceLoad,
+)
 from strongbox.services.state_moves import move_backup
 from strongbox.services.storage_choice import require_storage
 
@@ -76,7 +85,7 @@ def create(
             session.add(row)
             session.flush()
             backup_id = row.id
-            out = to_out(row)
+            out = to_out(row, now)
     except IntegrityError:
         # Lost a race with another request: the catalog's unique indexes said no.
         with ctx.catalog.session() as session:
@@ -117,14 +126,15 @@ def list_for(ctx: Context, database: str) -> list[BackupOut]:
             .where(Backup.database == database)
             .order_by(Backup.created_at.desc(), Backup.id.desc())
         )
-        ready = pitr.ready_bases(ctx, database)
-        return [to_out(r, ready) for r in rows]
+        ready, now = pitr.ready_bases(ctx, database), ctx.clock.now()
+        return [to_out(r, now, ready) for r in rows]
 
 
 def get(ctx: Context, database: str, name: str) -> BackupOut:
     with ctx.catalog.session() as session:
         databases.get_row(session, database)
-        return to_out(get_row(session, database, name), pitr.ready_bases(ctx, database))
+        ready = pitr.ready_bases(ctx, database)
+        return to_out(get_row(session, database, name), ctx.clock.now(), ready)
 
 
 def delete(ctx: Context, database: str, name: str) -> None:
@@ -247,8 +257,9 @@ def _refuse_if_busy(session: Session, database: str) -> None:
     refuse_if_busy(session, database)  # a restore from or into it
 
 
-def to_out(row: Backup, pitr_ready: frozenset[str] = frozenset()) -> BackupOut:
-    """The backup as shown; `pitr_ready` names the database's bases whose WAL is stored."""
+def to_out(row: Backup, now: datetime, pitr_ready: frozenset[str] = frozenset()) -> BackupOut:
+    """The backup as shown at `now`; `pitr_ready` names the database's bases whose WAL is
+    stored."""
     duration = duration_seconds(row.started_at, row.finished_at)
     return BackupOut(
         name=row.name,
@@ -272,4 +283,20 @@ def to_out(row: Backup, pitr_ready: frozenset[str] = frozenset()) -> BackupOut:
         pitr_base=is_pitr_base(row.method),
         pitr_ready=is_pitr_ready(row.method, row.name in pitr_ready),
         artifacts=[ArtifactOut(**a) for a in row.artifacts],
+        seconds_left=_seconds_left(row, now),
+        source=BackupSourceUsed.model_validate(row.source) if row.source else None,
+        source_load=SourceLoad.model_validate(row.source_load) if row.source_load else None,
+    )
+
+
+def _seconds_left(row: Backup, now: datetime) -> float | None:
+    if row.state != JobState.RUNNING or row.started_at is None:
+        return None
+    rate = (row.source or {}).get("max_rate_mb_per_s")
+    elapsed = (now - row.started_at).total_seconds()
+    return seconds_left(
+        row.progress_bytes,
+        row.expected_bytes,
+        elapsed,
+        float(rate) * BYTES_PER_MB if rate is not None else None,
     )

@@ -15,10 +15,16 @@ from strongbox.engines.base import ConnectionInfo, Engine, ServerInfo
 from strongbox.engines.registry import engine_for, kind_of
 from strongbox.engines.tls import VERIFYING_MODES, ssl_ca_rule
 from strongbox.errors import StrongboxError, conflict, invalid, not_found
-from strongbox.services import hints, managed_instances
+from strongbox.services import backup_sources, hints, managed_instances
 from strongbox.services.busy import busy_with
 from strongbox.services.context import Context
-from strongbox.services.schemas import DatabaseCreate, DatabaseOut, DatabaseUpdate
+from strongbox.services.schemas import (
+    BackupSourceAddress,
+    BackupSourceOut,
+    DatabaseCreate,
+    DatabaseOut,
+    DatabaseUpdate,
+)
 
 
 def create(ctx: Context, body: DatabaseCreate) -> DatabaseOut:
@@ -35,6 +41,7 @@ def create(ctx: Context, body: DatabaseCreate) -> DatabaseOut:
     )
     info = _check(ctx, body.engine, conn, body.databases)
     size = _measure(ctx, body.engine, conn, body.databases)
+    source = _checked_source(ctx, body.engine, conn, body.backup_source)
     now = ctx.clock.now()
     row = Database(
         name=body.name,
@@ -50,6 +57,9 @@ def create(ctx: Context, body: DatabaseCreate) -> DatabaseOut:
         server_version=info.version,
         size_bytes=size,
         production_hours=_hours(body.production_hours),
+        max_rate_mb_per_s=body.max_rate_mb_per_s,
+        lock_timeout_seconds=body.lock_timeout_seconds,
+        backup_source=source,
         created_at=now,
         updated_at=now,
     )
@@ -104,8 +114,17 @@ def update(ctx: Context, name: str, body: DatabaseUpdate) -> DatabaseOut:
             ssl_ca_file=_ca_file(ctx, ssl_ca),
         )
         databases = body.databases if body.databases is not None else list(row.databases)
+        if "backup_source" in body.model_fields_set:
+            address = body.backup_source
+        elif row.backup_source is not None:
+            address = BackupSourceAddress.model_validate(
+                {k: row.backup_source[k] for k in ("host", "port")}
+            )
+        else:
+            address = None
     info = _check(ctx, engine_name, conn, databases)
     size = _measure(ctx, engine_name, conn, databases)
+    source = _checked_source(ctx, engine_name, conn, address)
     with ctx.catalog.session() as session:
         row = get_row(session, name)
         row.host, row.port, row.username = conn.host, conn.port, conn.username
@@ -118,6 +137,11 @@ def update(ctx: Context, name: str, body: DatabaseUpdate) -> DatabaseOut:
         row.size_bytes = size
         if "production_hours" in body.model_fields_set:
             row.production_hours = _hours(body.production_hours)
+        if "max_rate_mb_per_s" in body.model_fields_set:
+            row.max_rate_mb_per_s = body.max_rate_mb_per_s
+        if body.lock_timeout_seconds is not None:
+            row.lock_timeout_seconds = body.lock_timeout_seconds
+        row.backup_source = source
         row.updated_at = ctx.clock.now()
         return to_out(row)
 
@@ -223,6 +247,23 @@ def _measure(
     return sum(sizes) if sizes else None
 
 
+def _checked_source(
+    ctx: Context, engine_name: str, primary: ConnectionInfo, address: BackupSourceAddress | None
+) -> dict[str, Any] | None:
+    """What is stored of the backup source at `address` once the engine checked that it is a
+    standby of `primary`: the address, its lag and when it was checked."""
+    if address is None:
+        return None
+    source = backup_sources.read_from(
+        ctx, engine_of(ctx, engine_name), primary, address.model_dump()
+    )
+    return {
+        **address.model_dump(),
+        "lag_seconds": source.lag_seconds,
+        "checked_at": ctx.clock.now().isoformat(),
+    }
+
+
 def _hours(hours: ProductionHours | None) -> dict[str, Any] | None:
     return hours.model_dump() if hours is not None else None
 
@@ -242,6 +283,11 @@ def to_out(row: Database, warnings: list[str] | None = None) -> DatabaseOut:
         size_bytes=row.size_bytes,
         production_hours=(
             ProductionHours.model_validate(row.production_hours) if row.production_hours else None
+        ),
+        max_rate_mb_per_s=row.max_rate_mb_per_s,
+        lock_timeout_seconds=row.lock_timeout_seconds,
+        backup_source=(
+            BackupSourceOut.model_validate(row.backup_source) if row.backup_source else None
         ),
         created_at=row.created_at,
         updated_at=row.updated_at,

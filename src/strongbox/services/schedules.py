@@ -12,6 +12,7 @@ from strongbox.domain.analysis import OtherSchedule, analyse
 from strongbox.domain.estimate import DurationEstimate, estimate_duration
 from strongbox.domain.frequency import describe, parse_frequency, to_cron
 from strongbox.domain.names import default_name
+from strongbox.domain.pacing import BYTES_PER_MB
 from strongbox.domain.production_hours import ProductionHours
 from strongbox.domain.slots import next_runs
 from strongbox.domain.states import JobState
@@ -216,7 +217,12 @@ def estimate_for(session: Session, db_row: Database) -> DurationEstimate:
         ).all()
         if started is not None and finished is not None
     ]
-    return estimate_duration(durations, db_row.size_bytes)
+    rate = db_row.max_rate_mb_per_s
+    return estimate_duration(
+        durations,
+        db_row.size_bytes,
+        max_rate_bytes_per_second=rate * BYTES_PER_MB if rate is not None else None,
+    )
 
 
 def _to_out(

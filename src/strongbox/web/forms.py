@@ -206,6 +206,13 @@ def database_create(form: FormLike) -> DatabaseCreate:
         # The field stays in the page, hidden, when another mode is chosen.
         _put(data, "ssl_ca", text(form, "ssl_ca"))
     data["databases"] = [d.strip() for d in text(form, "databases").split(",") if d.strip()]
+    _put(data, "max_rate_mb_per_s", text(form, "max_rate_mb_per_s"))
+    _put(data, "lock_timeout_seconds", text(form, "lock_timeout_seconds"))
+    if text(form, "backup_source.host") or text(form, "backup_source.port"):
+        data["backup_source"] = {
+            "host": text(form, "backup_source.host"),
+            "port": text(form, "backup_source.port"),
+        }
     if form.get("has_production_hours"):
         data["production_hours"] = {
             "days": [str(d) for d in form.getlist("production_hours.days")],

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from strongbox.errors import StrongboxError
 from strongbox.services import backups, databases, restores, schedules, storages
 from strongbox.services.schemas import BackupOut
-from strongbox.web import chart, forms
+from strongbox.web import chart, forms, load_chart
 from strongbox.web.render import context_of, render
 from strongbox.web.session import Form, Session
 
@@ -84,6 +84,8 @@ def database_page(request: Request, session: Session, name: str, tab: str = "bac
     except StrongboxError as exc:
         return not_found(request, session, exc)
     found = backups.list_for(ctx, name)
+    # Newest first: the latest backup that measured its source.
+    measured = next((b for b in found if b.source_load is not None), None)
     return render(
         request,
         "database.html",
@@ -91,6 +93,10 @@ def database_page(request: Request, session: Session, name: str, tab: str = "bac
         db=db,
         tab="restores" if tab == "restores" else "backups",
         chart=chart_of(found),
+        load_backup=measured,
+        load_chart=load_chart.build(
+            measured.source_load.model_dump() if measured and measured.source_load else None
+        ),
         has_restores=bool(restores.list_for(ctx, name)),
         storage_count=len(storages.list_all(ctx)),
     )

@@ -7,6 +7,7 @@ from strongbox.domain.database_properties import DatabaseProperties
 from strongbox.engines.base import ConnectionInfo, DumpCommand, RestoreCommand
 from strongbox.engines.mysql.binlog import binlog_position_from_head, position_option
 from strongbox.engines.mysql.client_tools import DumpTool
+from strongbox.engines.mysql.replica import lock_guard
 from strongbox.engines.tls import mysql_client_args
 
 # The client's largest packet (its maximum), so that no row of a dump is too long for the
@@ -22,7 +23,10 @@ def database_command(
     size: int,
     log_bin: bool,
     properties: DatabaseProperties,
+    lock_timeout_seconds: int | None = None,
 ) -> DumpCommand:
+    """The dump of `dbname` into `<stem>.sql.zst`, recording the binlog position when
+    `log_bin`, its metadata-lock waits bounded by `lock_timeout_seconds` (`lock_guard`)."""
     argv = [
         tool.path,
         "--single-transaction",
@@ -55,6 +59,11 @@ def database_command(
         expected_bytes=size,
         position_from_head=binlog_position_from_head if log_bin else None,
         properties=properties,
+        guard=(
+            lock_guard(conn, dbname, lock_timeout_seconds)
+            if lock_timeout_seconds is not None
+            else None
+        ),
     )
 
 

@@ -17,8 +17,10 @@ from strongbox.engines.base import (
     ConnectionInfo,
     DatabaseSummary,
     DumpCommand,
+    DumpLimits,
     RestoreCommand,
     ServerInfo,
+    StandbyState,
 )
 from strongbox.engines.common import (
     CREATE_FAILED,
@@ -28,6 +30,7 @@ from strongbox.engines.common import (
     safe_file_stems,
 )
 from strongbox.engines.mysql import properties as mysql_properties
+from strongbox.engines.mysql import replica
 from strongbox.engines.mysql.binlog import require_position_privileges
 from strongbox.engines.mysql.client_tools import client_tool, dump_tool
 from strongbox.engines.mysql.commands import database_command, restore_command
@@ -92,7 +95,11 @@ class MySQLEngine:
             return user_databases(db)
 
     def plan_dump(
-        self, conn: ConnectionInfo, databases: list[str], timeout: float
+        self,
+        conn: ConnectionInfo,
+        databases: list[str],
+        timeout: float,
+        limits: DumpLimits = DumpLimits(),
     ) -> tuple[list[DumpCommand], dict[str, str]]:
         """One dump per database (all user databases when `databases` is empty), and the
         version of the dump program.
@@ -107,6 +114,9 @@ class MySQLEngine:
         only by its own user and root (/proc/PID/environ is 0400), unlike argv, which `ps`
         shows to everyone, and it leaves no file to clean up. (MySQL 8 documents MYSQL_PWD as
         deprecated but still honours it; MariaDB supports it.)
+
+        From a replica (`limits.from_standby`) no position is recorded: the replica's own
+        binlog position is not the primary's.
         """
         with connect(conn, timeout) as db:
             server = server_info(db)
@@ -119,7 +129,7 @@ class MySQLEngine:
                     field_name="databases",
                 )
             require_databases(db, conn, names)
-            log_bin = bool(server.details["log_bin"])
+            log_bin = bool(server.details["log_bin"]) and not limits.from_standby
             if log_bin:
                 require_position_privileges(db, server)
             sizes = {name: database_size(db, name) for name in names}
@@ -127,10 +137,30 @@ class MySQLEngine:
         tool = dump_tool(server, self.search_path)
         stems = safe_file_stems(names)
         commands = [
-            database_command(tool, conn, name, stems[name], sizes[name], log_bin, properties[name])
+            database_command(
+                tool,
+                conn,
+                name,
+                stems[name],
+                sizes[name],
+                log_bin,
+                properties[name],
+                limits.lock_timeout_seconds,
+            )
             for name in names
         ]
         return commands, {tool.name: tool.version}
+
+    def check_standby(
+        self, primary: ConnectionInfo, source: ConnectionInfo, timeout: float
+    ) -> StandbyState:
+        """Raises refused(SOURCE_NOT_STANDBY) unless `source` replicates from `primary`, both
+        threads running (see `replica.check_standby`); else its lag."""
+        return replica.check_standby(primary, source, timeout)
+
+    def activity_counters(self, conn: ConnectionInfo, timeout: float) -> dict[str, int]:
+        """The `Questions` and `Innodb_rows_read` status counters."""
+        return replica.activity_counters(conn, timeout)
 
     # --- restores ---
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from strongbox.domain.database_properties import DatabaseProperties
 from strongbox.engines.base import ConnectionInfo, DumpCommand, RestoreCommand, ServerInfo
 from strongbox.engines.postgresql.libpq import client_env, connection_args, dbname_argument
+from strongbox.engines.postgresql.standby import lock_failure
 
 _GLOBALS_ERROR = re.compile(r"\b(?:ERROR|FATAL|PANIC):|\berror:")
 
@@ -22,10 +23,15 @@ def database_command(
     stem: str,
     size: int | None,
     properties: dict[str, DatabaseProperties],
+    lock_timeout_seconds: int | None = None,
 ) -> DumpCommand:
-    """`pg_dump -Fc -Z0` of database `dbname` into artifact `<stem>.pgdump.zst`."""
+    """`pg_dump -Fc -Z0` of database `dbname` into artifact `<stem>.pgdump.zst`, waiting at
+    most `lock_timeout_seconds` for each table's lock."""
     # -Z0: the pipeline compresses with zstd, faster and smaller than pg_dump's zlib.
-    argv = [str(pg_dump), "-Fc", "-Z0", *connection_args(conn), "-d", dbname_argument(dbname)]
+    argv = [str(pg_dump), "-Fc", "-Z0"]
+    if lock_timeout_seconds is not None:
+        argv.append(f"--lock-wait-timeout={lock_timeout_seconds}s")
+    argv += [*connection_args(conn), "-d", dbname_argument(dbname)]
     return DumpCommand(
         artifact_name=f"{stem}.pgdump.zst",
         kind="database",
@@ -35,6 +41,9 @@ def database_command(
         env=dict(env),
         expected_bytes=size,
         properties=properties.get(dbname),
+        explain_failure=(
+            lock_failure(lock_timeout_seconds) if lock_timeout_seconds is not None else None
+        ),
     )
 
 

@@ -21,10 +21,12 @@ from strongbox.engines.base import (
     ConnectionInfo,
     DatabaseSummary,
     DumpCommand,
+    DumpLimits,
     ReceiverCommand,
     RestoreCommand,
     ServerInfo,
     SlotStatus,
+    StandbyState,
     WalContents,
 )
 from strongbox.engines.common import (
@@ -35,7 +37,7 @@ from strongbox.engines.common import (
     safe_file_stems,
     scrub,
 )
-from strongbox.engines.postgresql import physical, wal_receiver, waldump
+from strongbox.engines.postgresql import physical, standby, wal_receiver, waldump
 from strongbox.engines.postgresql import properties as postgresql_properties
 from strongbox.engines.postgresql import swap as postgresql_swap
 from strongbox.engines.postgresql.client_tools import ClientTool, pick_pg_dump, sibling
@@ -119,7 +121,11 @@ class PostgresEngine:
             return user_databases(pg)
 
     def plan_dump(
-        self, conn: ConnectionInfo, databases: list[str], timeout: float
+        self,
+        conn: ConnectionInfo,
+        databases: list[str],
+        timeout: float,
+        limits: DumpLimits = DumpLimits(),
     ) -> tuple[list[DumpCommand], dict[str, str]]:
         """One `pg_dump -Fc -Z0` per database (all user databases when `databases` is empty)
         and one `pg_dumpall --globals-only`, with the versions of both programs.
@@ -148,13 +154,25 @@ class PostgresEngine:
         stems = safe_file_stems(names)
         commands = [globals_command(pg_dumpall.path, conn, env, server)]
         commands += [
-            database_command(pg_dump.path, conn, env, name, stems[name], sizes[name], properties)
+            database_command(
+                pg_dump.path,
+                conn,
+                env,
+                name,
+                stems[name],
+                sizes[name],
+                properties,
+                limits.lock_timeout_seconds,
+            )
             for name in names
         ]
         return commands, {"pg_dump": pg_dump.version, "pg_dumpall": pg_dumpall.version}
 
     def plan_physical(
-        self, conn: ConnectionInfo, timeout: float
+        self,
+        conn: ConnectionInfo,
+        timeout: float,
+        limits: DumpLimits = DumpLimits(),
     ) -> tuple[DumpCommand, dict[str, str], dict[str, Any]]:
         """One `pg_basebackup` of the whole cluster (see `physical`), the version of the
         program, and the facts of the source. Raises refused(...) naming each missing
@@ -165,7 +183,11 @@ class PostgresEngine:
             size = int(scalar(pg, "SELECT sum(pg_database_size(oid)) FROM pg_database") or 0)
         pg_basebackup = sibling(self._pick_pg_dump(server), "pg_basebackup", server)
         command = physical.basebackup_command(
-            pg_basebackup.path, conn, client_env(conn, timeout), size or None
+            pg_basebackup.path,
+            conn,
+            client_env(conn, timeout),
+            size or None,
+            limits.max_rate_bytes_per_second,
         )
         return command, {"pg_basebackup": pg_basebackup.version}, source.facts()
 
@@ -201,6 +223,17 @@ class PostgresEngine:
 
     def read_wal_file(self, reader: Path, path: Path, name: str) -> WalContents:
         return waldump.read_wal_file(reader, path, name)
+
+    def check_standby(
+        self, primary: ConnectionInfo, source: ConnectionInfo, timeout: float
+    ) -> StandbyState:
+        """Raises refused(SOURCE_NOT_STANDBY) unless `source` is in recovery with the system
+        identifier of `primary` (see `standby.check_standby`); else its replay lag."""
+        return standby.check_standby(primary, source, timeout)
+
+    def activity_counters(self, conn: ConnectionInfo, timeout: float) -> dict[str, int]:
+        """`pg_stat_database` transactions and blocks read, summed over the cluster."""
+        return standby.activity_counters(conn, timeout)
 
     # --- restores ---
 

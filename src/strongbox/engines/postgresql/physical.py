@@ -31,6 +31,9 @@ PHYSICAL_UNSUPPORTED = "database-physical-unsupported"
 REPLICATION_MISSING = "database-replication-missing"
 TABLESPACES_UNSUPPORTED = "database-tablespaces-unsupported"
 WAL_METHOD = "fetch"
+# What `pg_basebackup --max-rate` accepts, in kB/s.
+_MIN_RATE_KB = 32
+_MAX_RATE_KB = 1024 * 1024
 # The tablespaces every cluster has; they are inside the data folder, so inside the tar.
 BUILT_IN_TABLESPACES = ("pg_default", "pg_global")
 
@@ -167,10 +170,15 @@ def _prerequisites(missing: list[str]) -> str:
 
 
 def basebackup_command(
-    pg_basebackup: Path, conn: ConnectionInfo, env: dict[str, str], size: int | None
+    pg_basebackup: Path,
+    conn: ConnectionInfo,
+    env: dict[str, str],
+    size: int | None,
+    max_rate_bytes_per_second: float | None = None,
 ) -> DumpCommand:
-    """`pg_basebackup -D - -Ft -X fetch --checkpoint=fast -v` into `base.tar.zst`; the WAL
-    range comes from its verbose stderr (see `wal_range`)."""
+    """`pg_basebackup -D - -Ft -X fetch --checkpoint=fast -v` into `base.tar.zst`, with
+    `--max-rate` when a rate is given; the WAL range comes from its verbose stderr (see
+    `wal_range`)."""
     argv = [
         str(pg_basebackup),
         "-D",
@@ -181,6 +189,8 @@ def basebackup_command(
         "--verbose",
         *connection_args(conn),
     ]
+    if max_rate_bytes_per_second is not None:
+        argv.append(f"--max-rate={max_rate_argument(max_rate_bytes_per_second)}")
     return DumpCommand(
         artifact_name=BASE_BACKUP_NAME,
         kind=BASE,
@@ -191,6 +201,19 @@ def basebackup_command(
         expected_bytes=size,
         position_from_stderr=wal_range,
     )
+
+
+def max_rate_argument(rate_bytes_per_second: float) -> str:
+    """The value of `pg_basebackup --max-rate` for a rate: kilobytes (1024 bytes) per second,
+    within the 32 kB/s to 1 GB/s the program accepts.
+
+    >>> max_rate_argument(5_000_000)
+    '4883k'
+    >>> max_rate_argument(1_000)
+    '32k'
+    """
+    kilobytes = round(rate_bytes_per_second / 1024)
+    return f"{min(max(kilobytes, _MIN_RATE_KB), _MAX_RATE_KB)}k"
 
 
 def wal_range(stderr: bytes) -> dict[str, Any] | None:

@@ -6,8 +6,20 @@ output models). Input models forbid unknown
 fields, so a typo is an error rather than silently ignored.
 """
 
-from strongbox.services.schemas.backups import ArtifactOut, BackupCreate, BackupOut
-from strongbox.services.schemas.databases import DatabaseCreate, DatabaseOut, DatabaseUpdate
+from strongbox.services.schemas.backups import (
+    ArtifactOut,
+    BackupCreate,
+    BackupOut,
+    BackupSourceUsed,
+    SourceLoad,
+)
+from strongbox.services.schemas.databases import (
+    BackupSourceAddress,
+    BackupSourceOut,
+    DatabaseCreate,
+    DatabaseOut,
+    DatabaseUpdate,
+)
 from strongbox.services.schemas.imports import ImportOut, ImportRefusal, ImportRequest
 from strongbox.services.schemas.pitr import GapOut, PitrOut, PitrUpdate, WindowOut
 from strongbox.services.schemas.restores import (
@@ -39,6 +51,9 @@ __all__ = [
     "ArtifactOut",
     "BackupCreate",
     "BackupOut",
+    "BackupSourceAddress",
+    "BackupSourceOut",
+    "BackupSourceUsed",
     "CronLine",
     "DatabaseCreate",
     "DatabaseOut",
@@ -65,6 +80,7 @@ __all__ = [
     "ScheduleRunOut",
     "ScheduleUpdate",
     "ScheduleWarningOut",
+    "SourceLoad",
     "SslMode",
     "TimeZone",
     "WindowOut",

@@ -35,6 +35,24 @@ class ArtifactOut(BaseModel):
     )
 
 
+class BackupSourceUsed(BaseModel):
+    kind: Literal["primary", "standby"]
+    host: str
+    port: int
+    lag_seconds: float | None = Field(description="the standby's lag when the backup started")
+    max_rate_mb_per_s: float | None = Field(description="the read rate limit it ran under")
+
+
+class SourceLoad(BaseModel):
+    sample_seconds: float
+    samples: list[dict[str, float]] = Field(
+        description="per interval: elapsed_seconds, backup_read_mb_per_s and the source's "
+        "rates (PostgreSQL: transactions_per_s, blocks_read_per_s; MySQL/MariaDB: "
+        "questions_per_s, rows_read_per_s)"
+    )
+    average: dict[str, float] = Field(description="the same rates over the whole backup")
+
+
 class BackupOut(BaseModel):
     name: str
     database: str
@@ -64,3 +82,14 @@ class BackupOut(BaseModel):
         "stored by the database's WAL stream too, so that it can be recovered to a point in time"
     )
     artifacts: list[ArtifactOut]
+    seconds_left: float | None = Field(
+        description="while running: the time still needed at the rate read so far, never "
+        "faster than the rate limit"
+    )
+    source: BackupSourceUsed | None = Field(
+        description="where the dump was read: the server itself or its standby, with the "
+        "standby's lag at the start"
+    )
+    source_load: SourceLoad | None = Field(
+        description="what the backup cost its source while it ran, sampled every few seconds"
+    )

@@ -12,6 +12,45 @@ from strongbox.engines.registry import EngineName
 from strongbox.services.fields import DbName, Description, Host, Name, Password, Username
 from strongbox.services.schemas.shared import LIST_MAX, Input, PemBundle, SslMode
 
+Port = Annotated[int, Field(ge=1, le=65535)]
+MaxRate = Annotated[
+    float,
+    Field(
+        ge=0.1,
+        le=100_000,
+        description="the dump is read no faster than this many MB (10^6 bytes) per second; "
+        "physical backups pass it to pg_basebackup --max-rate",
+    ),
+]
+LockTimeout = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=86_400,
+        description="seconds a dump waits for a table lock (PostgreSQL) or a metadata lock "
+        "(MySQL/MariaDB) before the backup fails, instead of queueing behind DDL",
+    ),
+]
+BACKUP_SOURCE_HELP = (
+    "a standby (PostgreSQL) or replica (MySQL/MariaDB) of this server that dumps read instead "
+    "of it, reached with the same user, password and TLS; checked to be one. Restores and "
+    "physical backups always use the server itself"
+)
+
+
+class BackupSourceAddress(Input):
+    host: Host
+    port: Port
+
+
+class BackupSourceOut(BaseModel):
+    host: str
+    port: int
+    lag_seconds: float | None = Field(
+        description="how far the source was behind this server when it was last checked"
+    )
+    checked_at: datetime
+
 
 class DatabaseCreate(Input):
     name: Name
@@ -35,6 +74,9 @@ class DatabaseCreate(Input):
     production_hours: ProductionHours | None = Field(
         default=None, description="when the database serves people; schedules warn about them"
     )
+    max_rate_mb_per_s: MaxRate | None = Field(default=None, description="default: no limit")
+    lock_timeout_seconds: LockTimeout = 60
+    backup_source: BackupSourceAddress | None = Field(default=None, description=BACKUP_SOURCE_HELP)
 
 
 class DatabaseUpdate(Input):
@@ -49,6 +91,11 @@ class DatabaseUpdate(Input):
     databases: Annotated[list[DbName], Field(max_length=LIST_MAX)] | None = None
     description: Description | None = None
     production_hours: ProductionHours | None = Field(default=None, description="null removes them")
+    max_rate_mb_per_s: MaxRate | None = Field(default=None, description="null removes the limit")
+    lock_timeout_seconds: LockTimeout | None = None
+    backup_source: BackupSourceAddress | None = Field(
+        default=None, description="null: back up the server itself"
+    )
 
 
 class DatabaseOut(BaseModel):
@@ -64,6 +111,9 @@ class DatabaseOut(BaseModel):
     server_version: str
     size_bytes: int | None = Field(description="size of the databases as last measured")
     production_hours: ProductionHours | None
+    max_rate_mb_per_s: float | None
+    lock_timeout_seconds: int
+    backup_source: BackupSourceOut | None
     created_at: datetime
     updated_at: datetime
     warnings: list[str] = Field(
