@@ -9,3 +9,10 @@ pytest_plugins = [
     "fixtures.mariadb",
     "fixtures.app",
 ]
+
+from hypothesis import settings  # noqa: E402
+
+# Examples are not timed: on a loaded machine a slow example is not a failure, and tests carry
+# no timed assertions.
+settings.register_profile("untimed", deadline=None)
+settings.load_profile("untimed")

@@ -110,7 +110,9 @@ def _backup(strongbox: RunningServer, db: str) -> dict[str, Any]:
     return done
 
 
-def _receiver_pids(slot: str) -> list[int]:
+def _receiver_pids(slot: str, server: PostgresServer) -> list[int]:
+    """The pg_receivewal processes streaming `slot` of `server` (other test runs on the machine
+    may stream a slot of the same name from their own servers)."""
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -119,7 +121,13 @@ def _receiver_pids(slot: str) -> list[int]:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if argv and argv[0].endswith(b"pg_receivewal") and f"--slot={slot}".encode() in argv:
+        port = ["-p".encode(), str(server.port).encode()]
+        if (
+            argv
+            and argv[0].endswith(b"pg_receivewal")
+            and f"--slot={slot}".encode() in argv
+            and any(argv[i : i + 2] == port for i in range(len(argv) - 1))
+        ):
             pids.append(int(entry.name))
     return pids
 
@@ -197,7 +205,7 @@ def test_streamed_wal_is_indexed_with_its_commit_times_and_opens_a_window(
     assert source.query("SELECT count(*) FROM pg_replication_slots")[0][0] == 0
     assert stored.exists()
     assert _segment(strongbox, "prod", walfile) is not None
-    assert _receiver_pids("strongbox_prod") == []
+    assert _receiver_pids("strongbox_prod", source) == []
 
 
 def test_a_killed_receiver_is_restarted_without_a_gap_or_a_duplicate(
@@ -207,12 +215,12 @@ def test_a_killed_receiver_is_restarted_without_a_gap_or_a_duplicate(
     _enable(strongbox, "killed")
     _wait("streaming", lambda: _status(strongbox, "killed")["state"] == "streaming")
     _commit_marker(source, 10)
-    [first] = _wait("the receiver", lambda: _receiver_pids("strongbox_killed"))
+    [first] = _wait("the receiver", lambda: _receiver_pids("strongbox_killed", source))
     os.kill(first, signal.SIGKILL)  # mid-segment: the partial one is being written
     _commit_marker(source, 11)
     restarted = _wait(
         "a new receiver",
-        lambda: [p for p in _receiver_pids("strongbox_killed") if p != first],
+        lambda: [p for p in _receiver_pids("strongbox_killed", source) if p != first],
     )
     assert restarted
     _, _, walfile = _commit_marker(source, 12)

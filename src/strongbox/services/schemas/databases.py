@@ -16,7 +16,7 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 MaxRate = Annotated[
     float,
     Field(
-        ge=0.1,
+        ge=1,
         le=100_000,
         description="the dump is read no faster than this many MB (10^6 bytes) per second; "
         "physical backups pass it to pg_basebackup --max-rate",
