@@ -24,6 +24,10 @@ from integration.bodies import folder_storage, mariadb_database
 from integration.people import add_user, page_sign_in
 from integration.problems import assert_problem
 from strongbox.catalog.models import PitrStream, WalSegment
+from strongbox.domain.binlog import read_binlog
+from strongbox.domain.binlog_replay import plan_replay, reader_options
+from strongbox.domain.binlog_window import BinlogBase, StoredBinlog
+from strongbox.engines.mysql import MySQLEngine
 
 pytestmark = pytest.mark.integration
 
@@ -370,3 +374,72 @@ def test_the_page_shows_the_state_and_disabling_stops_the_reader(
     assert off.status_code == 200, off.text
     assert off.json()["state"] == "disabled"
     assert _reader_pids(reader) == []
+
+
+def _row_insert(source: MariaDBServer, db: str, *ids: int) -> None:
+    """Rows logged as row events (binlog_format ROW, as PITR recommends)."""
+    with source.connect() as conn, conn.cursor() as cursor:
+        cursor.execute("SET SESSION binlog_format = 'ROW'")
+        for i in ids:
+            cursor.execute(f"INSERT INTO {db}.t VALUES ({i})")
+
+
+def test_a_binlog_range_is_replayed_into_another_database_up_to_a_utc_time(
+    source: MariaDBServer, tmp_path: Path
+) -> None:
+    source.execute("CREATE DATABASE rsrc")
+    source.execute("CREATE DATABASE rcopy")
+    source.execute("CREATE DATABASE rother")
+    for db in ("rsrc", "rcopy", "rother"):
+        source.execute(f"CREATE TABLE {db}.t (id int PRIMARY KEY)")
+    source.execute("FLUSH BINARY LOGS")
+    file, position = _current(source)
+    base_at = datetime.now(UTC)
+    _row_insert(source, "rsrc", 1, 2)
+    _row_insert(source, "rother", 9)  # another database: not replayed
+    source.execute("FLUSH BINARY LOGS")
+    _row_insert(source, "rsrc", 3)
+    target = source.query("SELECT UTC_TIMESTAMP(6)")[0][0].replace(tzinfo=UTC)
+    _wait(
+        "the next second",
+        lambda: source.query("SELECT UTC_TIMESTAMP() > %s", params=(target,))[0][0],
+    )
+    time.sleep(1.1)  # C is more than a second after T
+    _row_insert(source, "rsrc", 4)
+    source.execute("FLUSH BINARY LOGS")
+    last, _ = _current(source)
+
+    names = [n for (n, _size) in source.query("SHOW BINARY LOGS") if file <= n < last]
+    copies = []
+    stored = []
+    for name in names:
+        copy = tmp_path / name
+        copy.write_bytes((source.data_dir / name).read_bytes())
+        copies.append(copy)
+        c = read_binlog(copy.read_bytes())
+        stored.append(
+            StoredBinlog(
+                name,
+                False,
+                c.start_position,
+                c.end_position,
+                c.first_event_at,
+                c.last_event_at,
+                c.server_id,
+            )
+        )
+    plan = plan_replay(BinlogBase("b", file, position, base_at), stored, target)
+    assert plan.files == names
+    options = reader_options(plan, "rsrc", "rcopy", mariadb=True)
+    engine = MySQLEngine()
+    engine.replay_binlog(
+        source.connection(), "rcopy", [tmp_path / f for f in plan.files], options, 30
+    )
+
+    assert source.query("SELECT id FROM rcopy.t ORDER BY id") == [(1,), (2,), (3,)]
+    assert source.query("SELECT id FROM rsrc.t ORDER BY id") == [(1,), (2,), (3,), (4,)]
+    assert source.query("SELECT id FROM rother.t") == [(9,)]
+    # The replay was not written to the binlog: no change event since the last flush (the
+    # server may still add its own checkpoint event there).
+    assert _current(source)[0] == last
+    assert read_binlog((source.data_dir / last).read_bytes()).first_event_at is None

@@ -186,7 +186,9 @@ def test_streamed_wal_is_indexed_with_its_commit_times_and_opens_a_window(
         "latest_restorable_time",
         "windows",
         "gaps",
+        "warnings",
     }
+    assert status["warnings"] == []
     assert any(r.kind == "partial" for r in _index(strongbox, "prod"))
 
     # Off: the slot is dropped, the stored WAL and its index stay.

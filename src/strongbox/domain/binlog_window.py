@@ -132,6 +132,12 @@ def _follows(before: StoredBinlog, after: StoredBinlog) -> bool:
     )
 
 
+def reach_from(files: list[StoredBinlog], base: BinlogBase) -> list[StoredBinlog] | None:
+    """The stored files (none of them `missing`) a replay from `base`'s position reads, in
+    order, up to the first hole; None when the position itself is not stored."""
+    return _reach(_usable(files, frozenset()), base)
+
+
 def _reach(usable: list[StoredBinlog], base: BinlogBase) -> list[StoredBinlog] | None:
     """The files from the base's position on without a hole; None when its position itself
     is not stored."""

@@ -30,7 +30,7 @@ from strongbox.engines.common import (
     require_restore_input,
     safe_file_stems,
 )
-from strongbox.engines.mysql import binlog_stream
+from strongbox.engines.mysql import binlog_replay, binlog_stream
 from strongbox.engines.mysql import properties as mysql_properties
 from strongbox.engines.mysql.binlog import require_position_privileges
 from strongbox.engines.mysql.client_tools import client_tool, dump_tool
@@ -335,3 +335,14 @@ class MySQLEngine:
             return binlog_stream.reader_command(
                 db, conn, spool, start_file, connection_server_id, self.search_path
             )
+
+    def replay_binlog(
+        self,
+        conn: ConnectionInfo,
+        target: str,
+        files: list[Path],
+        options: list[str],
+        timeout: float,
+    ) -> None:
+        """See `binlog_replay.replay`."""
+        binlog_replay.replay(conn, target, files, options, timeout, self.search_path)
