@@ -280,6 +280,9 @@ class PitrStream(Base):
     # dropped): why, and up to which LSN (None: unknown). Cleared when a new slot is made.
     slot_gap: Mapped[str | None] = mapped_column(Text)
     slot_gap_to_lsn: Mapped[int | None] = mapped_column(BigInteger)
+    # MySQL/MariaDB: the server id the binlog reader connects with (chosen once, so that no
+    # replica of the server uses it).
+    connection_server_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -287,7 +290,9 @@ class PitrStream(Base):
 class WalSegment(Base):
     """One stored change-log file of a database's stream, indexed so that the restorable
     window is known without reading the storage: a WAL segment, its `.partial` while it is
-    being written, or a timeline `.history` file."""
+    being written, or a timeline `.history` file; or a MySQL/MariaDB binlog file ("binlog",
+    or "binlog-partial" while it is being written), whose positions are `start_lsn` and
+    `end_lsn` and whose event times are the commit times."""
 
     __tablename__ = "wal_segments"
     __table_args__ = (
@@ -299,8 +304,9 @@ class WalSegment(Base):
     database: Mapped[str] = mapped_column(String(63))
     storage: Mapped[str] = mapped_column(String(63))
     name: Mapped[str] = mapped_column(String(64))  # the WAL file name (domain/wal.py)
-    kind: Mapped[str] = mapped_column(String(16))  # "segment", "partial" or "history"
-    timeline: Mapped[int]
+    # "segment", "partial", "history", "binlog" or "binlog-partial"
+    kind: Mapped[str] = mapped_column(String(16))
+    timeline: Mapped[int]  # PostgreSQL's timeline; 0 for a binlog file
     start_lsn: Mapped[int] = mapped_column(BigInteger)
     end_lsn: Mapped[int] = mapped_column(BigInteger)  # exclusive: the first LSN not held
     # Times of the first and last commit records in the file (None when it holds none).
@@ -311,6 +317,10 @@ class WalSegment(Base):
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     stored_bytes: Mapped[int] = mapped_column(BigInteger)
     stored_at: Mapped[datetime]
+    # Binlog files: the id of the server that wrote it, and its first and last GTIDs.
+    server_id: Mapped[int | None] = mapped_column(BigInteger)
+    first_gtid: Mapped[str | None] = mapped_column(String(80))
+    last_gtid: Mapped[str | None] = mapped_column(String(80))
 
 
 class ManagedInstance(Base):

@@ -53,7 +53,7 @@ def _print(pitr: dict[str, Any], as_json: bool) -> None:
             [("FROM", "from"), ("TO", "to"), ("BASE BACKUP", "base_backup"), ("TL", "timeline")],
         )
     else:
-        print("no window yet: take a physical backup once the stream is running")
+        print("no window yet: take a backup (physical for PostgreSQL) once the stream is running")
     if pitr["gaps"]:
         print_table(
             pitr["gaps"],

@@ -32,16 +32,26 @@ def physical_restore_refused(backup: str) -> str:
     )
 
 
-def is_pitr_base(method: str) -> bool:
-    """Whether a backup taken by `method` can be the base of point-in-time recovery."""
-    return method == PHYSICAL
+def is_pitr_base(method: str, engine: str | None) -> bool:
+    """Whether a backup taken by `method` of an `engine` server can be the base of
+    point-in-time recovery: a physical PostgreSQL backup (WAL is replayed onto the cluster),
+    or a MySQL/MariaDB dump (binlog is replayed from the position it records).
 
-
-def is_pitr_ready(method: str, wal_stored: bool) -> bool:
-    """Whether a backup can be recovered to a point in time now: a base whose WAL range (start
-    to stop LSN, on its timeline) is stored by a WAL stream (`wal_stored`, from the index).
-
-    >>> is_pitr_ready(PHYSICAL, True), is_pitr_ready(LOGICAL, True), is_pitr_ready(PHYSICAL, False)
-    (True, False, False)
+    >>> is_pitr_base(PHYSICAL, "postgresql"), is_pitr_base(LOGICAL, "postgresql")
+    (True, False)
+    >>> is_pitr_base(LOGICAL, "mysql")
+    True
     """
-    return is_pitr_base(method) and wal_stored
+    return method == PHYSICAL or engine == "mysql"
+
+
+def is_pitr_ready(method: str, engine: str | None, log_stored: bool) -> bool:
+    """Whether a backup can be recovered to a point in time now: a base whose change log from
+    its recorded position on is stored by a stream (`log_stored`, from the index).
+
+    >>> is_pitr_ready(PHYSICAL, "postgresql", True), is_pitr_ready(LOGICAL, "postgresql", True)
+    (True, False)
+    >>> is_pitr_ready(LOGICAL, "mysql", True), is_pitr_ready(LOGICAL, "mysql", False)
+    (True, False)
+    """
+    return is_pitr_base(method, engine) and log_stored

@@ -5,6 +5,7 @@
 {prefix}/{database}/{backup}/{dbname}.pgdump.zst     (or .sql.zst for mysql)
 {prefix}/{database}/{backup}/base.tar.zst            (a physical backup: one pg_basebackup tar)
 {prefix}/{database}/pitr/wal/{walfile}.zst          (a WAL segment, `.partial` or `.history` file)
+{prefix}/{database}/pitr/binlog/{binlogfile}.zst    (a MySQL/MariaDB binlog file, or its `.partial`)
 ```
 """
 
@@ -85,6 +86,25 @@ def wal_key(storage_prefix: str, database: str, wal_file: str) -> str:
     'prod/pitr/wal/000000010000000000000003.zst'
     """
     return wal_prefix(storage_prefix, database) + wal_file + WAL_SUFFIX
+
+
+def binlog_prefix(storage_prefix: str, database: str) -> str:
+    """The folder of a database's streamed binlog files, ending with '/'.
+
+    >>> binlog_prefix("team", "shop")
+    'team/shop/pitr/binlog/'
+    """
+    return join_key(storage_prefix, database, PITR_FOLDER, "binlog") + "/"
+
+
+def binlog_key(storage_prefix: str, database: str, binlog_file: str) -> str:
+    """The object of one binlog file (its name checked by `domain.binlog.parse_binlog_name`
+    first; a partial one ends with `.partial`).
+
+    >>> binlog_key("", "shop", "mariadb-bin.000003")
+    'shop/pitr/binlog/mariadb-bin.000003.zst'
+    """
+    return binlog_prefix(storage_prefix, database) + binlog_file + WAL_SUFFIX
 
 
 PROBE_PREFIX = ".strongbox-probe-"

@@ -70,7 +70,7 @@ def choose_state(seen: StreamObservation, now: datetime) -> tuple[str, str | Non
         return BROKEN, seen.broken_because
     if seen.failures >= FAILURES_BEFORE_BROKEN:
         return BROKEN, (
-            f"pg_receivewal failed {seen.failures} times in a row; it is tried again with a "
+            f"the log receiver failed {seen.failures} times in a row; it is tried again with a "
             f"growing pause; last error: {seen.last_failure or 'unknown'}"
         )
     if seen.last_upload_at is None:

@@ -318,3 +318,37 @@ class StreamingEngine(Protocol):
     def read_wal_file(self, reader: Path, path: Path, name: str) -> WalContents:
         """What the file at `path`, called `name` (checked), holds, read with `reader`."""
         ...
+
+
+@dataclass(frozen=True)
+class BinlogServerStatus:
+    """A MySQL/MariaDB server's binlog files as `SHOW BINARY LOGS` lists them (name and size,
+    oldest first; the last is the one being written) and its server id."""
+
+    files: tuple[tuple[str, int], ...]
+    server_id: int
+
+
+@runtime_checkable
+class BinlogStreamingEngine(Protocol):
+    """An engine whose binary log can be streamed for point-in-time recovery."""
+
+    def check_binlog_streaming(
+        self, conn: ConnectionInfo, connection_server_id: int, interval: int, timeout: float
+    ) -> list[str]:
+        """Raises refused(...) naming each missing prerequisite with its fix; returns warnings
+        (what works but is not recommended)."""
+        ...
+
+    def binlog_status(self, conn: ConnectionInfo, timeout: float) -> BinlogServerStatus: ...
+
+    def binlog_reader_command(
+        self,
+        conn: ConnectionInfo,
+        spool: Path,
+        start_file: str,
+        connection_server_id: int,
+        timeout: float,
+    ) -> ReceiverCommand:
+        """The command that copies the binlog from the start of `start_file` on into `spool`."""
+        ...

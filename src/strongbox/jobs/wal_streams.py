@@ -1,7 +1,8 @@
 """The WAL receivers of `strongbox serve`: one supervised thread per database whose
-point-in-time recovery is on. Each starts `pg_receivewal` on the database's slot, stores each
-segment as it completes and the partial one every upload interval, restarts the receiver with
-a growing pause when it dies, and records the stream's state.
+point-in-time recovery is on. Each starts `pg_receivewal` on the database's slot (or, for
+MySQL/MariaDB, `mariadb-binlog` where the stored binlog ends), stores each file as it completes
+and the partial one every upload interval, restarts the receiver with a growing pause when it
+dies, and records the stream's state.
 
 The server starts them with itself and calls `sync()` whenever a stream is turned on or off.
 """
@@ -13,7 +14,7 @@ import threading
 import time
 
 from strongbox.errors import StrongboxError
-from strongbox.services import pitr, wal_streaming
+from strongbox.services import binlog_streaming, pitr, wal_streaming
 from strongbox.services.context import Context
 from strongbox.services.wal_uploads import StreamBroken
 
@@ -65,7 +66,7 @@ class _Supervisor:
         self._thread = threading.Thread(
             target=self._loop, name=f"strongbox-wal-{database}", daemon=True
         )
-        self._receiver: wal_streaming.Receiver | None = None
+        self._receiver: Receiver | None = None
 
     def start(self) -> None:
         self._thread.start()
@@ -83,14 +84,15 @@ class _Supervisor:
         while not self._stop.is_set():
             pause = backoff
             try:
-                self._receiver = wal_streaming.open_receiver(self._ctx, self._database)
+                self._receiver = _open(self._ctx, self._database)
                 with self._receiver.process:  # leaving it stops and reaps the receiver
                     if self._run(self._receiver, failures, last_failure):
                         failures, backoff, last_failure = 0, BACKOFF_FIRST, None
                 if self._stop.is_set():
                     break
                 tail = self._receiver.process.stderr_tail()[-500:]
-                raise StrongboxError(f"pg_receivewal ended: {tail or 'no message'}")
+                name = self._receiver.process.name
+                raise StrongboxError(f"{name} ended: {tail or 'no message'}")
             except StreamBroken as exc:  # a person must act: look again now and then
                 self._record(failures, last_failure, broken_because=str(exc))
                 pause = BACKOFF_MAX
@@ -101,7 +103,7 @@ class _Supervisor:
                 backoff = min(BACKOFF_MAX, backoff * 2)
             self._stop.wait(pause)
 
-    def _run(self, receiver: wal_streaming.Receiver, failures: int, last: str | None) -> bool:
+    def _run(self, receiver: Receiver, failures: int, last: str | None) -> bool:
         """Store and observe until the receiver ends or the stream stops; True when anything
         was stored (the receiver works, so earlier failures no longer count)."""
         ctx, interval = self._ctx, receiver.upload_interval_seconds
@@ -112,17 +114,17 @@ class _Supervisor:
             alive = receiver.process.poll() is None
             now = time.monotonic()
             partial = now >= next_partial or not alive
-            if wal_streaming.store(ctx, receiver, partial=partial) > 0:
+            if _store(ctx, receiver, partial=partial) > 0:
                 stored_any, failures, last = True, 0, None
             if partial:
                 next_partial = now + interval
             if partial or now >= next_observe:
-                wal_streaming.observe(ctx, receiver, failures, last)
+                _observe(ctx, receiver, failures, last)
                 next_observe = now + OBSERVE_SECONDS
             if not alive:
                 break
         else:
-            wal_streaming.store(ctx, receiver, partial=True)  # stopping: keep what arrived
+            _store(ctx, receiver, partial=True)  # stopping: keep what arrived
         return stored_any
 
     def _record(self, failures: int, last: str | None, broken_because: str | None = None) -> None:
@@ -130,3 +132,25 @@ class _Supervisor:
             wal_streaming.record(self._ctx, self._database, failures, last, None, broken_because)
         except Exception:  # recording must not end the supervisor
             log.exception("could not record the WAL stream state of %s", self._database)
+
+
+Receiver = wal_streaming.Receiver | binlog_streaming.BinlogReceiver
+
+
+def _open(ctx: Context, database: str) -> Receiver:
+    if pitr.streams_binlog(ctx, database):
+        return binlog_streaming.open_reader(ctx, database)
+    return wal_streaming.open_receiver(ctx, database)
+
+
+def _store(ctx: Context, receiver: Receiver, *, partial: bool) -> int:
+    if isinstance(receiver, binlog_streaming.BinlogReceiver):
+        return binlog_streaming.store(ctx, receiver, partial=partial)
+    return wal_streaming.store(ctx, receiver, partial=partial)
+
+
+def _observe(ctx: Context, receiver: Receiver, failures: int, last: str | None) -> None:
+    if isinstance(receiver, binlog_streaming.BinlogReceiver):
+        binlog_streaming.observe(ctx, receiver, failures, last)
+    else:
+        wal_streaming.observe(ctx, receiver, failures, last)

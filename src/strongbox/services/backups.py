@@ -148,15 +148,15 @@ def delete(ctx: Context, database: str, name: str) -> None:
                 "backup-in-progress",
             )
         _refuse_if_read(session, database, name)
-        storage_name, method = row.storage, row.method
+        storage_name, method, engine = row.storage, row.method, row.engine
     storage, prefix = storages.open_by_name(ctx, storage_name)
     storage.delete_prefix(backup_prefix(prefix, database, name))
     with ctx.catalog.session() as session:
         session.delete(get_row(session, database, name))
-    if is_pitr_base(method):
+    if is_pitr_base(method, engine):
         pruned = pitr.prune_wal(ctx, database)
         if pruned:
-            log.info("deleted %d WAL files of %s older than its oldest base", pruned, database)
+            log.info("deleted %d log files of %s older than its oldest base", pruned, database)
 
 
 def recover_interrupted(ctx: Context) -> list[str]:
@@ -280,8 +280,8 @@ def to_out(row: Backup, now: datetime, pitr_ready: frozenset[str] = frozenset())
         location=row.location,
         server_version=row.server_version,
         log_position=row.log_position,
-        pitr_base=is_pitr_base(row.method),
-        pitr_ready=is_pitr_ready(row.method, row.name in pitr_ready),
+        pitr_base=is_pitr_base(row.method, row.engine),
+        pitr_ready=is_pitr_ready(row.method, row.engine, row.name in pitr_ready),
         artifacts=[ArtifactOut(**a) for a in row.artifacts],
         seconds_left=_seconds_left(row, now),
         source=BackupSourceUsed.model_validate(row.source) if row.source else None,

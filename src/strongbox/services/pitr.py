@@ -7,7 +7,6 @@ use case the API, the page and the CLI call, and what the receiver's supervisor 
 
 from __future__ import annotations
 
-import logging
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from strongbox.catalog.models import Backup, PitrStream, WalSegment
 from strongbox.domain.backup_methods import PHYSICAL
+from strongbox.domain.binlog import BINLOG_KINDS
+from strongbox.domain.binlog_window import BinlogWindows
 from strongbox.domain.keys import wal_prefix
 from strongbox.domain.pitr_state import DISABLED, STARTING
 from strongbox.domain.pitr_window import (
@@ -30,26 +31,27 @@ from strongbox.domain.pitr_window import (
 )
 from strongbox.domain.states import JobState
 from strongbox.domain.wal import parse_lsn, slot_name
-from strongbox.engines.base import ConnectionInfo, StreamingEngine
-from strongbox.errors import StrongboxError, invalid
-from strongbox.services import databases, storages
+from strongbox.engines.base import BinlogStreamingEngine, ConnectionInfo, StreamingEngine
+from strongbox.errors import invalid
+from strongbox.services import databases, pitr_binlog, storages
 from strongbox.services.context import Context
 from strongbox.services.schemas import GapOut, PitrOut, PitrUpdate, WindowOut
 from strongbox.services.storage_choice import require_storage
-
-log = logging.getLogger(__name__)
+from strongbox.services.stored_logs import missing_objects
 
 UNSUPPORTED = "pitr-unsupported"
 DEFAULT_INTERVAL = 60
 
 
 def get(ctx: Context, database: str) -> PitrOut:
-    """The stream's settings and state, and the windows and gaps of the stored WAL (the
-    storage is listed, so that an indexed object deleted from it shows as a gap)."""
+    """The stream's settings and state, and the windows and gaps of the stored WAL or binlog
+    (the storage is listed, so that an indexed object deleted from it shows as a gap)."""
     with ctx.catalog.session() as session:
         databases.get_row(session, database)
         row = stream_row(session, database)
         stream = _stream_fields(row)
+    if streams_binlog(ctx, database):
+        return _binlog_out(stream, pitr_binlog.windows_for(ctx, database))
     found = windows_for(ctx, database)
     return PitrOut(
         **stream,
@@ -71,25 +73,62 @@ def get(ctx: Context, database: str) -> PitrOut:
     )
 
 
+def _binlog_out(stream: dict[str, Any], found: BinlogWindows) -> PitrOut:
+    """The same answer for a binlog stream: positions are `file:offset`, and a window's
+    timeline is the id of the server that wrote the binlog."""
+    return PitrOut(
+        **stream,
+        latest_restorable_time=found.latest_restorable_time,
+        windows=[
+            WindowOut(from_=w.start, to=w.end, base_backup=w.base_backup, timeline=w.timeline)
+            for w in found.windows
+        ],
+        gaps=[
+            GapOut(
+                from_lsn=g.from_position,
+                to_lsn=g.to_position,
+                from_=g.start,
+                to=g.end,
+                reason=g.reason,
+            )
+            for g in found.gaps
+        ],
+    )
+
+
+def streams_binlog(ctx: Context, database: str) -> bool:
+    """Whether the database's change log is a MySQL/MariaDB binlog (else PostgreSQL WAL)."""
+    with ctx.catalog.session() as session:
+        engine = databases.engine_of(ctx, databases.get_row(session, database).engine)
+    return isinstance(engine, BinlogStreamingEngine)
+
+
 def update(ctx: Context, database: str, body: PitrUpdate) -> PitrOut:
     """Turn the stream on (prerequisites checked, slot created if missing, receiver started)
     or off (receiver stopped, slot dropped; the stored WAL and its index are kept)."""
-    if body.enabled:
-        _enable(ctx, database, body)
-    else:
-        _disable(ctx, database)
-    return get(ctx, database)
+    warnings = _enable(ctx, database, body) if body.enabled else _disable(ctx, database)
+    out = get(ctx, database)
+    out.warnings = warnings
+    return out
 
 
-def _enable(ctx: Context, database: str, body: PitrUpdate) -> None:
+def _enable(ctx: Context, database: str, body: PitrUpdate) -> list[str]:
+    """Returns the warnings of the check (what works but is not recommended)."""
     assert body.storage is not None  # the request model requires it when enabling
     engine, conn = _streaming_engine(ctx, database)
     with ctx.catalog.session() as session:
         require_storage(session, body.storage)
+        reader = pitr_binlog.reader_id(stream_row(session, database))
     timeout = ctx.settings.check_timeout_seconds
-    slot = slot_name(database)
-    engine.check_streaming(conn, slot, timeout)
-    engine.create_slot(conn, slot, timeout)
+    warnings: list[str] = []
+    slot: str | None = None
+    if isinstance(engine, BinlogStreamingEngine):
+        interval = body.upload_interval_seconds
+        warnings = engine.check_binlog_streaming(conn, reader, interval, timeout)
+    else:
+        slot = slot_name(database)
+        engine.check_streaming(conn, slot, timeout)
+        engine.create_slot(conn, slot, timeout)
     now = ctx.clock.now()
     with ctx.catalog.session() as session:
         row = stream_row(session, database)
@@ -101,6 +140,7 @@ def _enable(ctx: Context, database: str, body: PitrUpdate) -> None:
         row.storage = body.storage
         row.upload_interval_seconds = body.upload_interval_seconds
         row.slot_name = slot
+        row.connection_server_id = reader if slot is None else None
         row.slot_gap = None
         row.slot_gap_to_lsn = None
         # The receiver starts afresh: `starting` until it has stored a file (of this
@@ -110,14 +150,15 @@ def _enable(ctx: Context, database: str, body: PitrUpdate) -> None:
             row.last_upload_at, row.lag_seconds = None, None
         row.updated_at = now
     ctx.pitr_changed(database)
+    return warnings
 
 
-def _disable(ctx: Context, database: str) -> None:
+def _disable(ctx: Context, database: str) -> list[str]:
     with ctx.catalog.session() as session:
         db_row = databases.get_row(session, database)
         row = stream_row(session, database)
         if row is None or not row.enabled:
-            return
+            return []
         row.enabled = False
         row.state, row.error, row.lag_seconds = DISABLED, None, None
         row.updated_at = ctx.clock.now()
@@ -128,17 +169,20 @@ def _disable(ctx: Context, database: str) -> None:
     shutil.rmtree(spool_of(ctx, database), ignore_errors=True)
     if isinstance(engine, StreamingEngine):
         engine.drop_slot(conn, slot, ctx.settings.check_timeout_seconds)
+    return []
 
 
-def _streaming_engine(ctx: Context, database: str) -> tuple[StreamingEngine, ConnectionInfo]:
+def _streaming_engine(
+    ctx: Context, database: str
+) -> tuple[StreamingEngine | BinlogStreamingEngine, ConnectionInfo]:
     with ctx.catalog.session() as session:
         db_row = databases.get_row(session, database)
         conn = databases.connection_of(ctx, db_row)
         engine = databases.engine_of(ctx, db_row.engine)
-    if not isinstance(engine, StreamingEngine):
+    if not isinstance(engine, StreamingEngine | BinlogStreamingEngine):
         raise invalid(
-            "point-in-time recovery for MySQL/MariaDB is not available yet (it comes with "
-            "binlog streaming); it works for PostgreSQL databases",
+            f"point-in-time recovery is not available for {db_row.engine} databases; it works "
+            "for PostgreSQL and MySQL/MariaDB databases",
             UNSUPPORTED,
             field_name="body.enabled",
         )
@@ -171,35 +215,31 @@ def windows_for(ctx: Context, database: str) -> PitrWindows:
             if row is not None and row.slot_gap
             else None
         )
-    missing = _missing_objects(ctx, database, storage_names, indexed)
+    missing = missing_objects(
+        ctx, storage_names, indexed, lambda prefix: wal_prefix(prefix, database)
+    )
     return compute_windows(bases, wal, missing=missing, slot_loss=loss)
 
 
 def ready_bases(ctx: Context, database: str) -> frozenset[str]:
-    """Names of the database's PITR-ready bases (their WAL range is in the index)."""
+    """Names of the database's PITR-ready bases (their WAL range, or the binlog from their
+    recorded position, is in the index)."""
+    if streams_binlog(ctx, database):
+        return pitr_binlog.ready_bases(ctx, database)
     with ctx.catalog.session() as session:
         wal = [_stored(r) for r in _index_rows(session, database)]
         bases = _bases(session, database)
     return compute_windows(bases, wal).ready_bases
 
 
-def _missing_objects(
-    ctx: Context, database: str, storage_names: set[str], indexed: dict[tuple[str, str], str]
-) -> frozenset[str]:
-    missing: set[str] = set()
-    for name in storage_names:
-        try:
-            storage, prefix = storages.open_by_name(ctx, name)
-            present = {o.key for o in storage.list(wal_prefix(prefix, database))}
-        except StrongboxError as exc:  # cannot look: say nothing rather than invent gaps
-            log.warning("cannot list the WAL of %s in storage %s: %s", database, name, exc)
-            continue
-        missing |= {wal for (s, key), wal in indexed.items() if s == name and key not in present}
-    return frozenset(missing)
-
-
 def _index_rows(session: Session, database: str) -> list[WalSegment]:
-    return list(session.scalars(select(WalSegment).where(WalSegment.database == database)))
+    return list(
+        session.scalars(
+            select(WalSegment).where(
+                WalSegment.database == database, WalSegment.kind.not_in(BINLOG_KINDS)
+            )
+        )
+    )
 
 
 def _stored(r: WalSegment) -> StoredWal:
@@ -264,7 +304,10 @@ def _stream_fields(row: PitrStream | None) -> dict[str, Any]:
 def prune_wal(ctx: Context, database: str) -> int:
     """After a base is deleted: delete the WAL entirely before the oldest PITR-ready base left
     (its start LSN, on its timeline or an older one), objects first, then index rows; nothing
-    while no PITR-ready base remains. Returns how many files were deleted."""
+    while no PITR-ready base remains. Returns how many files were deleted. For a MySQL/MariaDB
+    database: the binlog files before the oldest PITR-ready backup's recorded file."""
+    if streams_binlog(ctx, database):
+        return pitr_binlog.prune(ctx, database)
     with ctx.catalog.session() as session:
         wal = [_stored(r) for r in _index_rows(session, database)]
         bases = _bases(session, database)

@@ -100,19 +100,41 @@ def record(
     broken_because: str | None = None,
 ) -> None:
     """Write the state `choose_state` gives for what was seen on the stream's row."""
+    with ctx.catalog.session() as session:
+        stored_end = session.scalar(
+            select(func.max(WalSegment.end_lsn)).where(WalSegment.database == database)
+        )
+    current = status.current_lsn if status is not None else None
+    pending = current is not None and current > (stored_end or 0)
+    record_seen(
+        ctx,
+        database,
+        failures,
+        last_failure,
+        pending=pending,
+        broken_because=broken_because,
+        retained_bytes=status.retained_bytes if status is not None else None,
+        unlimited_retention=status.unlimited_retention if status is not None else False,
+    )
+
+
+def record_seen(
+    ctx: Context,
+    database: str,
+    failures: int,
+    last_failure: str | None,
+    *,
+    pending: bool,
+    broken_because: str | None = None,
+    retained_bytes: int | None = None,
+    unlimited_retention: bool = False,
+) -> None:
+    """Write the state `choose_state` gives for what was seen (of any engine's stream)."""
     now = ctx.clock.now()
     with ctx.catalog.session() as session:
         row = pitr.stream_row(session, database)
         if row is None or not row.enabled:
             return
-        stored_end = session.scalar(
-            select(func.max(WalSegment.end_lsn)).where(WalSegment.database == database)
-        )
-        pending = (
-            status is not None
-            and status.current_lsn is not None
-            and status.current_lsn > (stored_end or 0)
-        )
         seen = StreamObservation(
             enabled=True,
             upload_interval_seconds=row.upload_interval_seconds,
@@ -121,8 +143,8 @@ def record(
             last_failure=last_failure,
             broken_because=broken_because,
             pending_wal=pending,
-            retained_bytes=status.retained_bytes if status is not None else None,
-            unlimited_retention=status.unlimited_retention if status is not None else False,
+            retained_bytes=retained_bytes,
+            unlimited_retention=unlimited_retention,
         )
         row.state, row.error = choose_state(seen, now)
         row.lag_seconds = lag_seconds(seen, now)

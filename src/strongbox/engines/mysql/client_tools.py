@@ -84,3 +84,44 @@ def _vendor_first(
         if parsed is not None:
             return DumpTool(str(paths[0]), *parsed)
     return None
+
+
+_BINLOG_TOOL_VERSION = re.compile(r"Ver\s+([0-9][0-9.]*)")
+
+
+def parse_binlog_tool_version(output: str) -> tuple[str, bool] | None:
+    """The version of a binlog reader from its `--version` output, and whether it is
+    MariaDB's (Oracle's names its server; MariaDB's does not).
+
+    >>> parse_binlog_tool_version("mariadb-binlog Ver 3.5 for debian-linux-gnu at x86_64")
+    ('3.5', True)
+    >>> parse_binlog_tool_version("mysqlbinlog  Ver 8.0.36 for Linux (MySQL Community Server)")
+    ('8.0.36', False)
+    """
+    found = _BINLOG_TOOL_VERSION.search(output)
+    if found is None:
+        return None
+    return found.group(1), "MySQL Community" not in output and "MySQL Enterprise" not in output
+
+
+def binlog_tool(server: ServerInfo, search_path: str | None) -> DumpTool:
+    """The binlog reader (mariadb-binlog, or mysqlbinlog for a MySQL server when both are
+    installed). Raises refused(CLIENT_MISSING) when neither is installed."""
+    ordered = (
+        ["mysqlbinlog", "mariadb-binlog"]
+        if server.flavor == "MySQL"
+        else [
+            "mariadb-binlog",
+            "mysqlbinlog",
+        ]
+    )
+    for program in ordered:
+        paths = find_programs(program, path_dirs(search_path))
+        parsed = probe(paths[0], parse_binlog_tool_version) if paths else None
+        if parsed is not None:
+            return DumpTool(str(paths[0]), *parsed)
+    raise refused(
+        f"no mariadb-binlog nor mysqlbinlog found to stream the binary log of {server.flavor} "
+        f"{server.version}: install mariadb-client (or mysql-client)",
+        CLIENT_MISSING,
+    )

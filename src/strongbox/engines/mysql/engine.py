@@ -8,16 +8,19 @@ names the next step. No message ever contains the password.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pymysql
 
 from strongbox.domain.database_properties import DatabaseProperties
 from strongbox.engines.base import (
     UNKNOWN_DATABASE,
+    BinlogServerStatus,
     ConnectionInfo,
     DatabaseSummary,
     DumpCommand,
     DumpLimits,
+    ReceiverCommand,
     RestoreCommand,
     ServerInfo,
     StandbyState,
@@ -29,8 +32,8 @@ from strongbox.engines.common import (
     require_restore_input,
     safe_file_stems,
 )
+from strongbox.engines.mysql import binlog_replay, binlog_stream, replica
 from strongbox.engines.mysql import properties as mysql_properties
-from strongbox.engines.mysql import replica
 from strongbox.engines.mysql.binlog import require_position_privileges
 from strongbox.engines.mysql.client_tools import client_tool, dump_tool
 from strongbox.engines.mysql.commands import database_command, restore_command
@@ -335,3 +338,40 @@ class MySQLEngine:
                 (name, _BASE_TABLE_TYPES),
             )[0]
         return DatabaseSummary(tables=int(tables), rows=int(rows), estimated=True)
+
+    def check_binlog_streaming(
+        self, conn: ConnectionInfo, connection_server_id: int, interval: int, timeout: float
+    ) -> list[str]:
+        """See `binlog_stream.check`."""
+        with connect(conn, timeout) as db:
+            return binlog_stream.check(db, conn, connection_server_id, interval)
+
+    def binlog_status(self, conn: ConnectionInfo, timeout: float) -> BinlogServerStatus:
+        """See `binlog_stream.status`."""
+        with connect(conn, timeout) as db:
+            return binlog_stream.status(db)
+
+    def binlog_reader_command(
+        self,
+        conn: ConnectionInfo,
+        spool: Path,
+        start_file: str,
+        connection_server_id: int,
+        timeout: float,
+    ) -> ReceiverCommand:
+        """See `binlog_stream.reader_command`."""
+        with connect(conn, timeout) as db:
+            return binlog_stream.reader_command(
+                db, conn, spool, start_file, connection_server_id, self.search_path
+            )
+
+    def replay_binlog(
+        self,
+        conn: ConnectionInfo,
+        target: str,
+        files: list[Path],
+        options: list[str],
+        timeout: float,
+    ) -> None:
+        """See `binlog_replay.replay`."""
+        binlog_replay.replay(conn, target, files, options, timeout, self.search_path)

@@ -36,16 +36,18 @@ class PitrUpdate(Input):
 class WindowOut(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
-    from_: datetime = Field(alias="from", description="the base backup's end")
+    from_: datetime = Field(
+        alias="from", description="the base backup's end (MySQL/MariaDB: the dump's start)"
+    )
     to: datetime = Field(description="the last commit stored after the base without a gap")
     base_backup: str
-    timeline: int
+    timeline: int = Field(description="PostgreSQL's timeline; MySQL/MariaDB: the server id")
 
 
 class GapOut(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
-    from_lsn: str
+    from_lsn: str = Field(description="an LSN; MySQL/MariaDB: a binlog position `file:offset`")
     to_lsn: str | None = Field(description="null: up to the server's current position")
     from_: datetime | None = Field(alias="from", description="the last commit stored before it")
     to: datetime | None = Field(description="the first commit stored after it")
@@ -67,3 +69,7 @@ class PitrOut(BaseModel):
     )
     windows: list[WindowOut]
     gaps: list[GapOut]
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="what the check on enabling found that works but is not recommended",
+    )
