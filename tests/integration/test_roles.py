@@ -110,6 +110,9 @@ def shop(tmp_path: Path, pg_server: PostgresServer) -> Iterator[RunningServer]:
     ).raise_for_status()
     yield running
     stop_server(running, server)
+    # The session's server is shared with other modules, which seed a "shop" of their own.
+    for name in ("shop", "shop_copy"):
+        pg_server.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def _wait(client: httpx.Client, url: str) -> dict[str, Any]:
