@@ -79,7 +79,9 @@ class Settings(BaseSettings):
             return data
         for field in SERVER_SECRET_FIELDS:
             name = f"STRONGBOX_{field.upper()}"
-            if f"{name}_FILE" in os.environ:
+            # A value given in code (not from the environment) is kept.
+            given_in_code = field in data and name not in os.environ
+            if f"{name}_FILE" in os.environ and not given_in_code:
                 data[field] = secret_from_env(name, os.environ)
         return data
 
