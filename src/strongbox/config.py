@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from strongbox.secret_env import SERVER_SECRET_FIELDS, secret_from_env
 
 # An admin token shorter than this is refused: it would be guessable, and a value such as ""
 # (an unset variable in a compose file) would otherwise become a token that nobody can send.
@@ -66,6 +70,20 @@ class Settings(BaseSettings):
     # The address people use, e.g. https://backups.example.com; an https one makes the page's
     # session cookie Secure even when a proxy in front talks plain http to Strongbox.
     public_url: str | None = Field(default=None, pattern=r"^https?://[!-~]+$", max_length=1024)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secrets_from_files(cls, data: Any) -> Any:
+        """`STRONGBOX_<SECRET>_FILE` names a file holding the secret (see secret_env.py)."""
+        if not isinstance(data, dict):
+            return data
+        for field in SERVER_SECRET_FIELDS:
+            name = f"STRONGBOX_{field.upper()}"
+            # A value given in code (not from the environment) is kept.
+            given_in_code = field in data and name not in os.environ
+            if f"{name}_FILE" in os.environ and not given_in_code:
+                data[field] = secret_from_env(name, os.environ)
+        return data
 
     @field_validator("admin_token")
     @classmethod

@@ -19,8 +19,14 @@ from strongbox.jobs.local import LocalExecutor
 from strongbox.jobs.periodic import PeriodicTask
 from strongbox.jobs.wal_streams import WalStreams
 from strongbox.scheduler.loop import SchedulerLoop
-from strongbox.secretbox import SecretBox
-from strongbox.services import auth, backups, managed_instances, restores, schedule_runs
+from strongbox.services import (
+    auth,
+    backups,
+    managed_instances,
+    restores,
+    schedule_runs,
+    secret_keys,
+)
 from strongbox.services.context import Context
 
 log = logging.getLogger("strongbox")
@@ -31,15 +37,15 @@ M_ARENA_MAX = -8  # mallopt parameter number, from glibc's malloc.h
 def build_context(settings: Settings) -> Context:
     # Only the server's user may read the catalog, keys and token files (made on first start).
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    secret = settings.secret_key
-    secrets = (
-        SecretBox.from_passphrase(secret.get_secret_value())
-        if secret is not None
-        else SecretBox.from_key_file(settings.data_dir)
-    )
+    catalog = Catalog.open(settings.resolved_catalog_url())
+    try:
+        secrets = secret_keys.open_secret_box(settings, catalog)
+    except BaseException:
+        catalog.close()
+        raise
     return Context(
         settings=settings,
-        catalog=Catalog.open(settings.resolved_catalog_url()),
+        catalog=catalog,
         secrets=secrets,
         clock=SystemClock(),
         executor=LocalExecutor(settings.workers),

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
 from fixtures.app import start_server, stop_server
+from integration.host_cli import run_cli
 from strongbox.config import Settings
 from strongbox.server import Embedded
 from strongbox.services import auth
@@ -19,20 +17,6 @@ from strongbox.services.auth import ADMIN_TOKEN_FILE
 from strongbox.web.session import COOKIE_NAME
 
 pytestmark = pytest.mark.integration
-
-STRONGBOX = Path(sys.executable).parent / "strongbox"
-
-
-def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("STRONGBOX_")}
-    return subprocess.run(
-        [str(STRONGBOX), *args],
-        env={**environment, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 @pytest.mark.parametrize("token", ["", "   ", "short-token", "  twenty-three-characters  "])

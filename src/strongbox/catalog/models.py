@@ -93,6 +93,21 @@ class AuditEntry(Base):
     outcome: Mapped[str] = mapped_column(String(16))  # "succeeded", "refused" or "failed"
 
 
+class SecretKeyRecord(Base):
+    """Which key the stored secrets are encrypted with (one row, id 1). A catalog without it was
+    made before keys were derived with scrypt: its secrets are re-encrypted at the next start."""
+
+    __tablename__ = "secret_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # secretbox.ScryptParams.as_record() when the key comes from STRONGBOX_SECRET_KEY; None for a
+    # random key file.
+    kdf: Mapped[dict[str, Any] | None]
+    # secretbox.SecretBox.key_id of the key that opens every stored secret.
+    key_id: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime]
+
+
 class Storage(Base):
     __tablename__ = "storages"
 

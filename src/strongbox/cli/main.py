@@ -6,6 +6,7 @@ bad input), 1 for failures such as an unreachable server or a failed backup. Nev
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated, NoReturn
 
@@ -18,12 +19,15 @@ from strongbox.cli import (
     pitr,
     restore,
     schedule,
+    secret_key,
     storage,
     token,
     user,
     wal_fetch,
 )
 from strongbox.cli.client import CliError
+from strongbox.errors import StrongboxError
+from strongbox.secret_env import CLIENT_SECRET_VARIABLES, SecretEnvError, resolve_file_variants
 
 app = typer.Typer(
     name="strongbox",
@@ -39,6 +43,7 @@ app.add_typer(schedule.app, name="schedule")
 app.add_typer(pitr.app, name="pitr")
 app.add_typer(token.app, name="token")
 app.add_typer(user.app, name="user")
+app.add_typer(secret_key.app, name="secrets")
 app.command("restore")(restore.restore)
 app.command("wal-fetch")(wal_fetch.wal_fetch)
 app.command("audit")(audit.audit)
@@ -53,12 +58,19 @@ def serve(
     from strongbox.cli.settings import load_settings
     from strongbox.server import serve as run_server
 
-    run_server(load_settings(), host, port)
+    settings = load_settings()
+    try:
+        run_server(settings, host, port)
+    except StrongboxError as exc:  # e.g. STRONGBOX_SECRET_KEY does not open the stored secrets
+        raise CliError(exc.detail) from None
 
 
 def main() -> None:
     try:
+        resolve_file_variants(CLIENT_SECRET_VARIABLES, os.environ)
         result = app(standalone_mode=False)
+    except SecretEnvError as exc:
+        _fail(str(exc), 2)
     except CliError as exc:
         _fail(str(exc), exc.exit_code)
     except typer.Abort:

@@ -1,4 +1,5 @@
-"""The server's settings for the commands that run on its host (`serve`, `token rotate`)."""
+"""The server's settings for the commands that run on its host (`serve`, `token rotate`,
+`secrets rotate-key`)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = "STRONGBOX_" + str(first["loc"][0]).upper()
         message = str(first["msg"]).removeprefix("Value error, ")
+        if not first["loc"]:  # a check of several settings (secret_env.py): it names them
+            raise CliError(message) from None
+        name = "STRONGBOX_" + str(first["loc"][0]).upper()
         raise CliError(f"{name}: {message}") from None

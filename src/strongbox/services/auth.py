@@ -179,17 +179,23 @@ def rotate_admin_token(catalog: Catalog, data_dir: Path) -> AdminTokenSetup:
     return AdminTokenSetup(token=token, file=None)
 
 
-def rotate_admin_token_of(settings: Settings) -> AdminTokenSetup:
-    """`rotate_admin_token` on the catalog `settings` name, opened and closed here (for
-    `strongbox token rotate`, run on the server's host). Raises not-found when the data folder
-    holds no catalog and no catalog URL is set."""
+def open_host_catalog(settings: Settings) -> Catalog:
+    """The server's catalog, for a command run on its host (close it after use). Raises
+    not-found when the data folder holds no catalog and no catalog URL is set."""
     if settings.catalog_url is None and not settings.catalog_file.exists():
         raise not_found(
             f"no Strongbox catalog in {settings.data_dir}: run this on the server's host with "
             "STRONGBOX_DATA_DIR (or --data-dir) set to its data folder",
             "no-catalog",
         )
-    catalog = Catalog.open(settings.resolved_catalog_url())
+    return Catalog.open(settings.resolved_catalog_url())
+
+
+def rotate_admin_token_of(settings: Settings) -> AdminTokenSetup:
+    """`rotate_admin_token` on the catalog `settings` name, opened and closed here (for
+    `strongbox token rotate`, run on the server's host). Raises not-found when the data folder
+    holds no catalog and no catalog URL is set."""
+    catalog = open_host_catalog(settings)
     try:
         return rotate_admin_token(catalog, settings.data_dir)
     finally:
