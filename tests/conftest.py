@@ -8,4 +8,5 @@ pytest_plugins = [
     "fixtures.postgres",
     "fixtures.mariadb",
     "fixtures.app",
+    "fixtures.instances",
 ]
