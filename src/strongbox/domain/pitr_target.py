@@ -182,7 +182,8 @@ def wal_to_stage(
         files=[*sorted(histories, key=lambda w: w.timeline), *picked],
         stop_at_target=stop,
         timeline="latest" if len(timelines) > 1 else str(base.timeline),
-        last_commit_at_least=_last_commit(picked, target),
+        # From the whole chain, not only the files picked: a pick that fell short is caught.
+        last_commit_at_least=_last_commit(chain, target),
     )
 
 
