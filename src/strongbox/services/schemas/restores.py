@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from strongbox.services.fields import DbName, Name
+from strongbox.services.schemas.people import Timestamp
 from strongbox.services.schemas.shared import LIST_MAX, Input
 
 
@@ -19,7 +20,7 @@ class NewInstance(Input):
 
 
 class PointInTime(Input):
-    time: datetime | None = Field(
+    time: Timestamp | None = Field(
         default=None,
         description="the instant to recover to (inclusive), with an explicit offset: "
         "2026-11-29T10:15:03Z",
@@ -30,16 +31,6 @@ class PointInTime(Input):
         description="the PITR-ready physical base to start from; default: the newest base "
         "whose window holds the target",
     )
-
-    @field_validator("time")
-    @classmethod
-    def _offset_required(cls, value: datetime | None) -> datetime | None:
-        if value is not None and (value.tzinfo is None or value.utcoffset() is None):
-            raise ValueError(
-                "time needs an explicit offset (Z or +01:00), e.g. 2026-11-29T10:15:03Z: "
-                "a time without one would depend on a time zone"
-            )
-        return value
 
     @model_validator(mode="after")
     def _time_or_latest(self) -> PointInTime:
