@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from fixtures.app import RunningServer, start_server, stop_server
 from fixtures.postgres import PostgresServer
@@ -26,6 +27,7 @@ from integration.pitr_steps import enable, physical_backup, setup, status, wait
 from integration.problems import assert_problem
 from integration.test_cli import cli
 from integration.test_restore import wait_for_restore
+from strongbox.catalog.models import WalSegment
 
 pytestmark = pytest.mark.integration
 
@@ -324,6 +326,14 @@ def test_a_deleted_segment_splits_the_window_a_restore_across_it_is_refused_one_
         )
 
     wait("E stored", e_stored)
+
+    def doomed_whole() -> bool:
+        with s.box.embedded.context.catalog.session() as session:
+            names = session.scalars(select(WalSegment.name).where(WalSegment.database == "prod"))
+            return doomed in set(names)
+
+    # The whole segment, not only a partial upload of it, before its objects are deleted.
+    wait("D's segment stored whole", doomed_whole)
     # The segment, and its partial uploads if any (a partial stands for a missing segment).
     held = list((s.store / "prod" / "pitr" / "wal").glob(f"{doomed}*"))
     assert held
