@@ -8,6 +8,7 @@ pytest_plugins = [
     "fixtures.postgres",
     "fixtures.mariadb",
     "fixtures.app",
+    "fixtures.instances",
 ]
 
 from hypothesis import settings  # noqa: E402

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     # The OS user that runs those instances; default postgres when Strongbox runs as root
     # (PostgreSQL refuses root), else Strongbox's own user.
     instance_os_user: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_-]{0,31}$")
+    # The Python the instances' OS user runs `-m strongbox wal-fetch` with (the restore_command
+    # of a point-in-time restore); default Strongbox's own, when that user can run it.
+    wal_fetch_python: str | None = Field(default=None, pattern=r"^/[!-~]+$", max_length=1024)
     # How long a new instance may take to recover and be promoted before the restore fails.
     recovery_timeout_seconds: float = Field(default=600.0, gt=0)
     log_format: str = Field(default="console", pattern="^(console|json)$")

@@ -51,9 +51,11 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+def web(tmp_path_factory: pytest.TempPathFactory, wal_fetch_python: str) -> Iterator[RunningServer]:
     """One real Strongbox server (API, page, workers, scheduler) for the module's tests."""
-    running, server = start_server(tmp_path_factory.mktemp("web") / "data")
+    running, server = start_server(
+        tmp_path_factory.mktemp("web") / "data", wal_fetch_python=wal_fetch_python
+    )
     yield running
     stop_server(running, server)
 

@@ -29,11 +29,12 @@ from integration.test_cli import cli
 from integration.test_restore import wait_for_restore
 from strongbox.catalog.models import Backup, WalSegment
 from strongbox.domain.keys import wal_key
-from strongbox.domain.recovery import END_OF_WAL, recovery_settings
+from strongbox.domain.recovery import END_OF_WAL
 from strongbox.domain.wal import DEFAULT_SEGMENT_SIZE, parse_wal_name
 from strongbox.services import managed_instances, new_instances, storages
 from strongbox.services.instance_build import (
     InstanceSpec,
+    PitrRecovery,
     WalSource,
     build_instance,
     instance_folder,
@@ -63,9 +64,12 @@ def instances() -> Iterator[Path]:
 
 
 @pytest.fixture
-def box(tmp_path: Path, instances: Path) -> Iterator[RunningServer]:
+def box(tmp_path: Path, instances: Path, wal_fetch_python: str) -> Iterator[RunningServer]:
     running, server = start_server(
-        tmp_path / "data", instances_dir=instances, recovery_timeout_seconds=60
+        tmp_path / "data",
+        instances_dir=instances,
+        recovery_timeout_seconds=60,
+        wal_fetch_python=wal_fetch_python,
     )
     yield running
     stop_server(running, server)
@@ -331,12 +335,12 @@ def test_a_base_recovers_through_a_restore_command_to_the_end_of_the_staged_wal(
     base, _manifest, _storage = new_instances.trusted_base(ctx, "prod", backup["name"])
     port = _free_port()
     spec = InstanceSpec("later", port, storage, base, 15, "postgres", source.password)
-    # `strongbox wal-fetch` needs an interpreter the postgres user can run; cp reads the same
-    # staged files (wal-fetch itself is tested in test_wal_staging).
     staged = instance_folder(ctx, "later").wal_dir
-    recovery = recovery_settings(restore_command=f"cp {staged}/%f %p", target_timeline="latest")
+    recovery = PitrRecovery(
+        WalSource(storage, segments), target_time=None, timeline="latest", last_commit_at_least=None
+    )
     try:
-        built = build_instance(ctx, spec, recovery, wal=WalSource(storage, segments))
+        built = build_instance(ctx, spec, recovery)
         try:
             assert built.outcome.outcome == END_OF_WAL
             copy = _instance_server(source, port)

@@ -23,13 +23,16 @@ from sqlalchemy import select
 from fixtures.app import RunningServer, start_server, stop_server
 from fixtures.postgres import PostgresServer
 from integration.bodies import folder_storage, postgres_database
+from integration.pitr_steps import enable as _enable
+from integration.pitr_steps import physical_backup as _backup
+from integration.pitr_steps import setup as _setup
+from integration.pitr_steps import status as _status
+from integration.pitr_steps import wait as _wait
 from integration.problems import assert_problem
 from strongbox.catalog.models import WalSegment
 from strongbox.domain.wal import parse_lsn
 
 pytestmark = pytest.mark.integration
-
-DEADLINE = 90.0
 
 
 @pytest.fixture(scope="module")
@@ -40,39 +43,6 @@ def source(pg_server_factory: Callable[..., PostgresServer]) -> Iterator[Postgre
     server.execute("CREATE TABLE marker (id int, at timestamptz DEFAULT clock_timestamp())", "shop")
     yield server
     server.stop()
-
-
-def _wait(what: str, check: Callable[[], Any], timeout: float = DEADLINE) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.3)
-
-
-def _setup(strongbox: RunningServer, source: PostgresServer, store: Path, db: str) -> None:
-    strongbox.client.post(
-        "/api/v1/databases", json=postgres_database(source, ["shop"], name=db)
-    ).raise_for_status()
-    strongbox.client.post("/api/v1/backup-storages", json=folder_storage(store)).raise_for_status()
-
-
-def _enable(strongbox: RunningServer, db: str, interval: int = 10) -> dict[str, Any]:
-    answer = strongbox.client.put(
-        f"/api/v1/databases/{db}/pitr",
-        json={"enabled": True, "storage": "disk", "upload_interval_seconds": interval},
-    )
-    assert answer.status_code == 200, answer.text
-    return dict(answer.json())
-
-
-def _status(strongbox: RunningServer, db: str) -> dict[str, Any]:
-    answer = strongbox.client.get(f"/api/v1/databases/{db}/pitr")
-    assert answer.status_code == 200, answer.text
-    return dict(answer.json())
 
 
 def _index(strongbox: RunningServer, db: str) -> list[WalSegment]:
@@ -97,16 +67,6 @@ def _commit_marker(source: PostgresServer, value: int) -> tuple[datetime, dateti
 
 def _segment(strongbox: RunningServer, db: str, name: str) -> WalSegment | None:
     return next((r for r in _index(strongbox, db) if r.name == name), None)
-
-
-def _backup(strongbox: RunningServer, db: str) -> dict[str, Any]:
-    accepted = strongbox.client.post(
-        f"/api/v1/databases/{db}/backups", json={"storage": "disk", "method": "physical"}
-    )
-    assert accepted.status_code == 202, accepted.text
-    done = strongbox.wait_for_backup(db, accepted.json()["name"])
-    assert done["state"] == "succeeded", done["error"]
-    return done
 
 
 def _receiver_pids(slot: str, server: PostgresServer) -> list[int]:

@@ -232,6 +232,9 @@ class Restore(Base):
     # A restore of a physical base into a new instance: {"name", "port"} as asked, then its
     # "folder" and "os_user", and once recovered its "recovery" outcome.
     new_instance: Mapped[dict[str, Any] | None]
+    # A restore to a point in time: {"time" (ISO, UTC) or "latest", "base_backup"}, then once
+    # recovered "target_reached", "last_replayed_commit_at" and "recovery_stopped".
+    point_in_time: Mapped[dict[str, Any] | None]
 
 
 class Schedule(Base):

@@ -1,7 +1,9 @@
-"""`strongbox restore DB --backup NAME ...` and `strongbox restore list DB`."""
+"""`strongbox restore DB --backup NAME ...` (or `--time T` / `--latest` to a point in time) and
+`strongbox restore list DB`."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 import typer
@@ -37,6 +39,16 @@ def restore(
     port: Annotated[
         int | None, typer.Option(help="with --new-instance: its port on 127.0.0.1")
     ] = None,
+    time: Annotated[
+        str | None,
+        typer.Option(help="PostgreSQL with PITR: recover to this time, with its offset"),
+    ] = None,
+    latest: Annotated[
+        bool, typer.Option(help="PostgreSQL with PITR: recover to the last stored commit")
+    ] = False,
+    base: Annotated[
+        str | None, typer.Option(help="with --time/--latest: the physical base to start from")
+    ] = None,
     wait: Annotated[bool, typer.Option(help="show progress until the restore ends")] = False,
     dry_run: Annotated[bool, typer.Option(help="print the plan and do nothing")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON for scripts")] = False,
@@ -50,7 +62,8 @@ def restore(
         return
     if list_of is not None:
         raise CliError(f"unexpected argument '{list_of}'")
-    if not backup:
+    point_in_time = _point_in_time(time, latest, base, backup)
+    if not backup and point_in_time is None:
         raise CliError("--backup is required: the name of the backup to restore")
     if new_instance is not None:
         if port is None:
@@ -64,6 +77,7 @@ def restore(
             "backup": backup,
             "new_instance": {"name": new_instance, "port": port},
             "name": name,
+            "point_in_time": point_in_time,
         }
     elif port is not None:
         raise CliError("--port goes with --new-instance")
@@ -76,6 +90,7 @@ def restore(
             "restore_globals": restore_globals,
             "jobs": jobs,
             "name": name,
+            "point_in_time": point_in_time,
         }
     body = {k: v for k, v in body.items() if v is not None}
     path = f"/databases/{database}/restores"
@@ -97,6 +112,31 @@ def restore(
         _print_restore(started)
     if started["state"] == "failed":
         raise CliError(f"restore {started['name']} failed: {started['error']}", 1)
+
+
+def _point_in_time(
+    time: str | None, latest: bool, base: str | None, backup: str | None
+) -> dict[str, Any] | None:
+    """The request's point_in_time, or None; bad combinations are refused here."""
+    if time is not None and latest:
+        raise CliError("give --time or --latest, not both")
+    if time is None and not latest:
+        if base is not None:
+            raise CliError("--base goes with --time or --latest")
+        return None
+    if backup is not None:
+        raise CliError("--backup does not go with --time/--latest: name the base with --base")
+    if time is not None:
+        try:
+            when = datetime.fromisoformat(time.replace("Z", "+00:00"))
+        except ValueError:
+            raise CliError(f"--time takes 2026-11-29T10:15:03Z, not '{time}'") from None
+        if when.tzinfo is None:
+            raise CliError(f"--time needs an offset (Z or +01:00): '{time}' has none")
+    found: dict[str, Any] = {"time": time} if time is not None else {"latest": True}
+    if base is not None:
+        found["base_backup"] = base
+    return found
 
 
 def _parse_map(pairs: list[str]) -> dict[str, str]:
@@ -131,6 +171,15 @@ def _list(client: ApiClient, database: str, as_json: bool) -> None:
 
 def _print_plan(plan: dict[str, Any]) -> None:
     console.print(f"Plan: restore backup {plan['backup']} ({plan['engine']}) into {plan['target']}")
+    pit = plan.get("point_in_time")
+    if pit:
+        console.print(
+            f"Point in time: {pit['time'] or 'the latest stored commit'} from base "
+            f"{pit['base_backup']} (window {pit['window_from']} to {pit['window_to']}); "
+            f"{pit['wal_file_count']} WAL files, {pit['wal_bytes']} bytes",
+            markup=False,
+            highlight=False,
+        )
     for number, step in enumerate(plan["steps"], 1):
         console.print(f"  {number}. {step}")
     console.print("Artifacts:")

@@ -176,31 +176,55 @@ def _timelines_with_history(wal: Iterable[StoredWal], missing: frozenset[str]) -
 def _reach(
     files: dict[int, list[StoredWal]], timeline: int, lsn: int, histories: set[int]
 ) -> _Reach | None:
-    """How far the stored WAL runs without a hole from `lsn` on `timeline`, following a later
+    """How far the stored WAL runs without a hole from `lsn` on `timeline` (see `_chain`);
+    None when `lsn` itself is not stored."""
+    chain = _chain(files, timeline, lsn, histories)
+    if chain is None:
+        return None
+    return _Reach(chain[-1].end_lsn, tuple(w.last_commit_at for w in chain))
+
+
+def wal_chain(
+    wal: Iterable[StoredWal], timeline: int, lsn: int, *, missing: frozenset[str] = frozenset()
+) -> list[StoredWal]:
+    """The stored WAL files a recovery from `lsn` on `timeline` replays, in order, up to the
+    first hole (history files left out); empty when `lsn` itself is not stored.
+
+    >>> seg = lambda n: StoredWal(segment_name(1, n), "segment", 1, n << 24, (n + 1) << 24)
+    >>> [w.name[-2:] for w in wal_chain([seg(1), seg(2), seg(3), seg(5)], 1, (2 << 24) + 8)]
+    ['02', '03']
+    """
+    wal = list(wal)
+    histories = _timelines_with_history(wal, missing)
+    return _chain(_usable(wal, missing), timeline, lsn, histories) or []
+
+
+def _chain(
+    files: dict[int, list[StoredWal]], timeline: int, lsn: int, histories: set[int]
+) -> list[StoredWal] | None:
+    """The files from the one holding `lsn` on `timeline` to the first hole, following a later
     timeline whose history file is stored and whose first stored segment starts inside what
     is already reached; None when `lsn` itself is not stored."""
-    end: int | None = None
-    commits: list[datetime | None] = []
+    chain: list[StoredWal] = []
     for item in files.get(timeline, []):
-        if end is None:
+        if not chain:
             if item.start_lsn <= lsn < item.end_lsn:
-                end = item.end_lsn
-                commits.append(item.last_commit_at)
+                chain.append(item)
             continue
-        if item.start_lsn != end:
+        if item.start_lsn != chain[-1].end_lsn:
             break
-        end = item.end_lsn
-        commits.append(item.last_commit_at)
-    if end is None:
+        chain.append(item)
+    if not chain:
         return None
+    end = chain[-1].end_lsn
     later = sorted(tl for tl in files if tl > timeline and tl in histories)
     for tl in later:
         first = files[tl][0]
         if first.start_lsn <= end:
-            switched = _reach(files, tl, first.start_lsn, histories)
-            if switched is not None and switched.end_lsn > end:
-                return _Reach(switched.end_lsn, (*commits, *switched.commits))
-    return _Reach(end, tuple(commits))
+            switched = _chain(files, tl, first.start_lsn, histories)
+            if switched is not None and switched[-1].end_lsn > end:
+                return [*chain, *switched]
+    return chain
 
 
 def _gaps(

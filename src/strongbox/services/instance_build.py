@@ -17,22 +17,25 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from strongbox import restore_pipeline, scratch
 from strongbox.catalog.models import WalSegment
 from strongbox.domain.manifest import ManifestArtifact
-from strongbox.domain.recovery import RecoverySettings
+from strongbox.domain.pitr_target import utc_text
+from strongbox.domain.recovery import TARGET_REACHED, RecoverySettings, recovery_settings
 from strongbox.engines.base import ConnectionInfo
 from strongbox.engines.postgresql import instance as pg_instance
 from strongbox.engines.postgresql.instance import InstanceFolder, Server
 from strongbox.engines.postgresql.recovery_watch import RecoveryOutcome, recover
-from strongbox.errors import StrongboxError, conflict, refused
+from strongbox.errors import ErrorKind, StrongboxError, conflict, refused
 from strongbox.services import managed_instances, wal_staging
 from strongbox.services.context import Context
 from strongbox.storage.base import BackupStorage
 
 LOCALHOST = "127.0.0.1"
+TARGET_NOT_REACHED = "pitr-target-not-reached"
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,52 @@ class WalSource:
 
     storage: BackupStorage
     segments: Sequence[WalSegment]
+    # The index's current entry for a staged name (a partial segment is replaced as the
+    # stream goes on); None when there is no index to ask.
+    reread: Callable[[str], WalSegment | None] | None = None
+
+
+@dataclass(frozen=True)
+class PitrRecovery:
+    """A recovery to a point in time: the WAL to stage, the target (None: the end of the
+    staged WAL), the target timeline, and the latest stored commit the recovery must have
+    replayed; `report` hears the outcome, reached or not."""
+
+    wal: WalSource
+    target_time: datetime | None
+    timeline: str
+    last_commit_at_least: datetime | None
+    report: Callable[[RecoveryOutcome, bool], None] | None = None
+
+    def settings(self, restore_command: str) -> RecoverySettings:
+        return recovery_settings(
+            restore_command=restore_command,
+            target_time=self.target_time,
+            target_timeline=self.timeline,
+        )
+
+    def require_reached(self, outcome: RecoveryOutcome) -> None:
+        """Raises StrongboxError when the recovery stopped short of the target: a shorter
+        restore is a failed one."""
+        replayed = outcome.last_replayed_commit_at
+        short = self.target_time is not None and outcome.outcome != TARGET_REACHED
+        least = self.last_commit_at_least
+        behind = least is not None and (replayed is None or replayed < least)
+        if self.report is not None:
+            self.report(outcome, not (short or behind))
+        if not (short or behind):
+            return
+        names = [w.name for w in self.wal.segments]
+        fetched = f"{names[0]} to {names[-1]}" if names else "none"
+        raise StrongboxError(
+            f"recovery ended before its target: the last replayed commit is at "
+            f"{utc_text(replayed)}, but the stored WAL holds a commit at {utc_text(least)}"
+            f"{'' if self.target_time is None else f' (target {utc_text(self.target_time)})'}; "
+            f"WAL files fetched: {fetched}; the WAL after the last replayed commit was not "
+            "replayed (a file missing or unreadable)",
+            TARGET_NOT_REACHED,
+            ErrorKind.REFUSED,
+        )
 
 
 @dataclass(frozen=True)
@@ -79,7 +128,8 @@ def wal_fetch_command(ctx: Context, folder: InstanceFolder) -> str:
     """The `restore_command` that reads the WAL files staged in `folder` (`strongbox
     wal-fetch`, by this installation's interpreter). Raises refused(...) when the instance's
     OS user cannot run it: recovery would otherwise end early, at the base."""
-    program = [sys.executable, "-m", "strongbox", "wal-fetch"]
+    python = ctx.settings.wal_fetch_python or sys.executable
+    program = [python, "-m", "strongbox", "wal-fetch"]
     os_user = managed_instances.os_user(ctx)
     try:
         done = subprocess.run(
@@ -93,9 +143,9 @@ def wal_fetch_command(ctx: Context, folder: InstanceFolder) -> str:
         runnable = False
     if not runnable:
         raise refused(
-            f"the OS user {os_user!r} cannot run {sys.executable} -m strongbox, the "
+            f"the OS user {os_user!r} cannot run {python} -m strongbox, the "
             "restore_command of a point-in-time restore: install Strongbox where that user can "
-            "run it",
+            "run it, or name a Python that can in STRONGBOX_WAL_FETCH_PYTHON",
             "wal-fetch-unusable",
         )
     return shlex.join([*program, str(folder.wal_dir)]) + " %f %p"
@@ -134,18 +184,22 @@ def port_is_free(port: int) -> bool:
 def build_instance(
     ctx: Context,
     spec: InstanceSpec,
-    recovery: RecoverySettings,
+    pitr: PitrRecovery | None = None,
     *,
-    wal: WalSource | None = None,
     on_raw_bytes: Callable[[int], None] | None = None,
 ) -> BuiltInstance:
-    """Build, start and recover instance `spec.name` (see the module's docstring); returns it
-    running and promoted. Raises StrongboxError, having removed everything it made."""
+    """Build, start and recover instance `spec.name` (see the module's docstring): to the end
+    of the base, or with `pitr` to its point in time; returns it running and promoted. Raises
+    StrongboxError, having removed everything it made."""
     settings = ctx.settings
     os_user = managed_instances.os_user(ctx)
     pg_ctl = pg_instance.find_pg_ctl(spec.server_major, settings.pg_bin_dir)
     refuse_unusable(ctx, spec.name, spec.port)
     folder = instance_folder(ctx, spec.name)
+    if pitr is None:
+        recovery, wal = recovery_settings(), None
+    else:
+        recovery, wal = pitr.settings(wal_fetch_command(ctx, folder)), pitr.wal
     folder.root.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
     scratch.require_room(
         folder.root.parent,
@@ -170,12 +224,15 @@ def build_instance(
                 wal.segments,
                 folder.wal_dir,
                 stall_seconds=settings.stall_timeout_seconds,
+                reread=wal.reread,
             )
         pg_instance.give_to(folder.root, os_user)
         conn = ConnectionInfo(
             LOCALHOST, spec.port, spec.username, spec.password, ssl_mode="disable"
         )
         outcome = recover(server, conn, recovery.expected, settings.recovery_timeout_seconds)
+        if pitr is not None:
+            pitr.require_reached(outcome)
     except BaseException as exc:
         left = tear_down(ctx, server)
         if isinstance(exc, StrongboxError) and left:

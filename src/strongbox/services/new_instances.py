@@ -22,6 +22,7 @@ from strongbox.services import (
     databases,
     managed_instances,
     physical_transfer,
+    pitr_restores,
     restores,
     storages,
 )
@@ -36,6 +37,7 @@ from strongbox.services.instance_build import (
     refuse_unusable,
     tear_down,
 )
+from strongbox.services.pitr_restores import PitrChoice
 from strongbox.services.schemas import DatabaseCreate, RestoreCreate, RestoreOut, RestorePlanOut
 from strongbox.services.schemas.restores import NewInstance, PlannedArtifact
 from strongbox.storage.base import BackupStorage
@@ -78,17 +80,23 @@ def check_request(ctx: Context, database: str, body: RestoreCreate, backup: Back
     refuse_unusable(ctx, spec.name, spec.port)
 
 
-def plan(ctx: Context, database: str, body: RestoreCreate) -> RestorePlanOut:
+def plan(
+    ctx: Context, database: str, body: RestoreCreate, choice: PitrChoice | None = None
+) -> RestorePlanOut:
     spec = body.new_instance
     assert spec is not None
-    base, manifest, _storage = trusted_base(ctx, database, body.backup)
+    base, manifest, _storage = trusted_base(ctx, database, body.backup_name())
     folder = instance_folder(ctx, spec.name)
     os_user = managed_instances.os_user(ctx)
-    recovery = recovery_settings()
+    if choice is None:
+        recovery, recovering = recovery_settings(), ["recovery to the end of the base"]
+    else:
+        recovery = pitr_restores.settings_for(ctx, choice, folder)
+        recovering = pitr_restores.plan_steps(choice, folder)
     settings_text = instance_settings(folder.layout(spec.port), recovery)
     pg_ctl = str(find_pg_ctl(physical_transfer.server_major(manifest), ctx.settings.pg_bin_dir))
     return RestorePlanOut(
-        backup=body.backup,
+        backup=body.backup_name(),
         target=spec.name,
         engine=manifest.engine,
         artifacts=[
@@ -108,8 +116,9 @@ def plan(ctx: Context, database: str, body: RestoreCreate) -> RestorePlanOut:
             f"extract {base.key} into {folder.data_dir}, each tar member checked, while its "
             "SHA-256 is verified (the server starts only once it matched)",
             f"configure it: port {spec.port} on {LOCALHOST}, socket in {folder.socket_dir}, "
-            "Strongbox's pg_hba.conf, archiving and replication off, recovery to the end of the "
-            "base, then promotion",
+            "Strongbox's pg_hba.conf, archiving and replication off, the recovery settings "
+            "below",
+            *recovering,
             f"start it as the OS user {os_user!r} and wait for promotion (at most "
             f"{int(ctx.settings.recovery_timeout_seconds)} s)",
             f"register it as database '{spec.name}' ({LOCALHOST}:{spec.port}), managed by "
@@ -119,13 +128,16 @@ def plan(ctx: Context, database: str, body: RestoreCreate) -> RestorePlanOut:
             [pg_ctl, "-D", str(folder.data_dir), "-l", str(folder.log_file), "-w", "start"],
         ],
         settings=[line for line in settings_text.splitlines() if not line.startswith("#")],
+        point_in_time=pitr_restores.plan_out(choice) if choice is not None else None,
     )
 
 
-def queue(ctx: Context, database: str, body: RestoreCreate) -> RestoreOut:
+def queue(
+    ctx: Context, database: str, body: RestoreCreate, choice: PitrChoice | None = None
+) -> RestoreOut:
     spec = body.new_instance
     assert spec is not None
-    base, _manifest, _storage = trusted_base(ctx, database, body.backup)
+    base, _manifest, _storage = trusted_base(ctx, database, body.backup_name())
     now = ctx.clock.now()
     name = body.name or default_name("restore", now)
     with ctx.catalog.session() as session:
@@ -137,7 +149,7 @@ def queue(ctx: Context, database: str, body: RestoreCreate) -> RestoreOut:
         row = Restore(
             name=name,
             database=database,
-            backup=body.backup,
+            backup=body.backup_name(),
             target=spec.name,
             database_map={},
             overwrite=False,
@@ -149,6 +161,7 @@ def queue(ctx: Context, database: str, body: RestoreCreate) -> RestoreOut:
             expected_bytes=base.raw_bytes,
             summary=[],
             new_instance={"name": spec.name, "port": spec.port},
+            point_in_time=pitr_restores.request_facts(choice) if choice else None,
         )
         session.add(row)
         session.flush()
@@ -186,7 +199,12 @@ def run(ctx: Context, restore_id: int) -> None:
         password=password,
     )
     progress = _Progress(ctx, restore_id)
-    built = build_instance(ctx, spec, recovery_settings(), on_raw_bytes=progress)
+    pitr = (
+        pitr_restores.recovery_for_row(ctx, restore_id, row.point_in_time)
+        if row.point_in_time
+        else None
+    )
+    built = build_instance(ctx, spec, pitr, on_raw_bytes=progress)
     facts = {
         **row.new_instance,
         "folder": str(built.root),

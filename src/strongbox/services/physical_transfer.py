@@ -19,7 +19,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from strongbox.domain.manifest import Manifest, ManifestArtifact
-from strongbox.domain.recovery import RecoverySettings, recovery_settings
 from strongbox.domain.restore_plan import PlannedDatabase
 from strongbox.engines.base import ConnectionInfo, DumpCommand, Engine, RestoreCommand
 from strongbox.engines.postgresql.connection import parse_server_version
@@ -30,7 +29,7 @@ from strongbox.services.context import Context
 from strongbox.services.instance_build import (
     LOCALHOST,
     InstanceSpec,
-    WalSource,
+    PitrRecovery,
     build_instance,
     tear_down,
 )
@@ -123,11 +122,10 @@ def recovered_source(
     planned: list[PlannedDatabase],
     engine: Engine,
     *,
-    recovery: RecoverySettings | None = None,
-    wal: WalSource | None = None,
+    pitr: PitrRecovery | None = None,
 ) -> Iterator[tuple[ArtifactSource, list[PlannedDatabase]]]:
-    """Recover `base` into a temporary instance (to the end of the base, or as `recovery` says
-    with the WAL of `wal` staged) and yield the source of its databases' dumps with `planned`
+    """Recover `base` into a temporary instance (to the end of the base, or to the point in
+    time of `pitr`) and yield the source of its databases' dumps with `planned`
     given each database's recorded properties (read from the instance, as a logical backup
     records them); the instance is stopped and removed on the way out."""
     with ctx.catalog.session() as session:
@@ -142,7 +140,7 @@ def recovered_source(
         username=username,
         password=password,
     )
-    built = build_instance(ctx, spec, recovery or recovery_settings(), wal=wal)
+    built = build_instance(ctx, spec, pitr)
     try:
         conn = ConnectionInfo(LOCALHOST, spec.port, username, password, ssl_mode="disable")
         names = [item.source for item in planned]

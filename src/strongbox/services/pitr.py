@@ -8,6 +8,7 @@ use case the API, the page and the CLI call, and what the receiver's supervisor 
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from strongbox.catalog.models import Backup, PitrStream, WalSegment
+from strongbox.catalog.models import Backup, PitrStream, Restore, WalSegment
 from strongbox.domain.backup_methods import PHYSICAL
 from strongbox.domain.binlog import BINLOG_KINDS
 from strongbox.domain.binlog_window import BinlogWindows
@@ -29,7 +30,7 @@ from strongbox.domain.pitr_window import (
     compute_windows,
     lsn_text,
 )
-from strongbox.domain.states import JobState
+from strongbox.domain.states import ACTIVE_STATES, JobState
 from strongbox.domain.wal import parse_lsn, slot_name
 from strongbox.engines.base import BinlogStreamingEngine, ConnectionInfo, StreamingEngine
 from strongbox.errors import invalid
@@ -200,12 +201,28 @@ def enabled_streams(ctx: Context) -> set[str]:
         return set(session.scalars(select(PitrStream.database).where(PitrStream.enabled.is_(True))))
 
 
+@dataclass(frozen=True)
+class WalState:
+    """The index of a database's stored WAL (rows detached from the catalog), its retained
+    physical bases, the indexed files gone from their storage, and the windows they make."""
+
+    rows: list[WalSegment]
+    bases: list[BaseRange]
+    missing: frozenset[str]
+    found: PitrWindows
+
+
 def windows_for(ctx: Context, database: str) -> PitrWindows:
     """The windows, gaps and latest restorable time of `database`, from its retained physical
     bases and the index of its stored WAL, checked against the storages' listings."""
+    return wal_state(ctx, database).found
+
+
+def wal_state(ctx: Context, database: str) -> WalState:
+    """What `windows_for` answers, with the index and the bases it was computed from."""
     with ctx.catalog.session() as session:
         rows = _index_rows(session, database)
-        wal = [_stored(r) for r in rows]
+        wal = [stored_wal(r) for r in rows]
         storage_names = {r.storage for r in rows}
         indexed = {(r.storage, r.key): r.name for r in rows}
         bases = _bases(session, database)
@@ -215,10 +232,13 @@ def windows_for(ctx: Context, database: str) -> PitrWindows:
             if row is not None and row.slot_gap
             else None
         )
+        for item in rows:
+            session.expunge(item)
     missing = missing_objects(
         ctx, storage_names, indexed, lambda prefix: wal_prefix(prefix, database)
     )
-    return compute_windows(bases, wal, missing=missing, slot_loss=loss)
+    found = compute_windows(bases, wal, missing=missing, slot_loss=loss)
+    return WalState(rows, bases, missing, found)
 
 
 def ready_bases(ctx: Context, database: str) -> frozenset[str]:
@@ -227,9 +247,27 @@ def ready_bases(ctx: Context, database: str) -> frozenset[str]:
     if streams_binlog(ctx, database):
         return pitr_binlog.ready_bases(ctx, database)
     with ctx.catalog.session() as session:
-        wal = [_stored(r) for r in _index_rows(session, database)]
+        wal = [stored_wal(r) for r in _index_rows(session, database)]
         bases = _bases(session, database)
     return compute_windows(bases, wal).ready_bases
+
+
+def current_entry(ctx: Context, database: str, storage: str, staged: str) -> WalSegment | None:
+    """The index's entry for WAL file `staged` in `storage` now: the whole segment when it is
+    stored, else its newest partial; detached from the catalog."""
+    with ctx.catalog.session() as session:
+        rows = list(
+            session.scalars(
+                select(WalSegment).where(
+                    WalSegment.database == database,
+                    WalSegment.storage == storage,
+                    WalSegment.name.in_([staged, f"{staged}.partial"]),
+                )
+            )
+        )
+        for row in rows:
+            session.expunge(row)
+    return min(rows, key=lambda r: r.name != staged, default=None)
 
 
 def _index_rows(session: Session, database: str) -> list[WalSegment]:
@@ -242,7 +280,7 @@ def _index_rows(session: Session, database: str) -> list[WalSegment]:
     )
 
 
-def _stored(r: WalSegment) -> StoredWal:
+def stored_wal(r: WalSegment) -> StoredWal:
     return StoredWal(
         r.name, r.kind, r.timeline, r.start_lsn, r.end_lsn, r.first_commit_at, r.last_commit_at
     )
@@ -309,10 +347,18 @@ def prune_wal(ctx: Context, database: str) -> int:
     if streams_binlog(ctx, database):
         return pitr_binlog.prune(ctx, database)
     with ctx.catalog.session() as session:
-        wal = [_stored(r) for r in _index_rows(session, database)]
+        wal = [stored_wal(r) for r in _index_rows(session, database)]
         bases = _bases(session, database)
+        # A base a queued or running restore reads keeps its WAL, PITR-ready or not yet.
+        in_use = set(
+            session.scalars(
+                select(Restore.backup).where(
+                    Restore.database == database, Restore.state.in_(ACTIVE_STATES)
+                )
+            )
+        )
     ready = compute_windows(bases, wal).ready_bases
-    kept = [b for b in bases if b.name in ready]
+    kept = [b for b in bases if b.name in ready or b.name in in_use]
     if not kept:
         return 0
     oldest = min(kept, key=lambda b: (b.stop_time, b.name))

@@ -23,6 +23,7 @@ from strongbox.engines.registry import KINDS
 from strongbox.errors import IllegalStateMove, StrongboxError
 from strongbox.services import database_properties, physical_transfer
 from strongbox.services.context import Context
+from strongbox.services.instance_build import PitrRecovery
 from strongbox.services.restore_steps import ArtifactSource, StoredArtifacts, TargetRestorer
 from strongbox.services.state_moves import claim, move_restore
 from strongbox.storage.base import BackupStorage
@@ -86,6 +87,7 @@ def run(ctx: Context, restore_id: int) -> None:
         database_map, overwrite = dict(row.database_map), row.overwrite
         restore_globals, requested_jobs = row.restore_globals, row.parallel_jobs
         into_new_instance = row.new_instance is not None
+        point_in_time = row.point_in_time
     try:
         if into_new_instance:
             from strongbox.services import new_instances  # it queues through this module
@@ -99,7 +101,10 @@ def run(ctx: Context, restore_id: int) -> None:
         root = scratch.prepare_root(ctx.settings.resolved_scratch_dir())
         with (
             scratch.restore_folder(root, restore_id) as folder,
-            _sources(ctx, database, prepared) as (source, planned),
+            _sources(ctx, database, prepared, _pitr(ctx, restore_id, point_in_time)) as (
+                source,
+                planned,
+            ),
         ):
             restorer = TargetRestorer(
                 ctx,
@@ -129,10 +134,10 @@ def run(ctx: Context, restore_id: int) -> None:
 
 @contextlib.contextmanager
 def _sources(
-    ctx: Context, database: str, prepared: Prepared
+    ctx: Context, database: str, prepared: Prepared, pitr: PitrRecovery | None
 ) -> Iterator[tuple[ArtifactSource, list[PlannedDatabase]]]:
     """Where the dumps come from: the stored artifacts, or for a physical backup a temporary
-    instance recovered from its base (removed on the way out)."""
+    instance recovered from its base, or to its point in time (removed on the way out)."""
     if prepared.base is None:
         yield (
             StoredArtifacts(prepared.storage, ctx.settings.stall_timeout_seconds),
@@ -147,8 +152,17 @@ def _sources(
         prepared.base,
         prepared.planned,
         prepared.engine,
+        pitr=pitr,
     ) as found:
         yield found
+
+
+def _pitr(ctx: Context, restore_id: int, facts: dict[str, Any] | None) -> PitrRecovery | None:
+    if facts is None:
+        return None
+    from strongbox.services import pitr_restores  # it reads the restore schemas' module
+
+    return pitr_restores.recovery_for_row(ctx, restore_id, facts)
 
 
 class _Summary:

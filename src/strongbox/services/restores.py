@@ -35,6 +35,7 @@ from strongbox.services import (
     databases,
     hints,
     physical_transfer,
+    pitr_restores,
     restore_run,
     storages,
     stored_manifests,
@@ -42,6 +43,8 @@ from strongbox.services import (
 from strongbox.services.auth import Principal
 from strongbox.services.busy import refuse_if_busy
 from strongbox.services.context import Context
+from strongbox.services.instance_build import instance_folder
+from strongbox.services.managed_instances import TRANSFER_PREFIX
 from strongbox.services.schemas import (
     PlannedArtifact,
     RestoreCreate,
@@ -49,7 +52,7 @@ from strongbox.services.schemas import (
     RestoreOut,
     RestorePlanOut,
 )
-from strongbox.services.schemas.restores import NewInstanceOut
+from strongbox.services.schemas.restores import NewInstanceOut, PointInTimeOut
 from strongbox.services.state_moves import move_restore
 from strongbox.storage.base import BackupStorage
 
@@ -87,6 +90,10 @@ def create(
         access.require(principal, Role.ADMIN, "a restore with overwrite=true")
     if body.restore_globals:
         access.require(principal, Role.ADMIN, "a restore with restore_globals=true")
+    choice = None
+    if body.point_in_time is not None:
+        choice = pitr_restores.choose(ctx, database, body.point_in_time, body.backup)
+        body = body.model_copy(update={"backup": choice.base})
     if body.new_instance is not None:
         from strongbox.services import new_instances  # it plans with this module's helpers
 
@@ -95,14 +102,14 @@ def create(
             session.expunge(backup)
         new_instances.check_request(ctx, database, body, backup)
         if dry_run:
-            return new_instances.plan(ctx, database, body)
-        return new_instances.queue(ctx, database, body)
+            return new_instances.plan(ctx, database, body, choice)
+        return new_instances.queue(ctx, database, body, choice)
     target = body.target or database
     with ctx.catalog.session() as session:
         _check_request(session, database, target, body)
-    prepared = prepare(ctx, database, body.backup, target, body.database_map, body.overwrite)
+    prepared = prepare(ctx, database, body.backup_name(), target, body.database_map, body.overwrite)
     if dry_run:
-        return plan_out(prepared, body, target)
+        return _with_point_in_time(ctx, plan_out(prepared, body, target), choice)
     now = ctx.clock.now()
     name = body.name or default_name("restore", now)
     with ctx.catalog.session() as session:
@@ -114,7 +121,7 @@ def create(
         row = Restore(
             name=name,
             database=database,
-            backup=body.backup,
+            backup=body.backup_name(),
             target=target,
             database_map=dict(body.database_map),
             overwrite=body.overwrite,
@@ -125,6 +132,7 @@ def create(
             restored_bytes=0,
             expected_bytes=sum(p.artifact.raw_bytes for p in prepared.planned),
             summary=[_summary_entry(p) for p in prepared.planned],
+            point_in_time=pitr_restores.request_facts(choice) if choice else None,
         )
         session.add(row)
         session.flush()
@@ -257,12 +265,29 @@ def plan_out(prepared: Prepared, body: RestoreCreate, target: str) -> RestorePla
             )
         )
     return RestorePlanOut(
-        backup=body.backup,
+        backup=body.backup_name(),
         target=target,
         engine=prepared.manifest.engine,
         artifacts=artifacts,
         steps=steps,
         commands=commands,
+    )
+
+
+def _with_point_in_time(
+    ctx: Context, plan: RestorePlanOut, choice: pitr_restores.PitrChoice | None
+) -> RestorePlanOut:
+    """A transfer's plan with the point-in-time recovery of its temporary instance."""
+    if choice is None:
+        return plan
+    folder = instance_folder(ctx, f"{TRANSFER_PREFIX}<random>")
+    settings = pitr_restores.settings_for(ctx, choice, folder)
+    return plan.model_copy(
+        update={
+            "steps": [plan.steps[0], *pitr_restores.plan_steps(choice, folder), *plan.steps[1:]],
+            "settings": settings.lines(),
+            "point_in_time": pitr_restores.plan_out(choice),
+        }
     )
 
 
@@ -372,7 +397,7 @@ def _restorable_backup(session: Session, database: str, body: RestoreCreate) -> 
     """The succeeded backup `body.backup` of `database`, or the refusal a person must see."""
     databases.get_row(session, database)
     backup = session.scalars(
-        select(Backup).where(Backup.database == database, Backup.name == body.backup)
+        select(Backup).where(Backup.database == database, Backup.name == body.backup_name())
     ).first()
     if backup is None:
         raise invalid(
@@ -454,5 +479,8 @@ def to_out(row: Restore) -> RestoreOut:
         summary=[RestoredDatabase(**s) for s in row.summary],
         new_instance=(
             NewInstanceOut.model_validate(row.new_instance) if row.new_instance else None
+        ),
+        point_in_time=(
+            PointInTimeOut.model_validate(row.point_in_time) if row.point_in_time else None
         ),
     )

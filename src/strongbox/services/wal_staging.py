@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from strongbox import restore_pipeline, scratch
@@ -23,6 +23,7 @@ from strongbox.errors import ErrorKind, StrongboxError
 from strongbox.storage.base import BackupStorage
 
 BAD_WAL_ENTRY = "wal-index-bad-entry"
+REREAD_ATTEMPTS = 3
 
 
 def staged_name(segment: WalSegment) -> str:
@@ -48,6 +49,7 @@ def stage_wal_segments(
     *,
     stall_seconds: float,
     os_user: str | None = None,
+    reread: Callable[[str], WalSegment | None] | None = None,
 ) -> list[Path]:
     """Download, verify (SHA-256 of the stored bytes against the index) and decompress each of
     `segments` into `staging` (made 0700 if missing), each under `staged_name`; a complete
@@ -71,13 +73,36 @@ def stage_wal_segments(
     for name, segment in sorted(chosen.items()):
         part = staging / f".{name}.download"
         part.unlink(missing_ok=True)
-        restore_pipeline.download(storage, segment.key, segment.sha256, part, stall_seconds)
+        _download(storage, name, segment, part, stall_seconds, reread)
         final = staging / name
         os.replace(part, final)
         staged.append(final)
     if os_user is not None:
         give_to(staging, os_user)
     return staged
+
+
+def _download(
+    storage: BackupStorage,
+    name: str,
+    segment: WalSegment,
+    part: Path,
+    stall_seconds: float,
+    reread: Callable[[str], WalSegment | None] | None,
+) -> None:
+    """Download `segment` to `part`. A partial segment is replaced in the storage as the
+    stream goes on (a newer partial, then the whole segment): when its bytes no longer match,
+    the index is read again (`reread`, by staged name) and the newer entry is fetched."""
+    for _attempt in range(REREAD_ATTEMPTS):
+        try:
+            restore_pipeline.download(storage, segment.key, segment.sha256, part, stall_seconds)
+            return
+        except StrongboxError:
+            fresh = reread(name) if reread is not None and segment.kind == PARTIAL else None
+            if fresh is None or (fresh.key, fresh.sha256) == (segment.key, segment.sha256):
+                raise
+            segment = fresh
+    restore_pipeline.download(storage, segment.key, segment.sha256, part, stall_seconds)
 
 
 def fetch_staged(staging: Path, wal_file: str, destination: Path) -> bool:

@@ -266,8 +266,10 @@ def pitr_errors(errors: FormErrors | None) -> FormErrors | None:
 
 
 def restore_create(form: FormLike, sources: list[str]) -> RestoreCreate:
-    """RestoreCreate from the Restore dialog. `into` is `same` (overwrite the database's own
-    databases) or `new` (each source database into the name typed next to it, `map.<source>`).
+    """RestoreCreate from the Restore dialog. `from` is `backup` (the dialog's backup) or `time`
+    (a point in time, see `_point_in_time`; the base is chosen by the restore). `into` is `same`
+    (overwrite the database's own databases) or `new` (each source database into the name typed
+    next to it, `map.<source>`).
 
     >>> from starlette.datastructures import MultiDict
     >>> r = restore_create(MultiDict({"backup": "b1", "into": "new", "map.shop": "shop_copy"}),
@@ -276,6 +278,8 @@ def restore_create(form: FormLike, sources: list[str]) -> RestoreCreate:
     ({'shop': 'shop_copy'}, False)
     """
     data: dict[str, Any] = {"backup": text(form, "backup")}
+    if text(form, "from") == "time":
+        data = {"point_in_time": _point_in_time(form)}
     if text(form, "into") == "new":
         mapping = {source: text(form, f"map.{source}") for source in sources}
         missing = [s for s, target in mapping.items() if not target]
@@ -287,6 +291,24 @@ def restore_create(form: FormLike, sources: list[str]) -> RestoreCreate:
     else:
         data["overwrite"] = bool(form.get("overwrite"))
     return validate(lambda: RestoreCreate.model_validate(data))
+
+
+def _point_in_time(form: FormLike) -> dict[str, Any]:
+    """The dialog's point in time: the latest stored commit, or the time typed, which the page
+    says is UTC (a datetime-local input has no offset).
+
+    >>> from starlette.datastructures import MultiDict
+    >>> _point_in_time(MultiDict({"time": "2026-11-29T10:15:03"}))
+    {'time': '2026-11-29T10:15:03+00:00'}
+    >>> _point_in_time(MultiDict({"latest": "on"}))
+    {'latest': True}
+    """
+    if form.get("latest"):
+        return {"latest": True}
+    typed = text(form, "time")
+    if not typed:
+        raise FormInvalid(FormErrors(fields={"time": "give the time (UTC), or tick Latest"}))
+    return {"time": f"{typed}+00:00"}
 
 
 # ---- schedules -------------------------------------------------------------------------------

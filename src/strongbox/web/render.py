@@ -47,6 +47,16 @@ def _when(value: datetime | None) -> str:
     return "—" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def utc_input(value: datetime) -> str:
+    """A time in UTC as a datetime-local input reads it (no offset: the page says UTC).
+
+    >>> from datetime import timedelta, timezone
+    >>> utc_input(datetime(2026, 11, 29, 5, 15, 3, 500, tzinfo=timezone(timedelta(hours=-5))))
+    '2026-11-29T10:15:03'
+    """
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
 def age(value: datetime | None, now: datetime) -> str:
     """How long ago, in words.
 
@@ -88,6 +98,7 @@ templates.env.filters.update(
     bytes=_bytes,
     duration=_duration,
     when=_when,
+    utc_input=utc_input,
     in_zone=in_zone,
     state_label=_state_label,
     pair=_pair,

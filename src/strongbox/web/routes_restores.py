@@ -1,5 +1,6 @@
-"""Restores: the Restore dialog (same database or a new one; the dry-run plan is shown before
-confirming) and the Restores tab."""
+"""Restores: the Restore dialog (from the backup or from a point in time; same database or a new
+one; the dry-run plan, which names the base a point in time uses, is shown before confirming)
+and the Restores tab."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from strongbox.domain.states import ACTIVE_STATES
-from strongbox.services import backups, restores
+from strongbox.services import backups, databases, pitr, restores
 from strongbox.services.context import Context
 from strongbox.services.schemas import RestorePlanOut
 from strongbox.web import forms
@@ -18,9 +19,12 @@ router = APIRouter(prefix="/databases/{database}", include_in_schema=False)
 
 
 def sources_of(ctx: Context, database: str, backup: str) -> list[str]:
-    """The database names inside a backup, as its artifacts name them."""
+    """The database names inside a backup, as its artifacts name them; for a physical base
+    (one artifact for the whole cluster), the source's registered databases, which a transfer
+    restores."""
     found = backups.get(ctx, database, backup)
-    return sorted({a.dbname for a in found.artifacts if a.dbname})
+    named = sorted({a.dbname for a in found.artifacts if a.dbname})
+    return named or sorted(databases.get(ctx, database).databases)
 
 
 @router.get("/partials/restores", response_class=HTMLResponse)
@@ -39,8 +43,10 @@ def restores_table(request: Request, session: Session, database: str) -> Respons
 
 @router.get("/dialogs/restore", response_class=HTMLResponse)
 def restore_dialog(request: Request, session: Session, database: str, backup: str) -> Response:
-    sources = sources_of(context_of(request), database, backup)
-    values = {"into": "new", **{f"map.{s}": f"{s}_restored" for s in sources}}
+    ctx = context_of(request)
+    sources = sources_of(ctx, database, backup)
+    values = {"from": "backup", "into": "new", **{f"map.{s}": f"{s}_restored" for s in sources}}
+    windows = pitr.get(ctx, database).windows
     return render(
         request,
         "_restore_form.html",
@@ -49,6 +55,7 @@ def restore_dialog(request: Request, session: Session, database: str, backup: st
         backup=backup,
         sources=sources,
         values=values,
+        windows=windows,
         errors=None,
     )
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from strongbox.services.fields import DbName, Name
+from strongbox.services.schemas.people import Timestamp
 from strongbox.services.schemas.shared import LIST_MAX, Input
 
 
@@ -18,8 +19,32 @@ class NewInstance(Input):
     )
 
 
+class PointInTime(Input):
+    time: Timestamp | None = Field(
+        default=None,
+        description="the instant to recover to (inclusive), with an explicit offset: "
+        "2026-11-29T10:15:03Z",
+    )
+    latest: bool = Field(default=False, description="recover to the last stored commit")
+    base_backup: Name | None = Field(
+        default=None,
+        description="the PITR-ready physical base to start from; default: the newest base "
+        "whose window holds the target",
+    )
+
+    @model_validator(mode="after")
+    def _time_or_latest(self) -> PointInTime:
+        if (self.time is None) == (not self.latest):
+            raise ValueError('give exactly one of "time" and "latest": true')
+        return self
+
+
 class RestoreCreate(Input):
-    backup: Name = Field(description="a succeeded backup of the database in the path")
+    backup: Name | None = Field(
+        default=None,
+        description="a succeeded backup of the database in the path; with point_in_time, "
+        "leave it out (or name the base in point_in_time.base_backup)",
+    )
     target: Name | None = Field(
         default=None, description="registered database to restore into; default the same one"
     )
@@ -39,6 +64,29 @@ class RestoreCreate(Input):
         description="PostgreSQL physical backups: start a new instance on this host from the "
         "backup (instead of target / database_map) and register it as a database",
     )
+    point_in_time: PointInTime | None = Field(
+        default=None,
+        description="PostgreSQL with PITR: recover a physical base and the stored WAL to this "
+        "time (or the latest stored commit), into new_instance or target / database_map",
+    )
+
+    @model_validator(mode="after")
+    def _backup_or_point_in_time(self) -> RestoreCreate:
+        if self.point_in_time is None and self.backup is None:
+            raise ValueError(
+                'backup is required: the backup to restore (or point_in_time: {"time": ...})'
+            )
+        pit = self.point_in_time
+        if pit is not None and pit.base_backup is not None and self.backup is not None:
+            raise ValueError(
+                "give the base once: either backup or point_in_time.base_backup, not both"
+            )
+        return self
+
+    def backup_name(self) -> str:
+        """The backup (or point-in-time base) once chosen."""
+        assert self.backup is not None
+        return self.backup
 
 
 class RestoredDatabase(BaseModel):
@@ -79,6 +127,39 @@ class RecoveryOut(BaseModel):
     )
 
 
+class PointInTimeOut(BaseModel):
+    time: datetime | None = Field(description="the target asked for; null with latest")
+    latest: bool
+    base_backup: str = Field(description="the physical base recovered from")
+    target_reached: bool | None = Field(
+        default=None,
+        description="once recovered: whether every stored commit up to the target was "
+        "replayed (false fails the restore)",
+    )
+    last_replayed_commit_at: datetime | None = Field(
+        default=None, description="the last commit replayed before promotion"
+    )
+    recovery_stopped: str | None = Field(
+        default=None, description="the server log's 'recovery stopping ...' line"
+    )
+    wal_files: int | None = Field(default=None, description="how many WAL files were staged")
+
+
+class PointInTimePlanOut(BaseModel):
+    time: datetime | None
+    latest: bool
+    base_backup: str
+    window_from: datetime
+    window_to: datetime
+    timeline: str = Field(description="recovery_target_timeline")
+    stops_at_target: bool = Field(
+        description="false when no stored commit follows the target: all the WAL is replayed"
+    )
+    wal_files: list[str] = Field(description="the WAL files to fetch, history files first")
+    wal_file_count: int
+    wal_bytes: int = Field(description="their stored (compressed) bytes")
+
+
 class NewInstanceOut(BaseModel):
     name: str
     port: int
@@ -106,6 +187,7 @@ class RestoreOut(BaseModel):
     expected_bytes: int | None
     summary: list[RestoredDatabase]
     new_instance: NewInstanceOut | None = None
+    point_in_time: PointInTimeOut | None = None
 
 
 class PlannedArtifact(BaseModel):
@@ -129,3 +211,4 @@ class RestorePlanOut(BaseModel):
     settings: list[str] = Field(
         default_factory=list, description="a new instance: the settings it starts with"
     )
+    point_in_time: PointInTimePlanOut | None = None

@@ -1,0 +1,58 @@
+"""Steps shared by the point-in-time tests: register a source and a folder storage, turn the
+WAL stream on, read its state, take a physical base, and wait with a deadline."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fixtures.app import RunningServer
+from fixtures.postgres import PostgresServer
+from integration.bodies import folder_storage, postgres_database
+
+DEADLINE = 90.0
+
+
+def wait(what: str, check: Callable[[], Any], timeout: float = DEADLINE) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.3)
+
+
+def setup(strongbox: RunningServer, source: PostgresServer, store: Path, db: str) -> None:
+    strongbox.client.post(
+        "/api/v1/databases", json=postgres_database(source, ["shop"], name=db)
+    ).raise_for_status()
+    strongbox.client.post("/api/v1/backup-storages", json=folder_storage(store)).raise_for_status()
+
+
+def enable(strongbox: RunningServer, db: str, interval: int = 10) -> dict[str, Any]:
+    answer = strongbox.client.put(
+        f"/api/v1/databases/{db}/pitr",
+        json={"enabled": True, "storage": "disk", "upload_interval_seconds": interval},
+    )
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+def status(strongbox: RunningServer, db: str) -> dict[str, Any]:
+    answer = strongbox.client.get(f"/api/v1/databases/{db}/pitr")
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+def physical_backup(strongbox: RunningServer, db: str) -> dict[str, Any]:
+    accepted = strongbox.client.post(
+        f"/api/v1/databases/{db}/backups", json={"storage": "disk", "method": "physical"}
+    )
+    assert accepted.status_code == 202, accepted.text
+    done = strongbox.wait_for_backup(db, accepted.json()["name"])
+    assert done["state"] == "succeeded", done["error"]
+    return done
