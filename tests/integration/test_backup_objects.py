@@ -94,6 +94,8 @@ def test_a_large_artifact_is_stored_as_objects_that_restore_in_order(
         stored.append(body)
     whole = b"".join(stored)
     assert hashlib.sha256(whole).hexdigest() == dump["sha256"]
+    [shown] = [a for a in backup["artifacts"] if a["kind"] == "database"]
+    assert shown["objects"] == objects
 
     # Concatenated, the objects are the dump for zstd and pg_restore alone.
     raw = subprocess.run(["zstd", "-q", "-d", "-c"], input=whole, capture_output=True, check=True)
