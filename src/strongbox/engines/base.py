@@ -12,9 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from strongbox.domain.database_properties import DatabaseProperties
+if TYPE_CHECKING:  # pydantic stays out of the backup's stream process (`stream_child`)
+    from strongbox.domain.database_properties import DatabaseProperties
 
 BAD_CREDENTIALS = "database-bad-credentials"
 UNREACHABLE = "database-unreachable"
