@@ -50,8 +50,6 @@ class Run:
     cpu: dict[str, float]
     peak_rss_kib: int = 0
     peak_anon_kib: int = 0
-    peak_child_kib: int = 0
-    peak_total_kib: int = 0
     raw_bytes: int = 0
     stored_bytes: int = 0
 
@@ -135,8 +133,6 @@ def strongbox_method(server: StrongboxServer) -> Run:
         cpu={},
         peak_rss_kib=sampler.peak_kib,
         peak_anon_kib=sampler.peak_anon_kib,
-        peak_child_kib=sampler.peak_child_kib,
-        peak_total_kib=sampler.peak_total_kib,
         raw_bytes=int(done["size_bytes"]),
         stored_bytes=int(done["stored_bytes"]),
     )
@@ -229,9 +225,7 @@ def describe(run: Run, db_bytes: int) -> str:
         ratio = run.raw_bytes / run.stored_bytes
         text += (
             f"; peak RSS {run.peak_rss_kib / 1024:.0f} MiB"
-            f" (anon {run.peak_anon_kib / 1024:.0f}), stream process"
-            f" {run.peak_child_kib / 1024:.0f}, sum {run.peak_total_kib / 1024:.0f};"
-            f" dump ratio {ratio:.2f}"
+            f" (anon {run.peak_anon_kib / 1024:.0f}); dump ratio {ratio:.2f}"
         )
     return text
 
@@ -257,7 +251,7 @@ def report_speed(results: list[SizeResult]) -> None:
         raw = f"{r.runs['c'][0].raw_bytes / MB:,.0f} MB" if "c" in r.runs else "-"
         cells = " | ".join([*(speed.get(m, "-") for m in "abc"), *ratios])
         print(f"| {r.db_bytes / MB:,.0f} MB | {raw} | {cells} |")
-    print("\nAims: c/a >= 0.8, c/b >= 3.2.")
+    print("\nAims: c/a >= 0.8, c/b >= 3.")
     for r in results:
         noisy = {m: r.disturbed(m) for m in r.runs if r.disturbed(m)}
         if noisy:
@@ -270,38 +264,31 @@ def report_speed(results: list[SizeResult]) -> None:
 def report_memory(results: list[SizeResult]) -> None:
     if not any("c" in r.runs for r in results):
         return
-    print("\n## Strongbox memory (MiB): the `strongbox serve` process and its stream processes\n")
+    print("\n## Strongbox server memory (MiB; the `strongbox serve` process only)\n")
     print(
-        "| database | idle VmRSS | peak server VmRSS, each backup | peak stream process "
-        "| peak sum | idle RssAnon | peak RssAnon | VmHWM |"
+        "| database | idle VmRSS | peak VmRSS, each backup in turn | idle RssAnon "
+        "| peak RssAnon | VmHWM |"
     )
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in results:
         if "c" not in r.runs:
             continue
-        runs = r.runs["c"]
-        peak_anon = max(run.peak_anon_kib for run in runs) / 1024
-        each = ", ".join(f"{run.peak_rss_kib / 1024:.0f}" for run in runs)
-        child = max(run.peak_child_kib for run in runs) / 1024
-        total = max(run.peak_total_kib for run in runs) / 1024
+        peak_anon = max(run.peak_anon_kib for run in r.runs["c"]) / 1024
+        each = ", ".join(f"{run.peak_rss_kib / 1024:.0f}" for run in r.runs["c"])
         print(
-            f"| {r.db_bytes / MB:,.0f} MB | {r.idle_rss_kib / 1024:.0f} | {each} | {child:.0f} "
-            f"| {total:.0f} | {r.idle_anon_kib / 1024:.0f} | {peak_anon:.0f} "
-            f"| {r.hwm_kib / 1024:.0f} |"
+            f"| {r.db_bytes / MB:,.0f} MB | {r.idle_rss_kib / 1024:.0f} | {each} "
+            f"| {r.idle_anon_kib / 1024:.0f} | {peak_anon:.0f} | {r.hwm_kib / 1024:.0f} |"
         )
     for r in results:
         if r.in_a_row:
-            each = ", ".join(
-                f"{run.peak_rss_kib / 1024:.0f}+{run.peak_child_kib / 1024:.0f}"
-                for run in r.in_a_row
-            )
+            each = ", ".join(f"{run.peak_rss_kib / 1024:.0f}" for run in r.in_a_row)
             print(
                 f"\n{len(r.in_a_row)} backups in a row of {r.db_bytes / MB:,.0f} MB in the same "
-                f"server, peak server + stream process VmRSS of each (MiB): {each}"
+                f"process, peak VmRSS of each (MiB): {each}"
             )
-    print("\nAims: the server within 15 MB of idle, the stream process at most 64 MB, the sum the")
-    print("same at every size and not rising over backups in a row. VmRSS sampled every 50 ms;")
-    print("pg_dump runs in its own process and is not counted.")
+    print("\nAims: the peak within 15 MB of idle, the same at every size and not rising over")
+    print("backups in a row. VmRSS sampled every 50 ms; pg_dump runs in its own process and is")
+    print("not counted.")
 
 
 CPU_PARTS = {

@@ -55,30 +55,12 @@ def proc_status_kib(pid: int, key: str) -> int:
     return int(found.group(1)) if found else 0
 
 
-def stream_children(pid: int) -> list[int]:
-    """The backup stream processes (`python -m strongbox.stream_child`) whose parent is `pid`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            if parent == pid and b"strongbox.stream_child" in (entry / "cmdline").read_bytes():
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
-
-
 class RssSampler:
     """Samples one process's VmRSS every RSS_INTERVAL in a thread; `peak_kib` is the highest.
 
     Sampling the resident set (rather than reading VmHWM alone) gives the peak of each backup,
     not of the process's whole life. `peak_anon_kib` is the highest RssAnon: the private heap,
-    without the shared-library pages that VmRSS also counts. The backup stream processes the
-    server starts (`strongbox.stream_child`; not the dump tools they run) are sampled too:
-    `peak_child_kib` is the largest one's VmRSS, `peak_total_kib` the highest sum of the server
-    and its stream processes at one instant."""
+    without the shared-library pages that VmRSS also counts."""
 
     def __init__(self, pid: int) -> None:
         self._pid = pid
@@ -86,17 +68,11 @@ class RssSampler:
         self._thread = threading.Thread(target=self._run, daemon=True)
         self.peak_kib = 0
         self.peak_anon_kib = 0
-        self.peak_child_kib = 0
-        self.peak_total_kib = 0
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            own = proc_status_kib(self._pid, "VmRSS")
-            children = [proc_status_kib(c, "VmRSS") for c in stream_children(self._pid)]
-            self.peak_kib = max(self.peak_kib, own)
+            self.peak_kib = max(self.peak_kib, proc_status_kib(self._pid, "VmRSS"))
             self.peak_anon_kib = max(self.peak_anon_kib, proc_status_kib(self._pid, "RssAnon"))
-            self.peak_child_kib = max([self.peak_child_kib, *children])
-            self.peak_total_kib = max(self.peak_total_kib, own + sum(children))
             self._stop.wait(RSS_INTERVAL)
 
     def __enter__(self) -> RssSampler:

@@ -326,18 +326,10 @@ class _Guard:
 
 
 def _explained(command: DumpCommand, tool: ToolProcess, exc: ToolFailedError) -> StrongboxError:
-    if tool.killed_because is not None:
-        return exc
-    return explained_failure(command, tool.stderr_tail(), exc)
-
-
-def explained_failure(
-    command: DumpCommand, stderr_tail: str, exc: ToolFailedError
-) -> StrongboxError:
     """The tool's failure in the words of `command.explain_failure`, when it recognises it."""
-    if command.explain_failure is None:
+    if command.explain_failure is None or tool.killed_because is not None:
         return exc
-    reason = command.explain_failure(stderr_tail)
+    reason = command.explain_failure(tool.stderr_tail())
     if reason is None:
         return exc
     return ToolFailedError(reason, TOOL_FAILED, ErrorKind.REFUSED)

@@ -12,10 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-if TYPE_CHECKING:  # pydantic stays out of the backup's stream process (`stream_child`)
-    from strongbox.domain.database_properties import DatabaseProperties
+from strongbox.domain.database_properties import DatabaseProperties
 
 BAD_CREDENTIALS = "database-bad-credentials"
 UNREACHABLE = "database-unreachable"

@@ -20,13 +20,12 @@ from strongbox.domain.manifest import ArtifactObject, Manifest, ManifestArtifact
 from strongbox.domain.states import JobState
 from strongbox.engines.base import DumpCommand, PhysicalEngine
 from strongbox.errors import IllegalStateMove, StrongboxError, invalid
-from strongbox.pipeline import PipelineOptions, StoredObject
+from strongbox.pipeline import PipelineOptions, StoredObject, dump_to_storage
 from strongbox.services import backup_sources, databases, storages, stored_manifests
 from strongbox.services.context import Context
 from strongbox.services.load_sampler import LoadSampler
 from strongbox.services.state_moves import claim, move_backup
 from strongbox.storage.base import BackupStorage
-from strongbox.stream_process import stream_artifact
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +209,7 @@ def _dump_all(
     log_position: dict[str, Any] | None = None
     for command in commands:
         key = artifact_key(storage_prefix, database, name, command.artifact_name)
-        result = stream_artifact(
+        result = dump_to_storage(
             command, storage, key, options, on_raw_bytes=progress, cancel=cancel
         )
         progress.artifact_done(result.raw_bytes)

@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from strongbox.domain.keys import probe_key
 from strongbox.errors import ErrorKind, StrongboxError, invalid, not_found, refused
@@ -43,10 +43,6 @@ class FilesystemStorage:
         self.settings = settings
         self.root = Path(settings.path)
         self.cut_at: int | None = None  # a file may be any size
-
-    def stream_spec(self) -> dict[str, Any]:
-        """How a backup's stream process opens this storage again (`stream_child`)."""
-        return {"kind": "filesystem", "path": self.settings.path}
 
     def check(self) -> None:
         """Prove the folder exists (creating it if needed) and that a probe file can be written,

@@ -15,7 +15,6 @@ import logging
 import secrets
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import asdict
 from typing import Any, BinaryIO
 
 from boto3.s3.transfer import TransferConfig, create_transfer_manager
@@ -66,16 +65,6 @@ class S3Storage:
             None, concurrency=self._concurrency, parts_per_object=parts_per_object
         ).cut_at
         self._client: Any = make_client(settings, self._concurrency)
-
-    def stream_spec(self) -> dict[str, Any]:
-        """How a backup's stream process opens this storage again (`stream_child`); holds the
-        secret, so it travels only through that process's stdin."""
-        return {
-            "kind": "s3",
-            "settings": asdict(self.settings),
-            "upload_concurrency": self._concurrency,
-            "parts_per_object": self._parts_per_object,
-        }
 
     def close(self) -> None:
         """Close the client's pooled connections (optional; garbage collection also does it)."""
