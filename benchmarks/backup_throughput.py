@@ -1,6 +1,7 @@
 """Backup throughput: Strongbox against the no-upload limit and against the naive pipeline.
 
     python benchmarks/backup_throughput.py [--size-mb 1500] [--sizes 500,1500] [--rounds 2]
+        [--in-a-row 10]
 
 Starts its own throwaway PostgreSQL and SeaweedFS (the test fixtures' classes, never the shared
 services), seeds a database with realistic rows (random amounts, timestamps, e-mail addresses,
@@ -13,7 +14,9 @@ UUIDs, short text; about 2.5-3:1 with zstd -3), then, alternating over the round
 
 MB/s is database bytes (pg_database_size) per second for all three, so the figures compare.
 With several sizes the database is grown between them and each size gets a fresh Strongbox
-process, so that its peak memory can be compared across sizes.
+process, so that its peak memory can be compared across sizes. `--in-a-row N` then runs N more
+Strongbox backups of the largest size in that same process, to show whether memory rises over
+time.
 
 The environment reaches the Strongbox server, so experiments need no code change:
 `STRONGBOX_ZSTD_LEVEL=2`, `STRONGBOX_ZSTD_THREADS=1`, `STRONGBOX_UPLOAD_CONCURRENCY=2`,
@@ -153,6 +156,7 @@ class SizeResult:
     idle_anon_kib: int = 0
     hwm_kib: int = 0
     runs: dict[str, list[Run]] = field(default_factory=dict)
+    in_a_row: list[Run] = field(default_factory=list)
 
     def median_seconds(self, method: str) -> float:
         return statistics.median(r.seconds for r in self.runs[method])
@@ -170,7 +174,9 @@ class SizeResult:
         return sum(r.cpu.get("others", 0.0) > 0.1 * cores * r.seconds for r in self.runs[method])
 
 
-def run_size(services: Services, target_mb: int, rounds: int, methods: str) -> SizeResult:
+def run_size(
+    services: Services, target_mb: int, rounds: int, methods: str, in_a_row: int = 0
+) -> SizeResult:
     print(f"\n== database of about {target_mb} MB")
     db_bytes = seed_to(services.pg, target_mb * MB)
     result = SizeResult(target_mb, db_bytes, sample_ratio(services.pg))
@@ -198,6 +204,11 @@ def run_size(services: Services, target_mb: int, rounds: int, methods: str) -> S
                 run = measured(services, actions[method])
                 result.runs.setdefault(method, []).append(run)
                 print(f"  round {index + 1} {METHODS[method]}: {describe(run, db_bytes)}")
+        strongbox = services.strongbox
+        for index in range(in_a_row if strongbox is not None else 0):
+            run = measured(services, lambda: strongbox_method(strongbox))
+            result.in_a_row.append(run)
+            print(f"  in a row {index + 1}/{in_a_row} {METHODS['c']}: {describe(run, db_bytes)}")
         if services.strongbox is not None:
             result.hwm_kib = services.strongbox.hwm_kib()
     finally:
@@ -268,8 +279,16 @@ def report_memory(results: list[SizeResult]) -> None:
             f"| {r.db_bytes / MB:,.0f} MB | {r.idle_rss_kib / 1024:.0f} | {each} "
             f"| {r.idle_anon_kib / 1024:.0f} | {peak_anon:.0f} | {r.hwm_kib / 1024:.0f} |"
         )
-    print("\nAim: peak under 150 MB and flat across sizes. VmRSS sampled every 50 ms;")
-    print("pg_dump runs in its own process and is not counted.")
+    for r in results:
+        if r.in_a_row:
+            each = ", ".join(f"{run.peak_rss_kib / 1024:.0f}" for run in r.in_a_row)
+            print(
+                f"\n{len(r.in_a_row)} backups in a row of {r.db_bytes / MB:,.0f} MB in the same "
+                f"process, peak VmRSS of each (MiB): {each}"
+            )
+    print("\nAims: the peak within 15 MB of idle, the same at every size and not rising over")
+    print("backups in a row. VmRSS sampled every 50 ms; pg_dump runs in its own process and is")
+    print("not counted.")
 
 
 CPU_PARTS = {
@@ -310,6 +329,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--rounds", type=int, default=2, help="rounds per size")
     parser.add_argument(
+        "--in-a-row",
+        type=int,
+        default=0,
+        help="Strongbox backups run in a row after the rounds of the largest size",
+    )
+    parser.add_argument(
         "--methods", default="abc", help="which of a, b, c to run (for experiments)"
     )
     args = parser.parse_args(argv)
@@ -328,7 +353,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with throwaway_services() as services:
             describe_machine(services.weed, services.pg)
-            results = [run_size(services, size, args.rounds, args.methods) for size in args.sizes]
+            results = [
+                run_size(
+                    services,
+                    size,
+                    args.rounds,
+                    args.methods,
+                    args.in_a_row if size == args.sizes[-1] else 0,
+                )
+                for size in args.sizes
+            ]
             report(results)
     except KeyboardInterrupt:
         print("\ninterrupted; the throwaway servers were removed", file=sys.stderr)

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     # Threads zstd may use for one backup; 0 means one per core.
     zstd_threads: int = Field(default=0, ge=0, le=64)
     upload_concurrency: int = Field(default=4, ge=1, le=32)
+    # S3's limit of parts per object; lowered only by tests, so that a small database is
+    # stored as several objects. Not for production use.
+    test_parts_per_object: int = Field(default=10_000, ge=2, le=10_000)
     # A backup whose dump produces no byte for this long is failed as stalled.
     stall_timeout_seconds: float = Field(default=300.0, gt=0)
     # After a downtime, the newest missed slot of a schedule still runs if it is this recent.

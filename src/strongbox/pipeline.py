@@ -3,6 +3,10 @@
 Nothing is buffered whole and nothing touches the local disk: the storage pulls bytes from a
 `CompressingReader`, which pulls from the dump program's stdout. The reader raises when the dump
 program fails, so the storage aborts its upload and no partial object becomes visible.
+
+An artifact larger than one object may hold (`BackupStorage.cut_at`) is stored as several
+objects in sequence: at the cut the zstd frame is ended and the next object starts a new one,
+so each object is a whole zstd stream and their concatenation is the artifact.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import IO, Any, Protocol
 import zstandard
 
 from strongbox.domain.pacing import Pacer
+from strongbox.domain.partsize import continuation_key
 from strongbox.engines.base import DumpCommand
 from strongbox.errors import ErrorKind, StrongboxError
 from strongbox.process import TOOL_FAILED, ToolFailedError, ToolProcess
@@ -43,11 +48,21 @@ class PipelineOptions:
 
 
 @dataclass(frozen=True)
+class StoredObject:
+    """One object of an artifact: its key, size and the SHA-256 of its bytes."""
+
+    key: str
+    stored_bytes: int
+    sha256: str
+
+
+@dataclass(frozen=True)
 class ArtifactResult:
     raw_bytes: int
     stored_bytes: int
-    sha256: str
+    sha256: str  # of the whole artifact: every object's bytes in order
     log_position: dict[str, Any] | None
+    objects: tuple[StoredObject, ...]  # in order; the first under the artifact's key
 
 
 class CompressingReader:
@@ -55,6 +70,9 @@ class CompressingReader:
 
     `tool` is checked when `source` ends: a tool that failed turns the end of the stream into a
     ToolFailedError, so the consumer never mistakes a truncated dump for a whole one.
+
+    With `cut_at`, the stream of one object ends (its frame closed) once about that many bytes
+    were handed out for it; `next_object()` then starts the next object's frame.
     """
 
     def __init__(
@@ -67,6 +85,7 @@ class CompressingReader:
         position_from_head: Callable[[bytes], dict[str, Any] | None] | None = None,
         cancel: threading.Event | None = None,
         pacer: Pacer | None = None,
+        cut_at: int | None = None,
     ) -> None:
         threads = -1 if options.zstd_threads == 0 else options.zstd_threads
         # 1 MiB jobs instead of zstd's default (several MiB per worker at level 3) keep the
@@ -74,8 +93,12 @@ class CompressingReader:
         parameters = zstandard.ZstdCompressionParameters.from_level(
             options.zstd_level, threads=threads, job_size=ZSTD_JOB_SIZE
         )
-        compressor = zstandard.ZstdCompressor(compression_params=parameters)
-        self._compress = compressor.compressobj()
+        self._compressor = zstandard.ZstdCompressor(compression_params=parameters)
+        self._compress = self._compressor.compressobj()
+        self._cut_at = cut_at
+        self._object_ended = False
+        self._object_sha = hashlib.sha256()
+        self.object_bytes = 0
         self._source = source
         self._tool = tool
         self._pending = bytearray()
@@ -98,7 +121,7 @@ class CompressingReader:
         return False
 
     def read(self, size: int = -1, /) -> bytes:
-        while not self._done and (size < 0 or len(self._pending) < size):
+        while not (self._done or self._object_ended) and (size < 0 or len(self._pending) < size):
             self._pull()
         if size < 0 or size >= len(self._pending):
             out = bytes(self._pending)
@@ -108,10 +131,34 @@ class CompressingReader:
                 out = bytes(view[:size])
             del self._pending[:size]
         self._sha.update(out)
+        self._object_sha.update(out)
         self.stored_bytes += len(out)
+        self.object_bytes += len(out)
         return out
 
+    @property
+    def finished(self) -> bool:
+        """The dump ended and every byte of it was handed out."""
+        return self._done and not self._pending
+
+    def object_sha256(self) -> str:
+        return self._object_sha.hexdigest()
+
+    def next_object(self) -> None:
+        """Start the next object, after the current one was read to its end."""
+        if not self._object_ended or self._pending:
+            raise RuntimeError("the current object was not read to its end")
+        self._compress = self._compressor.compressobj()
+        self._object_ended = False
+        self._object_sha = hashlib.sha256()
+        self.object_bytes = 0
+
     def _pull(self) -> None:
+        if self._cut_at is not None and self.object_bytes + len(self._pending) >= self._cut_at:
+            # End this object's frame; what the compressor still held goes into it.
+            self._pending += self._compress.flush()
+            self._object_ended = True
+            return
         if self._cancel is not None and self._cancel.is_set():
             self._tool.kill("was canceled")
             raise CanceledError("the backup was canceled", CANCELED, ErrorKind.CONFLICT)
@@ -199,9 +246,11 @@ def dump_to_storage(
 ) -> ArtifactResult:
     """Run `command` and store its compressed output under `key`.
 
-    Returns sizes and checksum once the object is durably stored. Raises ToolFailedError when the
-    dump fails or stalls, CanceledError when `cancel` is set, or the storage's error; in every
-    such case no object is left under `key`.
+    Returns sizes and checksums once every object is durably stored: the first under `key`, the
+    next ones (when the storage's `cut_at` is reached) under `continuation_key(key, 2...)`.
+    Raises ToolFailedError when the dump fails or stalls, CanceledError when `cancel` is set, or
+    the storage's error; in every such case no incomplete upload is left, and the objects
+    already complete are the caller's to remove (with the backup's folder).
     """
     with ToolProcess(command.argv, command.env) as tool:
         reader = CompressingReader(
@@ -212,10 +261,11 @@ def dump_to_storage(
             position_from_head=command.position_from_head,
             cancel=cancel,
             pacer=_pacer(options, cancel),
+            cut_at=storage.cut_at,
         )
         with StallWatchdog(reader, tool, options.stall_timeout_seconds), _Guard(command, tool):
             try:
-                storage.put_stream(key, reader, command.expected_bytes)
+                objects = _store_objects(reader, storage, key, command.expected_bytes)
             except ToolFailedError as exc:
                 raise _explained(command, tool, exc) from exc
         log_position = reader.log_position
@@ -226,7 +276,21 @@ def dump_to_storage(
         stored_bytes=reader.stored_bytes,
         sha256=reader.sha256(),
         log_position=log_position,
+        objects=objects,
     )
+
+
+def _store_objects(
+    reader: CompressingReader, storage: BackupStorage, key: str, expected_bytes: int | None
+) -> tuple[StoredObject, ...]:
+    objects: list[StoredObject] = []
+    while True:
+        object_key = key if not objects else continuation_key(key, len(objects) + 1)
+        storage.put_stream(object_key, reader, expected_bytes)
+        objects.append(StoredObject(object_key, reader.object_bytes, reader.object_sha256()))
+        if reader.finished:
+            return tuple(objects)
+        reader.next_object()
 
 
 def _pacer(options: PipelineOptions, cancel: threading.Event | None) -> Pacer | None:

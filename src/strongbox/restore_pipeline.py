@@ -15,7 +15,7 @@ import queue
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import zstandard
@@ -29,6 +29,8 @@ from strongbox.storage.base import BackupStorage
 CHUNK = 1024 * 1024
 READ_AHEAD_CHUNKS = 8  # bounds the memory of the read-ahead to a few MiB
 _END = object()
+# An artifact's key, or the keys of its objects in order (`ManifestArtifact.object_keys()`).
+ArtifactKeys = str | Sequence[str]
 CHECKSUM_MISMATCH = "checksum-mismatch"
 STALLED = "restore-stalled"
 SCRATCH_WRITE_FAILED = "scratch-write-failed"
@@ -54,6 +56,21 @@ class Flow:
         self.last_progress = time.monotonic()
 
 
+def object_keys(key: ArtifactKeys) -> list[str]:
+    return [key] if isinstance(key, str) else list(key)
+
+
+def key_label(key: ArtifactKeys) -> str:
+    """How messages name an artifact: its key, or its first object's and how many follow.
+
+    >>> key_label(["p/a.sql.zst", "p/a.sql.zst.00002"])
+    'p/a.sql.zst (and 1 more object)'
+    """
+    keys = object_keys(key)
+    more = len(keys) - 1
+    return keys[0] if not more else f"{keys[0]} (and {more} more object{'s' if more > 1 else ''})"
+
+
 def _mismatch(key: str, expected: str, actual: str) -> ChecksumMismatchError:
     return ChecksumMismatchError(
         f"checksum mismatch for {key}: the manifest says SHA-256 {expected}, the storage gave "
@@ -64,7 +81,7 @@ def _mismatch(key: str, expected: str, actual: str) -> ChecksumMismatchError:
 
 
 def _read_ahead(
-    storage: BackupStorage, key: str, expected_sha256: str, stall_seconds: float
+    storage: BackupStorage, key: ArtifactKeys, expected_sha256: str, stall_seconds: float
 ) -> Iterator[bytes]:
     """The chunks of `key`, read and hashed in a thread of their own, so that downloading and
     hashing overlap with the caller's decompression and writing (a few chunks ahead at most).
@@ -72,6 +89,7 @@ def _read_ahead(
     when the storage sends nothing for `stall_seconds`."""
     ahead: queue.Queue[object] = queue.Queue(maxsize=READ_AHEAD_CHUNKS)
     stop = threading.Event()
+    label = key_label(key)
 
     def put(item: object) -> None:
         while not stop.is_set():
@@ -84,12 +102,13 @@ def _read_ahead(
     def read() -> None:
         sha = hashlib.sha256()
         try:
-            with storage.open_read(key) as source:
-                while not stop.is_set() and (chunk := source.read(CHUNK)):
-                    sha.update(chunk)
-                    put(chunk)
+            for object_key in object_keys(key):  # an artifact's objects, in order
+                with storage.open_read(object_key) as source:
+                    while not stop.is_set() and (chunk := source.read(CHUNK)):
+                        sha.update(chunk)
+                        put(chunk)
             actual = sha.hexdigest()
-            put(_mismatch(key, expected_sha256, actual) if actual != expected_sha256 else _END)
+            put(_mismatch(label, expected_sha256, actual) if actual != expected_sha256 else _END)
         except BaseException as exc:  # handed to the consumer, which raises it
             put(exc)
 
@@ -101,7 +120,7 @@ def _read_ahead(
                 item = ahead.get(timeout=stall_seconds)
             except queue.Empty:
                 raise StalledError(
-                    f"reading {key} from the storage stalled: no data for {int(stall_seconds)} "
+                    f"reading {label} from the storage stalled: no data for {int(stall_seconds)} "
                     "s, so the restore was stopped",
                     STALLED,
                     ErrorKind.REFUSED,
@@ -118,10 +137,15 @@ def _read_ahead(
 
 
 def _decompressed(
-    storage: BackupStorage, key: str, expected_sha256: str, stall_seconds: float, flow: Flow
+    storage: BackupStorage,
+    key: ArtifactKeys,
+    expected_sha256: str,
+    stall_seconds: float,
+    flow: Flow,
 ) -> Iterator[bytes]:
     """The decompressed bytes of `key`, verified at the end (see `_read_ahead`)."""
-    decompressor = zstandard.ZstdDecompressor().decompressobj()
+    # Across frames: an artifact in several objects is one zstd frame per object.
+    decompressor = zstandard.ZstdDecompressor().decompressobj(read_across_frames=True)
     for chunk in _read_ahead(storage, key, expected_sha256, stall_seconds):
         flow.moved()
         data = decompressor.decompress(chunk)
@@ -130,7 +154,7 @@ def _decompressed(
 
 
 def verified_chunks(
-    storage: BackupStorage, key: str, expected_sha256: str, stall_seconds: float
+    storage: BackupStorage, key: ArtifactKeys, expected_sha256: str, stall_seconds: float
 ) -> Iterator[bytes]:
     """The decompressed bytes of `key`, streamed; raises ChecksumMismatchError after the last
     chunk when the stored bytes differ from `expected_sha256` (the consumer must read to the
@@ -140,7 +164,7 @@ def verified_chunks(
 
 def download(
     storage: BackupStorage,
-    key: str,
+    key: ArtifactKeys,
     expected_sha256: str,
     path: Path,
     stall_seconds: float,
@@ -150,7 +174,7 @@ def download(
     The file is removed again on any error (checksum mismatch, storage error, stall, full
     disk). It is not fsynced: it only lives for this restore, and a crash fails the restore."""
     chunks = _decompressed(storage, key, expected_sha256, stall_seconds, Flow())
-    return _write_new_file(chunks, path, what=key, on_raw_bytes=on_raw_bytes)
+    return _write_new_file(chunks, path, what=key_label(key), on_raw_bytes=on_raw_bytes)
 
 
 def _write_new_file(
@@ -180,7 +204,7 @@ def _write_new_file(
 
 def feed_from_storage(
     storage: BackupStorage,
-    key: str,
+    key: ArtifactKeys,
     expected_sha256: str,
     command: RestoreCommand,
     stall_seconds: float,
@@ -193,7 +217,7 @@ def feed_from_storage(
     it: the caller must undo)."""
     flow = Flow()
     chunks = _decompressed(storage, key, expected_sha256, stall_seconds, flow)
-    return _feed(chunks, command, stall_seconds, flow, key, on_raw_bytes)
+    return _feed(chunks, command, stall_seconds, flow, key_label(key), on_raw_bytes)
 
 
 def feed_from_file(
@@ -310,7 +334,7 @@ def download_from_tool(
 
 
 def read_decompressed(
-    storage: BackupStorage, key: str, expected_sha256: str, stall_seconds: float
+    storage: BackupStorage, key: ArtifactKeys, expected_sha256: str, stall_seconds: float
 ) -> bytes:
     """The whole decompressed object, verified (for small objects such as a roles dump)."""
     return b"".join(_decompressed(storage, key, expected_sha256, stall_seconds, Flow()))

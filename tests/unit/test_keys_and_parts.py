@@ -2,7 +2,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from strongbox.domain.keys import artifact_key, backup_prefix, manifest_key
-from strongbox.domain.partsize import MAX_PART_SIZE, MAX_PARTS, MIB, MIN_PART_SIZE, part_size_for
+from strongbox.domain.partsize import (
+    FLUSH_HEADROOM,
+    MAX_PARTS,
+    MIB,
+    MIN_PART_SIZE,
+    continuation_key,
+    part_plan,
+)
 from strongbox.domain.states import JobState, can_move
 
 
@@ -17,17 +24,49 @@ def test_an_empty_storage_prefix_gives_keys_without_a_leading_slash() -> None:
     assert manifest_key("", "prod", "b1") == "prod/b1/manifest.json"
 
 
-@given(st.integers(min_value=0, max_value=5 * 1024**4))
-def test_part_size_leaves_room_for_four_times_the_expected_size(expected: int) -> None:
-    size = part_size_for(expected)
-    assert MIN_PART_SIZE <= size <= MAX_PART_SIZE
-    assert size % MIB == 0
-    # The dump may be larger than estimated: four times the estimate still fits in 10,000 parts.
-    assert size * MAX_PARTS >= min(4 * expected, MAX_PART_SIZE * MAX_PARTS)
+GB = 1000**3
+TIB = 1024**4
 
 
-def test_unknown_size_gets_the_smallest_part() -> None:
-    assert part_size_for(None) == MIN_PART_SIZE
+def test_the_part_plan_for_5_tib_uses_no_more_memory_than_for_1_gb() -> None:
+    small = part_plan(1 * GB, concurrency=4)
+    huge = part_plan(5 * TIB, concurrency=4)
+    assert huge.memory_bytes <= small.memory_bytes
+    assert (huge.part_size, huge.parts_in_memory) == (small.part_size, small.parts_in_memory)
+    # 5 TiB that does not compress at all still fits: in several objects, each within S3's limit.
+    assert huge.expected_objects * huge.cut_at >= 5 * TIB
+    assert huge.expected_objects > 1
+    assert small.expected_objects == 1
+
+
+@given(
+    st.integers(min_value=0, max_value=5 * TIB),
+    st.integers(min_value=1, max_value=32),
+    st.integers(min_value=2, max_value=MAX_PARTS),
+)
+def test_every_object_of_the_plan_fits_in_s3s_part_limit(
+    expected: int, concurrency: int, parts_per_object: int
+) -> None:
+    plan = part_plan(expected, concurrency=concurrency, parts_per_object=parts_per_object)
+    assert plan.part_size >= MIN_PART_SIZE
+    assert plan.object_bytes <= MAX_PARTS * plan.part_size
+    # The cut leaves room for the compressor's last flush, and is not the whole object away.
+    assert plan.object_bytes // 2 <= plan.cut_at < plan.object_bytes
+    assert plan.memory_bytes == part_plan(None, concurrency=concurrency).memory_bytes
+
+
+def test_the_split_points_of_an_artifact() -> None:
+    plan = part_plan(None, concurrency=4, parts_per_object=10)  # 80 MiB objects
+    assert plan.cut_at == 40 * MIB  # half an object kept free when objects are this small
+    assert [plan.objects_for(n) for n in (0, 40 * MIB, 40 * MIB + 1, 120 * MIB)] == [1, 1, 2, 3]
+    full = part_plan(None, concurrency=4)
+    assert full.cut_at == MAX_PARTS * 8 * MIB - FLUSH_HEADROOM
+
+
+def test_continuation_objects_sort_after_the_first_in_order() -> None:
+    first = "p/db/b1/app.pgdump.zst"
+    keys = [first] + [continuation_key(first, i) for i in (2, 3, 10, 11)]
+    assert sorted(keys) == keys
 
 
 def test_final_states_never_move() -> None:

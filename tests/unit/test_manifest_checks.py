@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from strongbox.domain.artifact_objects import MAX_OBJECTS
 from strongbox.domain.keys import artifact_key
-from strongbox.domain.manifest import Manifest, ManifestArtifact
+from strongbox.domain.manifest import ArtifactObject, Manifest, ManifestArtifact
 from strongbox.domain.manifest_checks import (
     MAX_BYTES,
     catalog_artifacts,
@@ -239,3 +240,59 @@ def test_a_catalog_record_that_cannot_be_read_names_the_artifact() -> None:
     broken["kind"] = "shell"
     with pytest.raises(ValueError, match=r"artifact 'app\.pgdump\.zst'"):
         catalog_artifacts("postgresql", [broken], FORMATS)
+
+
+# --- an artifact stored as several objects: names, order, count, sizes and checksums ---
+
+FIRST = "team/prod/b1/app.pgdump.zst"
+
+
+def objects(*keys: str, size: int = 20, sha: str = SHA) -> list[ArtifactObject]:
+    return [ArtifactObject(key=k, stored_bytes=size, sha256=sha) for k in keys]
+
+
+def split(**changes: Any) -> ManifestArtifact:
+    fields: dict[str, Any] = {"objects": objects(FIRST, FIRST + ".00002"), "stored_bytes": 40}
+    return artifact(**(fields | changes))
+
+
+def test_an_artifact_in_objects_named_in_order_keeps_every_rule() -> None:
+    three = objects(FIRST, FIRST + ".00002", FIRST + ".00003")
+    assert problems(manifest(split())) == []
+    assert problems(manifest(split(objects=three, stored_bytes=60))) == []
+    assert split(objects=three).object_keys() == [o.key for o in three]
+    assert artifact().object_keys() == [FIRST]
+
+
+@pytest.mark.parametrize(
+    ("keys", "expected"),
+    [
+        ((FIRST + ".00002", FIRST), "object 1 is 'team/prod/b1/app.pgdump.zst.00002'"),
+        ((FIRST, FIRST + ".00003"), "object 2 is"),
+        ((FIRST, FIRST + ".00002/../../../other/b9/x"), "object 2 is"),
+        ((FIRST, "team/prod/b2/app.pgdump.zst.00002"), "but the layout puts it at"),
+        ((FIRST, FIRST), "object 2 is"),
+    ],
+)
+def test_objects_out_of_order_or_elsewhere_are_refused(
+    keys: tuple[str, ...], expected: str
+) -> None:
+    found = problems(manifest(split(objects=objects(*keys))))
+    assert any(expected in p for p in found), found
+
+
+def test_a_count_outside_the_bounds_is_refused() -> None:
+    one = problems(manifest(split(objects=objects(FIRST), stored_bytes=20)))
+    assert any("lists 1 objects" in p for p in one), one
+    many = [FIRST] + [f"{FIRST}.{i:05d}" for i in range(2, MAX_OBJECTS + 2)]
+    too_many = problems(manifest(split(objects=objects(*many, size=1), stored_bytes=len(many))))
+    assert any(f"lists {MAX_OBJECTS + 1} objects" in p for p in too_many), too_many
+
+
+def test_objects_must_add_up_to_the_artifact_and_carry_checksums() -> None:
+    wrong_sum = problems(manifest(split(stored_bytes=41)))
+    assert any("do not add up" in p for p in wrong_sum), wrong_sum
+    bad_sha = problems(manifest(split(objects=objects(FIRST, FIRST + ".00002", sha="X" * 64))))
+    assert any("object 1: sha256 is not" in p for p in bad_sha), bad_sha
+    negative = problems(manifest(split(objects=objects(FIRST, FIRST + ".00002", size=-20))))
+    assert any("object 1: stored_bytes -20" in p for p in negative), negative

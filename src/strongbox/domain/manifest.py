@@ -13,6 +13,14 @@ from strongbox.domain.database_properties import DatabaseProperties
 MANIFEST_FORMAT_VERSION = 1
 
 
+class ArtifactObject(BaseModel):
+    """One object of an artifact stored as several."""
+
+    key: str = Field(description="full object key in the storage")
+    stored_bytes: int
+    sha256: str = Field(description="SHA-256 of this object's bytes")
+
+
 class ManifestArtifact(BaseModel):
     name: str = Field(description="file name inside the backup folder")
     key: str = Field(description="full object key in the storage")
@@ -27,6 +35,16 @@ class ManifestArtifact(BaseModel):
         description="what a new database needs to be the same as the source (encoding, "
         "collation, settings...); absent in backups made before it was recorded",
     )
+    objects: list[ArtifactObject] | None = Field(
+        default=None,
+        description="when the artifact needed more than one object (S3's 10,000 parts): "
+        "every object in order, the first under `key`; each is a whole zstd stream and their "
+        "concatenation is the artifact (`sha256`, `stored_bytes`); absent for one object",
+    )
+
+    def object_keys(self) -> list[str]:
+        """The keys to read, in order, for the artifact's bytes."""
+        return [o.key for o in self.objects] if self.objects else [self.key]
 
 
 class Manifest(BaseModel):

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from strongbox.domain.artifact_objects import object_problems
 from strongbox.domain.keys import BASE_BACKUP_NAME, artifact_key
 from strongbox.domain.manifest import MANIFEST_FORMAT_VERSION, Manifest, ManifestArtifact
 from strongbox.domain.names import is_valid_name
@@ -49,6 +50,7 @@ _ARTIFACT_FIELDS = (
     "stored_bytes",
     "sha256",
     "database_properties",
+    "objects",
 )
 
 
@@ -148,6 +150,8 @@ def artifact_problems(
         value = getattr(artifact, field)
         if not 0 <= value <= MAX_BYTES:
             problems.append(f"{label}: {field} {value} is not between 0 and {MAX_BYTES}")
+    # The objects' keys follow from the artifact's key, itself checked against the layout above.
+    problems += [f"{label}: {p}" for p in object_problems(artifact, MAX_BYTES)]
     return problems
 
 

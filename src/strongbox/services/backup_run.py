@@ -16,11 +16,11 @@ from strongbox import __version__
 from strongbox.catalog.models import Backup, Database
 from strongbox.domain.backup_methods import PHYSICAL, UNSUPPORTED, physical_unsupported
 from strongbox.domain.keys import artifact_key, backup_prefix, manifest_key
-from strongbox.domain.manifest import Manifest, ManifestArtifact
+from strongbox.domain.manifest import ArtifactObject, Manifest, ManifestArtifact
 from strongbox.domain.states import JobState
 from strongbox.engines.base import DumpCommand, PhysicalEngine
 from strongbox.errors import IllegalStateMove, StrongboxError, invalid
-from strongbox.pipeline import PipelineOptions, dump_to_storage
+from strongbox.pipeline import PipelineOptions, StoredObject, dump_to_storage
 from strongbox.services import backup_sources, databases, storages, stored_manifests
 from strongbox.services.context import Context
 from strongbox.services.load_sampler import LoadSampler
@@ -225,9 +225,17 @@ def _dump_all(
                 stored_bytes=result.stored_bytes,
                 sha256=result.sha256,
                 database_properties=command.properties,
+                objects=_objects(result.objects),
             )
         )
     return artifacts, log_position
+
+
+def _objects(stored: tuple[StoredObject, ...]) -> list[ArtifactObject] | None:
+    """The manifest's list of an artifact's objects; none when it is one object."""
+    if len(stored) < 2:
+        return None
+    return [ArtifactObject(key=o.key, stored_bytes=o.stored_bytes, sha256=o.sha256) for o in stored]
 
 
 def physical_record(
@@ -251,15 +259,23 @@ def physical_record(
 
 
 def _verify_stored(storage: BackupStorage, prefix: str, manifest: Manifest) -> None:
-    """Every artifact is listed in the storage with the size that was hashed while streaming."""
+    """Every object of every artifact is listed in the storage with the size that was hashed
+    while streaming."""
     sizes = {o.key: o.size for o in storage.list(prefix)}
     for artifact in manifest.artifacts:
-        if sizes.get(artifact.key) != artifact.stored_bytes:
-            raise StrongboxError(
-                f"the storage holds {sizes.get(artifact.key)} bytes for {artifact.key} after the "
-                f"upload, but {artifact.stored_bytes} were sent; the backup is not trustworthy",
-                "storage-verify-failed",
-            )
+        for key, sent in _object_sizes(artifact):
+            if sizes.get(key) != sent:
+                raise StrongboxError(
+                    f"the storage holds {sizes.get(key)} bytes for {key} after the upload, but "
+                    f"{sent} were sent; the backup is not trustworthy",
+                    "storage-verify-failed",
+                )
+
+
+def _object_sizes(artifact: ManifestArtifact) -> list[tuple[str, int]]:
+    if artifact.objects is None:
+        return [(artifact.key, artifact.stored_bytes)]
+    return [(o.key, o.stored_bytes) for o in artifact.objects]
 
 
 def _finish(ctx: Context, backup_id: int, manifest: Manifest, location: str) -> None:

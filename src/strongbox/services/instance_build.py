@@ -214,7 +214,7 @@ def build_instance(
         pg_instance.give_to(folder.root, os_user)
         pg_instance.require_reachable(folder.root, os_user)
         chunks = restore_pipeline.verified_chunks(
-            spec.storage, spec.base.key, spec.base.sha256, settings.stall_timeout_seconds
+            spec.storage, spec.base.object_keys(), spec.base.sha256, settings.stall_timeout_seconds
         )
         pg_instance.extract_base(_counted(chunks, on_raw_bytes), folder.data_dir)
         pg_instance.configure(folder, spec.port, recovery)

@@ -214,7 +214,7 @@ def _apply_globals(
             "globals-too-large",
         )
     data = restore_pipeline.read_decompressed(
-        storage, artifact.key, artifact.sha256, ctx.settings.stall_timeout_seconds
+        storage, artifact.object_keys(), artifact.sha256, ctx.settings.stall_timeout_seconds
     )
     safe = engine.globals_for_target(data, conn)
     stderr = restore_pipeline.run_with_input(command, safe)

@@ -75,12 +75,17 @@ class StoredArtifacts:
 
     def feed(self, artifact: ManifestArtifact, command: RestoreCommand, progress: Progress) -> int:
         return restore_pipeline.feed_from_storage(
-            self.storage, artifact.key, artifact.sha256, command, self.stall, progress
+            self.storage, artifact.object_keys(), artifact.sha256, command, self.stall, progress
         )
 
     def download(self, artifact: ManifestArtifact, path: Path, progress: Progress) -> int:
         return restore_pipeline.download(
-            self.storage, artifact.key, artifact.sha256, path, self.stall, progress.heartbeat
+            self.storage,
+            artifact.object_keys(),
+            artifact.sha256,
+            path,
+            self.stall,
+            progress.heartbeat,
         )
 
 

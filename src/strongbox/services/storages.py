@@ -166,6 +166,7 @@ def _options(ctx: Context) -> OpenOptions:
         data_dir=ctx.settings.data_dir,
         timeout=ctx.settings.check_timeout_seconds,
         upload_concurrency=ctx.settings.upload_concurrency,
+        parts_per_object=ctx.settings.test_parts_per_object,
     )
 
 

@@ -33,6 +33,10 @@ class ObjectInfo:
 
 
 class BackupStorage(Protocol):
+    # Stored bytes after which a streamed artifact continues in a new object (S3's 10,000
+    # parts per object); None where one object may be any size.
+    cut_at: int | None
+
     def check(self) -> None:
         """Prove live access: the bucket or folder exists, and a probe object can be written,
         read back, listed and deleted. Raises StrongboxError (REFUSED) naming what failed."""

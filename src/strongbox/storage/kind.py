@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from strongbox.domain.partsize import MAX_PARTS
 from strongbox.storage.base import BackupStorage
 
 # Fields every storage has, whatever its kind; a kind's create model declares them too.
@@ -28,6 +29,8 @@ class OpenOptions:
     data_dir: Path
     timeout: float
     upload_concurrency: int = 4
+    # S3's 10,000 parts per object; smaller only in tests (STRONGBOX_TEST_PARTS_PER_OBJECT).
+    parts_per_object: int = MAX_PARTS
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from strongbox.domain.manifest import ArtifactObject
 from strongbox.services.fields import Name
 from strongbox.services.schemas.shared import Input
 
@@ -32,6 +33,11 @@ class ArtifactOut(BaseModel):
     database_properties: dict[str, Any] | None = Field(
         default=None,
         description="what a restore gives a new database: encoding, collation, settings...",
+    )
+    objects: list[ArtifactObject] | None = Field(
+        default=None,
+        description="when the artifact is stored as several objects in sequence (more than "
+        "S3's 10,000 parts): each object's key, stored_bytes and sha256, in order",
     )
 
 

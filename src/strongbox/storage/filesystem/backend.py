@@ -42,6 +42,7 @@ class FilesystemStorage:
     def __init__(self, settings: FilesystemSettings) -> None:
         self.settings = settings
         self.root = Path(settings.path)
+        self.cut_at: int | None = None  # a file may be any size
 
     def check(self) -> None:
         """Prove the folder exists (creating it if needed) and that a probe file can be written,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -75,7 +77,31 @@ def _open(settings: Mapping[str, Any], secret: str | None, options: OpenOptions)
         secret_access_key=secret or "",
         timeout=options.timeout,
     )
-    return S3Storage(config, upload_concurrency=options.upload_concurrency)
+    return _shared_storage(config, options.upload_concurrency, options.parts_per_object)
+
+
+_OPEN_LOCK = threading.Lock()
+_OPEN: OrderedDict[tuple[S3Settings, int, int], S3Storage] = OrderedDict()
+MAX_OPEN_STORAGES = 32
+
+
+def _shared_storage(config: S3Settings, concurrency: int, parts_per_object: int) -> S3Storage:
+    """One `S3Storage` (so one boto3 client and its connection pool) per storage settings,
+    reused by every backup, restore and WAL upload: building a client costs tens of
+    milliseconds of CPU and some megabytes. The settings, secret included, are the key, so a
+    changed storage gets a new client; the least recently used are dropped beyond a bound."""
+    key = (config, concurrency, parts_per_object)
+    with _OPEN_LOCK:
+        storage = _OPEN.get(key)
+        if storage is None:
+            storage = S3Storage(
+                config, upload_concurrency=concurrency, parts_per_object=parts_per_object
+            )
+            _OPEN[key] = storage
+            while len(_OPEN) > MAX_OPEN_STORAGES:
+                _OPEN.popitem(last=False)  # not closed: a running job may still use it
+        _OPEN.move_to_end(key)
+        return storage
 
 
 def _refuse_unused_ca_bundle(settings: Mapping[str, Any]) -> None:

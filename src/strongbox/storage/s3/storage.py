@@ -21,7 +21,7 @@ from boto3.s3.transfer import TransferConfig, create_transfer_manager
 from botocore.exceptions import BotoCoreError, ClientError
 
 from strongbox.domain.keys import probe_key
-from strongbox.domain.partsize import part_size_for
+from strongbox.domain.partsize import MAX_PARTS, part_plan
 from strongbox.errors import ErrorKind, StrongboxError, invalid, not_found, refused
 from strongbox.storage.base import FAILED, NOT_FOUND, ObjectInfo, Readable
 from strongbox.storage.s3.client import S3Settings, make_client
@@ -46,11 +46,24 @@ READ_BUFFER = 1024 * 1024
 
 
 class S3Storage:
-    """`BackupStorage` on one bucket. Thread-safe: one boto3 client is shared by all calls."""
+    """`BackupStorage` on one bucket. Thread-safe: one boto3 client is shared by all calls
+    (boto3 documents clients, unlike sessions and resources, as safe to share between threads).
+    """
 
-    def __init__(self, settings: S3Settings, *, upload_concurrency: int = 4) -> None:
+    def __init__(
+        self,
+        settings: S3Settings,
+        *,
+        upload_concurrency: int = 4,
+        parts_per_object: int = MAX_PARTS,
+    ) -> None:
         self.settings = settings
         self._concurrency = max(1, upload_concurrency)
+        self._parts_per_object = parts_per_object
+        # An artifact continues in a new object after this many stored bytes (`BackupStorage`).
+        self.cut_at: int | None = part_plan(
+            None, concurrency=self._concurrency, parts_per_object=parts_per_object
+        ).cut_at
         self._client: Any = make_client(settings, self._concurrency)
 
     def close(self) -> None:
@@ -117,24 +130,27 @@ class S3Storage:
 
     def put_stream(self, key: str, stream: Readable, expected_size: int | None) -> None:
         """Upload everything `stream.read()` gives under `key`, as a multipart upload when it
-        exceeds one part (`part_size_for(expected_size)`).
+        exceeds one part (`domain.partsize.part_plan`).
 
-        Memory stays about (upload_concurrency + 2) x part size: parts are read into memory and
-        s3transfer holds at most upload_concurrency + 1 of them. If `stream.read()` raises, that
-        same exception propagates; a failed upload raises StrongboxError (UNREACHABLE or FAILED).
+        Memory stays `PartPlan.memory_bytes` whatever the size: parts are read into memory and
+        s3transfer holds a fixed number of them. A stream longer than one object may hold is
+        refused (the caller cuts artifacts at `cut_at`). If `stream.read()` raises, that same
+        exception propagates; a failed upload raises StrongboxError (UNREACHABLE or FAILED).
         Either way the multipart upload is aborted, so nothing is left under `key`.
         """
-        part = part_size_for(expected_size)
+        plan = part_plan(
+            expected_size, concurrency=self._concurrency, parts_per_object=self._parts_per_object
+        )
         config = TransferConfig(
-            multipart_threshold=part,
-            multipart_chunksize=part,
-            max_concurrency=self._concurrency,
+            multipart_threshold=plan.part_size,
+            multipart_chunksize=plan.part_size,
+            max_concurrency=plan.concurrency,
             preferred_transfer_client="classic",
         )
         # An attribute of s3transfer's config that boto3's constructor does not take: the number
         # of parts read from a non-seekable stream that may wait in memory for an upload thread.
-        config.max_in_memory_upload_chunks = self._concurrency + 1
-        reader = PartReader(stream)
+        config.max_in_memory_upload_chunks = plan.parts_in_memory
+        reader = PartReader(stream, limit=plan.object_bytes)
         try:
             with create_transfer_manager(self._client, config) as manager:
                 future = manager.upload(reader, self._bucket, key)

@@ -47,8 +47,10 @@ class PartReader:
     s3transfer read the whole rest of the dump before reporting the failure.
     """
 
-    def __init__(self, stream: Readable) -> None:
+    def __init__(self, stream: Readable, *, limit: int) -> None:
         self._stream = stream
+        self._limit = limit
+        self._total = 0
         self.error: BaseException | None = None
         self.stop_if: Callable[[], bool] = lambda: False
 
@@ -70,6 +72,14 @@ class PartReader:
                 break
             chunks.append(chunk)
             wanted -= len(chunk)
+            self._total += len(chunk)
+        if self._total > self._limit:
+            # S3 would refuse part 10,001 only after the upload of the rest; say why now.
+            self.error = StrongboxError(
+                f"the stream is longer than the {self._limit} bytes one object may hold; it "
+                "should have been cut into several objects"
+            )
+            raise self.error
         return b"".join(chunks)
 
     def _read_once(self, size: int) -> bytes:
