@@ -11,6 +11,10 @@ rows, then, alternating over the rounds, times:
       `process-max=2`; needs `apt-get install pgbackrest`),
   (c) a Strongbox physical backup through the REST API of a `strongbox serve` subprocess.
 
+Then the WAL lag: PITR enabled with `--interval` seconds, a physical base, and `pgbench` at
+`--tps` transactions/s for `--lag-seconds`, sampling how far the last stored commit
+(`latest_restorable_time`) trails the clock every second (aim: at most the interval + 5 s).
+
 MB/s is the cluster's bytes (the sum of pg_database_size) per second for all three.
 Results and their reading: docs/performance.md.
 """
@@ -30,6 +34,7 @@ from lib.machine import RssSampler, describe_machine
 from lib.pgbackrest import PgBackRest
 from lib.seeding import DBNAME, MB, seed_to
 from lib.servers import BUCKET, Services, StrongboxServer, pg_env, throwaway_services
+from lib.wal_lag import measure_lag
 
 METHODS = {
     "a": "(a) pg_basebackup -Ft | zstd -3 -T0 > /dev/null",
@@ -92,7 +97,8 @@ def timed(action: Callable[[], object]) -> float:
     return time.monotonic() - started
 
 
-def run(services: Services, size_mb: int, rounds: int) -> None:
+def run(services: Services, args: argparse.Namespace) -> None:
+    size_mb, rounds = args.size_mb, args.rounds
     seed_to(services.pg, size_mb * MB)
     size = cluster_bytes(services)
     print(f"\n== cluster of {size / MB:,.0f} MB")
@@ -117,6 +123,9 @@ def run(services: Services, size_mb: int, rounds: int) -> None:
                     f"  round {index + 1} {METHODS[method]}: {took:6.1f} s "
                     f"{size / MB / took:6.1f} MB/s"
                 )
+        if args.lag_seconds:
+            lag = measure_lag(services.pg, strongbox, args.interval, args.lag_seconds, args.tps)
+            print(f"\n## WAL lag under pgbench at {args.tps} tx/s\n\n{lag.describe()}")
     finally:
         services.strongbox = None
         strongbox.stop()
@@ -143,6 +152,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mb", type=int, default=1000, help="database size (MB)")
     parser.add_argument("--rounds", type=int, default=2, help="rounds")
+    parser.add_argument("--interval", type=int, default=10, help="PITR upload interval (s)")
+    parser.add_argument("--lag-seconds", type=int, default=60, help="0: no lag measurement")
+    parser.add_argument("--tps", type=int, default=200, help="pgbench transactions/s")
     return parser.parse_args(argv)
 
 
@@ -153,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with throwaway_services() as services:
             describe_machine(services.weed, services.pg)
-            run(services, args.size_mb, args.rounds)
+            run(services, args)
     except KeyboardInterrupt:
         print("\ninterrupted; the throwaway servers were removed", file=sys.stderr)
         return 130
