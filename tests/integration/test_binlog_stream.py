@@ -22,6 +22,9 @@ from fixtures.app import RunningServer
 from fixtures.mariadb import MariaDBServer
 from integration.bodies import folder_storage, mariadb_database
 from integration.people import add_user, page_sign_in
+from integration.pitr_steps import enable
+from integration.pitr_steps import status as _status
+from integration.pitr_steps import wait as _wait
 from integration.problems import assert_problem
 from strongbox.catalog.models import PitrStream, WalSegment
 from strongbox.domain.binlog import read_binlog
@@ -31,7 +34,6 @@ from strongbox.engines.mysql import MySQLEngine
 
 pytestmark = pytest.mark.integration
 
-DEADLINE = 60.0
 INTERVAL = 10
 
 
@@ -45,17 +47,6 @@ def source(mariadb_server_factory: Callable[..., MariaDBServer]) -> Iterator[Mar
     server.stop()
 
 
-def _wait(what: str, check: Callable[[], Any], timeout: float = DEADLINE) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.3)
-
-
 def _setup(strongbox: RunningServer, source: MariaDBServer, store: Path, db: str) -> None:
     strongbox.client.post(
         "/api/v1/databases", json=mariadb_database(source, ["shop"], name=db)
@@ -64,18 +55,7 @@ def _setup(strongbox: RunningServer, source: MariaDBServer, store: Path, db: str
 
 
 def _enable(strongbox: RunningServer, db: str) -> dict[str, Any]:
-    answer = strongbox.client.put(
-        f"/api/v1/databases/{db}/pitr",
-        json={"enabled": True, "storage": "disk", "upload_interval_seconds": INTERVAL},
-    )
-    assert answer.status_code == 200, answer.text
-    return dict(answer.json())
-
-
-def _status(strongbox: RunningServer, db: str) -> dict[str, Any]:
-    answer = strongbox.client.get(f"/api/v1/databases/{db}/pitr")
-    assert answer.status_code == 200, answer.text
-    return dict(answer.json())
+    return enable(strongbox, db, INTERVAL)
 
 
 def _streaming(strongbox: RunningServer, db: str) -> None:
