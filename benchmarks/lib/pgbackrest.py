@@ -65,8 +65,11 @@ class PgBackRest:
             subprocess.run(["chown", "-R", "postgres:postgres", str(self.folder)], check=True)
         self.run("stanza-create")
 
+    def command(self, *args: str) -> list[str]:
+        return [self.binary, f"--config={self.config}", f"--stanza={STANZA}", *args]
+
     def run(self, *args: str) -> None:
-        argv = [self.binary, f"--config={self.config}", f"--stanza={STANZA}", *args]
+        argv = self.command(*args)
         if os.geteuid() == 0:
             argv = ["runuser", "-u", "postgres", "--", *argv]
         done = subprocess.run(argv, capture_output=True, text=True)
@@ -75,6 +78,25 @@ class PgBackRest:
 
     def backup_full(self) -> None:
         self.run("backup", "--type=full")
+
+    def archive_into_repository(self, pg: PostgresServer) -> None:
+        """Turn on the server's WAL archive into this repository (archive_mode needs the
+        restart; Strongbox's stream needs neither)."""
+        push = subprocess.list2cmdline(self.command("archive-push", "%p"))
+        pg.execute("ALTER SYSTEM SET archive_mode = on")
+        pg.execute(f"ALTER SYSTEM SET archive_command = '{push}'")
+        pg.restart()
+
+    def restore_to_time(self, data_dir: Path, target: str) -> None:
+        """Restore the newest backup into the empty `data_dir`, set up to recover to `target`
+        and then be promoted."""
+        self.run(
+            "restore",
+            f"--pg1-path={data_dir}",
+            "--type=time",
+            f"--target={target}",
+            "--target-action=promote",
+        )
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)

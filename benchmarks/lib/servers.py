@@ -95,7 +95,7 @@ def pg_env(pg: PostgresServer) -> dict[str, str]:
 class StrongboxServer:
     """`strongbox serve` as a subprocess, so that its memory is its own and can be sampled."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, settings: dict[str, str] | None = None) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="strongbox-bench-"))
         self.port = free_port()
         self.log_file = self.root / "server.log"
@@ -105,6 +105,7 @@ class StrongboxServer:
             "STRONGBOX_ADMIN_TOKEN": TOKEN,
             "STRONGBOX_SECRET_KEY": secrets.token_urlsafe(24),
             "STRONGBOX_PG_BIN_DIR": str(services.pg.bin_dir),
+            **(settings or {}),
         }
         strongbox = Path(sys.executable).parent / "strongbox"
         with self.log_file.open("wb") as log:
