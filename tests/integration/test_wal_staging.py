@@ -115,3 +115,39 @@ def test_staged_wal_reaches_postgresql_byte_identical_and_bad_input_is_refused(
         stage_wal_segments(storage, [damaged], elsewhere, stall_seconds=30)
     assert refused.value.code == "checksum-mismatch"
     assert list(elsewhere.iterdir()) == []
+
+
+def test_the_restore_command_starts_without_the_cli_catalog_or_s3_client(tmp_path: Path) -> None:
+    """PostgreSQL runs the restore_command once per WAL file it replays: `python -m strongbox
+    wal-fetch` copies the staged file having imported only the WAL-name rules."""
+    name = "000000010000000000000003"
+    staging = tmp_path / "wal"
+    staging.mkdir()
+    (staging / name).write_bytes(b"segment bytes")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-m",
+            "strongbox",
+            "wal-fetch",
+            str(staging),
+            name,
+            str(tmp_path / "RECOVERYXLOG"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "RECOVERYXLOG").read_bytes() == b"segment bytes"
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
+    assert "strongbox.staged_wal" in imported
+    for heavy in ("typer", "sqlalchemy", "boto3", "httpx", "strongbox.cli.main"):
+        assert heavy not in imported, heavy
+
+    helped = _wal_fetch("--help")
+    assert helped.returncode == 0
+    assert "restore_command" in helped.stdout

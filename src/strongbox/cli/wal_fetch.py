@@ -4,6 +4,9 @@ no secrets, and only copies a WAL file the restore staged (see `services.wal_sta
 
 Exit codes, as PostgreSQL reads them: 0 the file was copied; 1 it is not staged (recovery then
 ends at the last staged file); 2 a WAL name that is not one (refused, nothing read).
+`python -m strongbox wal-fetch`, the form the restore_command uses, runs the same work without
+loading the CLI (`strongbox.staged_wal`); this command gives it its help and its place in
+`strongbox --help`.
 """
 
 from __future__ import annotations
@@ -13,8 +16,7 @@ from typing import Annotated
 
 import typer
 
-from strongbox.cli.client import CliError
-from strongbox.services.wal_staging import fetch_staged
+from strongbox import staged_wal
 
 
 def wal_fetch(
@@ -23,13 +25,4 @@ def wal_fetch(
     destination: Annotated[Path, typer.Argument(help="where PostgreSQL wants it (%p)")],
 ) -> int:
     """Copy a staged WAL file for PostgreSQL's restore_command (used by point-in-time restores)."""
-    try:
-        found = fetch_staged(staging, wal_file, destination)
-    except ValueError as exc:
-        raise CliError(str(exc), 2) from exc
-    except OSError as exc:
-        raise CliError(f"could not copy {wal_file}: {exc.strerror}", 1) from exc
-    if not found:
-        typer.echo(f"strongbox: {wal_file} is not staged in {staging}", err=True)
-        return 1
-    return 0
+    return staged_wal.wal_fetch(staging, wal_file, destination)

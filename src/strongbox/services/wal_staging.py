@@ -4,14 +4,13 @@ The restore worker (which holds the storage's credentials) downloads each WAL fi
 needs by its index entry (`WalSegment.key`), verifies the SHA-256 of the stored bytes against
 the index, decompresses it and puts it, under its checked WAL name, in a staging folder inside
 the instance's folder. The instance's `restore_command` is `strongbox wal-fetch STAGING %f %p`,
-run by the instance's OS user: it only copies a staged file (`fetch_staged`), and answers
+run by the instance's OS user: it only copies a staged file (`staged_wal.fetch_staged`), and answers
 "absent" for any other, which ends archive recovery at the last staged file.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -103,24 +102,3 @@ def _download(
                 raise
             segment = fresh
     restore_pipeline.download(storage, segment.key, segment.sha256, part, stall_seconds)
-
-
-def fetch_staged(staging: Path, wal_file: str, destination: Path) -> bool:
-    """The `restore_command` side: copy the staged `wal_file` to `destination` atomically (a
-    temporary file beside it, then a rename); False when it is not staged. Raises ValueError
-    when `wal_file` is not a WAL file name (it is never turned into a path then)."""
-    name = parse_wal_name(wal_file).name
-    source = staging / name
-    if not source.is_file() or source.is_symlink():
-        return False
-    temporary = destination.with_name(f".{destination.name}.strongbox-tmp")
-    try:
-        with open(source, "rb") as reader, open(temporary, "wb") as writer:
-            shutil.copyfileobj(reader, writer, 1024 * 1024)
-            writer.flush()
-            os.fsync(writer.fileno())
-        os.replace(temporary, destination)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return True
