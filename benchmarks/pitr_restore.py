@@ -179,13 +179,18 @@ def strongbox_restore(
     return took
 
 
-def prepare(services: Services, args: argparse.Namespace, instances: Path, python: str) -> Any:
+def prepare(
+    services: Services, args: argparse.Namespace, stack: ExitStack
+) -> tuple[PgBackRest, StrongboxServer, datetime]:
     """Seed, start both WAL archives, take both bases, write the WAL and the markers; returns
-    (pgBackRest, Strongbox server, T)."""
+    (pgBackRest, Strongbox server, T). `stack` removes what it made."""
     pg = services.pg
+    python = stack.enter_context(instance_python())
+    instances = stack.enter_context(as_postgres_folder("strongbox-bench-instances-"))
     seed_to(pg, args.size_mb * MB)
     pg.execute("CREATE TABLE pitr_marker (label text PRIMARY KEY)", DBNAME)
     pgbackrest = PgBackRest(pg, services.weed, BUCKET)
+    stack.callback(pgbackrest.remove)
     pgbackrest.archive_into_repository(pg)
     server = StrongboxServer(
         services,
@@ -195,6 +200,8 @@ def prepare(services: Services, args: argparse.Namespace, instances: Path, pytho
             "STRONGBOX_RECOVERY_TIMEOUT_SECONDS": str(TIMEOUT),
         },
     )
+    stack.callback(server.stop)
+    stack.callback(lambda: server.client.put(PITR, json={"enabled": False}))
     answer = server.client.put(
         PITR, json={"enabled": True, "storage": "seaweed", "upload_interval_seconds": 10}
     )
@@ -229,12 +236,7 @@ def prepare(services: Services, args: argparse.Namespace, instances: Path, pytho
 def run(services: Services, args: argparse.Namespace) -> dict[str, list[float]]:
     seconds: dict[str, list[float]] = {"p": [], "s": []}
     with ExitStack() as stack:
-        python = stack.enter_context(instance_python())
-        instances = stack.enter_context(as_postgres_folder("strongbox-bench-instances-"))
-        pgbackrest, server, target = prepare(services, args, instances, python)
-        stack.callback(pgbackrest.remove)
-        stack.callback(server.stop)
-        stack.callback(lambda: server.client.put(PITR, json={"enabled": False}))
+        pgbackrest, server, target = prepare(services, args, stack)
         actions: dict[str, Callable[[int], float]] = {
             "p": lambda _: pgbackrest_restore(services.pg, pgbackrest, target),
             "s": lambda index: strongbox_restore(services.pg, server, target, f"pitr-{index}"),
