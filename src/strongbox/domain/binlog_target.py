@@ -84,13 +84,19 @@ def _why(found: BinlogWindows, windows: list[Window], target: datetime) -> str:
     gap = next((g for g in found.gaps if _inside(g, target)), None)
     if gap is not None:
         return f"{shown} falls in {_gap_text(gap)}"
-    latest = found.latest_restorable_time
-    behind = [g for g in found.gaps if g.start is not None and g.start < target]
-    if behind and (latest is None or target > latest):
-        gap = max(behind, key=lambda g: (g.start is not None, g.start))
-        return f"{shown} lies beyond {_gap_text(gap)}: no backup before the gap reaches it"
-    if latest is not None and target > latest:
-        return f"{shown} is after the last stored event (latest_restorable_time {utc_text(latest)})"
+    reach = max(w.end for w in windows)
+    if target > reach:
+        # A gap that cuts these windows short, before the target.
+        cutting = [
+            g
+            for g in found.gaps
+            if g.start is not None and g.start < target and (g.end is None or g.end > reach)
+        ]
+        if cutting:
+            gap = min(cutting, key=lambda g: g.start or target)
+            return f"{shown} lies beyond {_gap_text(gap)}: no backup before the gap reaches it"
+        latest = utc_text(found.latest_restorable_time)
+        return f"{shown} is after the last stored event (latest_restorable_time {latest})"
     earliest = min(windows, key=lambda w: w.start)
     if target < earliest.start:
         taken = utc_text(earliest.start)

@@ -116,6 +116,8 @@ def stored_file(r: WalSegment) -> StoredBinlog:
         r.first_commit_at,
         r.last_commit_at,
         r.server_id,
+        r.first_gtid,
+        r.last_gtid,
     )
 
 
