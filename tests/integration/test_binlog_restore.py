@@ -60,6 +60,16 @@ def _insert(source: MariaDBServer, database: str, label: str) -> datetime:
     return _now(source)
 
 
+def _insert_as_statement(source: MariaDBServer, database: str, label: str) -> None:
+    """A change logged as an SQL statement (binlog_format STATEMENT), in its own database."""
+    with source.connect(database) as conn, conn.cursor() as cursor:
+        cursor.execute("SET SESSION binlog_format = 'STATEMENT'")
+        cursor.execute(
+            "INSERT INTO marker (label, note) VALUES (%s, %s)",
+            (label, f"row {label} of {database}"),
+        )
+
+
 def _rows(source: MariaDBServer, database: str, labels: list[str] | None = None) -> list[Any]:
     """The marker rows (every column), by label; only `labels` when given."""
     rows = source.query(f"SELECT label, note, at FROM {database}.marker ORDER BY label")
@@ -110,7 +120,7 @@ def scenario(
         _insert(source, "ledger", "L2")  # between the bases: replayed from the older one
         new_base = _backup(box)
         _insert(source, "shop", "B")
-        _insert(source, "ledger", "L3")
+        _insert_as_statement(source, "ledger", "L3")
         _insert(source, "other", "X")  # a database outside the backup
         t = _now(source)
         time.sleep(1.2)
@@ -173,6 +183,14 @@ def test_a_restore_to_t_into_new_databases_holds_a_and_b_with_the_server_in_new_
         assert _rows(s.source, "ledger_t") == _rows(s.source, "ledger", ["L1", "L2", "L3"])
         assert _labels(s.source, "other") == ["X"]
         assert _labels(s.source, "shop") == ["A", "B", "C"]  # the source is untouched
+        # L3 was logged as a statement: the restore says what that means.
+        warnings = {e["target"]: e["warnings"] for e in done["summary"]}
+        assert warnings["shop_t"] == []
+        assert len(warnings["ledger_t"]) == 1
+        assert (
+            "1 changes of ledger in the replayed binlog were logged as SQL statements"
+            in (warnings["ledger_t"][0])
+        )
     finally:
         _drop(s, "shop_t", "ledger_t")
 

@@ -17,7 +17,14 @@ from sqlalchemy import update
 
 from strongbox import restore_pipeline, scratch
 from strongbox.catalog.models import Restore, WalSegment
-from strongbox.domain.binlog import MAGIC, parse_binlog_name
+from strongbox.domain.binlog import (
+    HEADER,
+    HEADER_SIZE,
+    MAGIC,
+    QUERY_EVENT,
+    parse_binlog_name,
+    statement_change,
+)
 from strongbox.domain.pitr_target import utc_text
 from strongbox.domain.restore_plan import PlannedDatabase
 from strongbox.engines.base import BinlogReplayingEngine, ConnectionInfo
@@ -53,6 +60,11 @@ class BinlogReplay:
         self._engine = engine
         self._conn = conn
         self._files = files
+        self._warnings: dict[str, list[str]] = {}
+
+    def warnings_for(self, source: str) -> list[str]:
+        """What the replay of `source` could not promise (changes logged as statements)."""
+        return self._warnings.get(source, [])
 
     def apply(self, database: str, item: PlannedDatabase) -> None:
         """Replay the events of `item.source` from its dump's position up to the target into
@@ -65,6 +77,21 @@ class BinlogReplay:
                 REPLAY_FAILED,
             )
         files = [self._files[name] for name in plan.files]
+        stop = int(self.choice.until.replace(microsecond=0).timestamp()) + 1
+        statements = sum(
+            statement_changes(
+                path, item.source, plan.start_position if index == 0 else len(MAGIC), stop
+            )
+            for index, path in enumerate(files)
+        )
+        if statements:
+            self._warnings[item.source] = [
+                f"{statements} changes of {item.source} in the replayed binlog were logged as "
+                "SQL statements (binlog_format was not ROW when they were written): each was "
+                "replayed only "
+                f"if its default database was {item.source}, and as a statement, not as the "
+                "rows it changed; compare the restored data, and set binlog_format=ROW"
+            ]
         timeout = self._ctx.settings.check_timeout_seconds
         command = self._engine.plan_binlog_replay(
             self._conn, plan, item.source, database, files, timeout
@@ -90,6 +117,27 @@ class BinlogReplay:
             session.execute(
                 update(Restore).where(Restore.id == self._id).values(point_in_time=found)
             )
+
+
+def statement_changes(path: Path, database: str, start: int, stop: int) -> int:
+    """How many row changes of `database` logged as statements (`statement_change`) the local
+    binlog file `path` holds from
+    position `start` up to the first event stamped at or after `stop` (unix seconds). Only
+    event headers and the start of query events are read."""
+    found = 0
+    position = max(start, len(MAGIC))
+    with open(path, "rb") as file:
+        while True:
+            file.seek(position)
+            header = file.read(HEADER_SIZE)
+            if len(header) < HEADER_SIZE:
+                return found
+            stamp, kind, _origin, size, _next, _flags = HEADER.unpack(header)
+            if size < HEADER_SIZE or stamp >= stop:
+                return found
+            if kind == QUERY_EVENT and statement_change(kind, file.read(min(size, 4096)), database):
+                found += 1
+            position += size
 
 
 def prepare(

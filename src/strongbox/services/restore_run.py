@@ -124,7 +124,10 @@ def run(ctx: Context, restore_id: int) -> None:
             if restore_globals:
                 _apply_globals(ctx, restorer, prepared.storage, globals_of(prepared.manifest))
             for index, item in enumerate(planned):
-                summary.done(index, restorer.restore(index, item, summary.noter(index)))
+                facts = restorer.restore(index, item, summary.noter(index))
+                if replay is not None:
+                    facts["warnings"] = [*facts["warnings"], *replay.warnings_for(item.source)]
+                summary.done(index, facts)
             if replay is not None and point_in_time is not None:
                 replay.report(point_in_time)
         _end(ctx, restore_id, JobState.SUCCEEDED)
