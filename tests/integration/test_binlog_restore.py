@@ -9,6 +9,7 @@ TZ=America/New_York: times are instants, whatever its zone."""
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from fixtures.app import RunningServer, start_server, stop_server
 from fixtures.mariadb import MariaDBServer
 from integration.bodies import folder_storage, mariadb_database
 from integration.people import add_user, csrf_of, page_sign_in
-from integration.pitr_steps import enable, status, wait
+from integration.pitr_steps import enable, reader_id, reader_pids, status, wait
 from integration.problems import assert_problem
 from integration.test_cli import cli
 from integration.test_restore import wait_for_restore
@@ -120,6 +121,10 @@ def scenario(
         _insert(source, "ledger", "L2")  # between the bases: replayed from the older one
         new_base = _backup(box)
         _insert(source, "shop", "B")
+        # The reader killed after B: it resumes without a hole or a duplicate.
+        killed = wait("the reader", lambda: reader_pids(reader_id(box, DB)))[0]
+        os.kill(killed, signal.SIGKILL)
+        wait("a new reader", lambda: [p for p in reader_pids(reader_id(box, DB)) if p != killed])
         _insert_as_statement(source, "ledger", "L3")
         _insert(source, "other", "X")  # a database outside the backup
         t = _now(source)

@@ -231,7 +231,13 @@ def with_plan(
     ]
     steps, commands = [], []
     for item in prepared.planned:
-        replay = choice.plans[item.source]
+        replay = choice.plans.get(item.source)
+        if replay is None:
+            raise conflict(
+                f"base {choice.base} records no binlog position for {item.source}: it cannot "
+                "be restored to a point in time",
+                TARGET_UNREACHABLE,
+            )
         steps.append(
             f"after {item.target} is restored from base {choice.base}: replay the events of "
             f"{item.source} from {replay.files[0]}:{replay.start_position} up to "
