@@ -22,11 +22,11 @@ from fixtures.app import RunningServer
 from fixtures.mariadb import MariaDBServer
 from integration.bodies import folder_storage, mariadb_database
 from integration.people import add_user, page_sign_in
-from integration.pitr_steps import enable
+from integration.pitr_steps import enable, reader_id, reader_pids
 from integration.pitr_steps import status as _status
 from integration.pitr_steps import wait as _wait
 from integration.problems import assert_problem
-from strongbox.catalog.models import PitrStream, WalSegment
+from strongbox.catalog.models import WalSegment
 from strongbox.domain.binlog import read_binlog
 from strongbox.domain.binlog_replay import plan_replay, reader_options
 from strongbox.domain.binlog_window import BinlogBase, StoredBinlog
@@ -88,28 +88,6 @@ def _utc(value: datetime) -> datetime:
 def _insert(source: MariaDBServer, *ids: int) -> None:
     for i in ids:
         source.execute(f"INSERT INTO shop.marker VALUES ({i})")
-
-
-def _reader_pids(reader_id: int) -> list[int]:
-    pids = []
-    flag = f"--stop-never-slave-server-id={reader_id}".encode()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if argv and argv[0].endswith(b"mariadb-binlog") and flag in argv:
-            pids.append(int(entry.name))
-    return pids
-
-
-def _reader_id(strongbox: RunningServer, db: str) -> int:
-    with strongbox.embedded.context.catalog.session() as session:
-        row = session.scalars(select(PitrStream).where(PitrStream.database == db)).one()
-        assert row.connection_server_id is not None
-        return row.connection_server_id
 
 
 def _stored_bytes(store: Path, db: str, name: str) -> bytes:
@@ -225,14 +203,14 @@ def test_a_killed_reader_is_restarted_without_a_gap_or_a_duplicate(
     _setup(strongbox, source, store, "killed")
     _enable(strongbox, "killed")
     _streaming(strongbox, "killed")
-    reader = _reader_id(strongbox, "killed")
+    reader = reader_id(strongbox, "killed")
     source.execute("FLUSH BINARY LOGS")
     file, _ = _current(source)
     _insert(source, 30)
-    first_pid = _wait("the reader", lambda: _reader_pids(reader))[0]
+    first_pid = _wait("the reader", lambda: reader_pids(reader))[0]
     os.kill(first_pid, signal.SIGKILL)
     _insert(source, 31)
-    _wait("a new reader", lambda: [p for p in _reader_pids(reader) if p != first_pid])
+    _wait("a new reader", lambda: [p for p in reader_pids(reader) if p != first_pid])
     _insert(source, 32)
     source.execute("FLUSH BINARY LOGS")
 
@@ -352,8 +330,8 @@ def test_the_page_shows_the_state_and_disabling_stops_the_reader(
     _setup(strongbox, source, tmp_path / "store", "paged")
     _enable(strongbox, "paged")
     _streaming(strongbox, "paged")
-    reader = _reader_id(strongbox, "paged")
-    assert _wait("the reader", lambda: _reader_pids(reader))
+    reader = reader_id(strongbox, "paged")
+    assert _wait("the reader", lambda: reader_pids(reader))
     add_user(strongbox, "watcher", "viewer")
     with page_sign_in(strongbox, "watcher") as page:
         html = page.get("/databases/paged/partials/pitr").text
@@ -363,7 +341,7 @@ def test_the_page_shows_the_state_and_disabling_stops_the_reader(
     off = strongbox.client.put("/api/v1/databases/paged/pitr", json={"enabled": False})
     assert off.status_code == 200, off.text
     assert off.json()["state"] == "disabled"
-    assert _reader_pids(reader) == []
+    assert reader_pids(reader) == []
 
 
 def _row_insert(source: MariaDBServer, db: str, *ids: int) -> None:

@@ -98,6 +98,25 @@ def test_a_window_runs_to_the_last_event_before_a_server_id_change() -> None:
     assert "server id changed from 1 to 2" in found.gaps[0].reason
 
 
+def test_a_gtid_domain_change_between_files_is_a_gap() -> None:
+    def file(n: int, last: int, first_gtid: str, last_gtid: str) -> StoredBinlog:
+        return StoredBinlog(
+            f"bin.{n:06d}", False, 4, 1000, _at(last - 1), _at(last), 1, first_gtid, last_gtid
+        )
+
+    files = [
+        file(1, 5, "0-1-1", "0-1-4"),
+        file(2, 9, "0-1-5", "0-1-9"),
+        file(3, 20, "7-1-1", "7-1-2"),
+    ]
+    found = compute_binlog_windows([BinlogBase("b", "bin.000001", 400, _at(2))], files)
+    assert [(w.start, w.end) for w in found.windows] == [(_at(2), _at(9))]
+    assert [g.reason.split(" (")[0] for g in found.gaps] == [
+        "the GTID domain changed from 0 to 7 at bin.000003"
+    ]
+    assert found.gaps[0].reason.endswith("take a new backup")
+
+
 def test_a_whole_file_counts_over_its_partial_and_a_partial_ends_the_window() -> None:
     files = [_stored(1, 5, partial=True), _stored(1, 6), _stored(2, 8, partial=True)]
     found = compute_binlog_windows([BinlogBase("b", "bin.000001", 400, _at(2))], files)

@@ -41,13 +41,13 @@ def restore(
     ] = None,
     time: Annotated[
         str | None,
-        typer.Option(help="PostgreSQL with PITR: recover to this time, with its offset"),
+        typer.Option(help="with PITR: recover to this time, with its offset"),
     ] = None,
     latest: Annotated[
-        bool, typer.Option(help="PostgreSQL with PITR: recover to the last stored commit")
+        bool, typer.Option(help="with PITR: recover to the last stored commit")
     ] = False,
     base: Annotated[
-        str | None, typer.Option(help="with --time/--latest: the physical base to start from")
+        str | None, typer.Option(help="with --time/--latest: the base backup to start from")
     ] = None,
     wait: Annotated[bool, typer.Option(help="show progress until the restore ends")] = False,
     dry_run: Annotated[bool, typer.Option(help="print the plan and do nothing")] = False,
@@ -176,10 +176,17 @@ def _print_plan(plan: dict[str, Any]) -> None:
         console.print(
             f"Point in time: {pit['time'] or 'the latest stored commit'} from base "
             f"{pit['base_backup']} (window {pit['window_from']} to {pit['window_to']}); "
-            f"{pit['wal_file_count']} WAL files, {pit['wal_bytes']} bytes",
+            f"{pit['wal_file_count']} {'binlog' if pit.get('start_positions') else 'WAL'} "
+            f"files, {pit['wal_bytes']} bytes",
             markup=False,
             highlight=False,
         )
+        for source, start in (pit.get("start_positions") or {}).items():
+            console.print(
+                f"  {source}: replayed from {start} up to {pit['stop_datetime']}",
+                markup=False,
+                highlight=False,
+            )
     for number, step in enumerate(plan["steps"], 1):
         console.print(f"  {number}. {step}")
     console.print("Artifacts:")

@@ -174,6 +174,42 @@ def _gtid(kind: int, origin: int, body: bytes) -> str | None:
     return None
 
 
+QUERY_EVENT = 2
+# Query events' post-header: thread id, execution time, database length, error code, status
+# variables length.
+_QUERY_HEAD = struct.Struct("<IIBHH")
+_STATEMENT_CHANGES = (b"INSERT", b"UPDATE", b"DELETE", b"REPLACE", b"LOAD")
+
+
+def statement_change(kind: int, body: bytes, database: str) -> bool:
+    """Whether an event (its type and the bytes after its header) is a row change logged as
+    an SQL statement (binlog_format STATEMENT or MIXED) that may touch `database`: its default
+    database is `database`, or its text names it. A replay applies such a change by its
+    default database, and as a statement rather than as the rows it changed.
+
+    >>> def query(db, text):
+    ...     return _QUERY_HEAD.pack(1, 0, len(db), 0, 0) + db + bytes(1) + text
+    >>> statement_change(2, query(b"shop", b"insert into marker values (1)"), "shop")
+    True
+    >>> statement_change(2, query(b"", b"UPDATE shop.marker SET n = 1"), "shop")
+    True
+    >>> statement_change(2, query(b"ledger", b"INSERT INTO marker VALUES (1)"), "shop")
+    False
+    >>> statement_change(2, query(b"shop", b"CREATE TABLE t (id int)"), "shop")
+    False
+    """
+    if kind != QUERY_EVENT or len(body) < _QUERY_HEAD.size:
+        return False
+    _thread, _took, db_length, _error, status_length = _QUERY_HEAD.unpack_from(body)
+    db_start = _QUERY_HEAD.size + status_length
+    default = body[db_start : db_start + db_length]
+    text = body[db_start + db_length + 1 :]
+    if not text.lstrip()[:8].upper().startswith(_STATEMENT_CHANGES):
+        return False
+    name = database.encode()
+    return default == name or name in text
+
+
 def position_text(name: str, position: int | None) -> str:
     """A binlog position for people and the API.
 

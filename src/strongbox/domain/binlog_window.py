@@ -34,6 +34,8 @@ class StoredBinlog:
     first_event_at: datetime | None = None
     last_event_at: datetime | None = None
     server_id: int | None = None
+    first_gtid: str | None = None
+    last_gtid: str | None = None
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,28 @@ def _follows(before: StoredBinlog, after: StoredBinlog) -> bool:
         and first.stem == second.stem
         and second.number == first.number + 1
         and before.server_id == after.server_id
+        and not _domain_changed(before, after)
     )
+
+
+def gtid_domain(gtid: str | None) -> int | None:
+    """The replication domain of a MariaDB GTID (`domain-server-sequence`); None for none, or
+    for a MySQL GTID (`uuid:number`), which has no domain.
+
+    >>> gtid_domain("0-1-42"), gtid_domain("3e11fa47-71ca-11e1-9e33-c80aa9429562:23")
+    (0, None)
+    """
+    parts = (gtid or "").split("-")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        return None
+    return int(parts[0])
+
+
+def _domain_changed(before: StoredBinlog, after: StoredBinlog) -> bool:
+    """The GTID domain of the last transaction before and the first after differ (a server
+    re-created with another gtid_domain_id): the files may not continue each other."""
+    old, new = gtid_domain(before.last_gtid), gtid_domain(after.first_gtid)
+    return old is not None and new is not None and old != new
 
 
 def reach_from(files: list[StoredBinlog], base: BinlogBase) -> list[StoredBinlog] | None:
@@ -197,6 +220,12 @@ def _gaps(
 
 
 def _reason(before: StoredBinlog, after: StoredBinlog, gone: list[str]) -> str:
+    if _domain_changed(before, after) and not before.partial:
+        return (
+            f"the GTID domain changed from {gtid_domain(before.last_gtid)} to "
+            f"{gtid_domain(after.first_gtid)} at {after.name} (another or a re-created server "
+            f"writes the binary log); {NEW_BACKUP}"
+        )
     if before.server_id != after.server_id and not before.partial:
         return (
             f"the server id changed from {before.server_id} to {after.server_id} at "

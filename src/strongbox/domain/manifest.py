@@ -35,6 +35,12 @@ class ManifestArtifact(BaseModel):
         description="what a new database needs to be the same as the source (encoding, "
         "collation, settings...); absent in backups made before it was recorded",
     )
+    log_position: dict[str, Any] | None = Field(
+        default=None,
+        description="MySQL/MariaDB: the binlog position of this database's dump (each "
+        "database is dumped in its own snapshot); absent in backups made before it was "
+        "recorded, and without binary logging",
+    )
     objects: list[ArtifactObject] | None = Field(
         default=None,
         description="when the artifact needed more than one object (S3's 10,000 parts): "

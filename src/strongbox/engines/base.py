@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from strongbox.domain.binlog_replay import ReplayPlan
 from strongbox.domain.database_properties import DatabaseProperties
 
 BAD_CREDENTIALS = "database-bad-credentials"
@@ -327,6 +328,36 @@ class BinlogServerStatus:
 
     files: tuple[tuple[str, int], ...]
     server_id: int
+
+
+@dataclass(frozen=True)
+class BinlogReplayCommand:
+    """A binlog replay: the reader (`reader`, run with `reader_env`) piped into the client."""
+
+    reader: list[str]
+    reader_env: dict[str, str]
+    client: RestoreCommand
+
+
+@runtime_checkable
+class BinlogReplayingEngine(Protocol):
+    """An engine that replays stored binlog files onto a restored logical backup."""
+
+    def plan_binlog_replay(
+        self,
+        conn: ConnectionInfo,
+        plan: ReplayPlan,
+        source_db: str,
+        target_db: str,
+        files: list[Path],
+        timeout: float,
+    ) -> BinlogReplayCommand:
+        """The programs that replay `plan`'s events of `source_db` into `target_db`."""
+        ...
+
+    def run_binlog_replay(self, command: BinlogReplayCommand) -> None:
+        """Raises ToolFailedError when the reader or the client fails."""
+        ...
 
 
 @runtime_checkable

@@ -225,6 +225,7 @@ def _dump_all(
                 stored_bytes=result.stored_bytes,
                 sha256=result.sha256,
                 database_properties=command.properties,
+                log_position=result.log_position,
                 objects=_objects(result.objects),
             )
         )

@@ -49,8 +49,8 @@ def windows_for(ctx: Context, database: str) -> BinlogWindows:
     backups' recorded positions and the index of its stored binlog, checked against the
     storages' listings."""
     with ctx.catalog.session() as session:
-        rows = _index_rows(session, database)
-        files = [_stored(r) for r in rows]
+        rows = index_rows(session, database)
+        files = [stored_file(r) for r in rows]
         storage_names = {r.storage for r in rows}
         indexed = {(r.storage, r.key): r.name for r in rows}
         bases = _bases(session, database)
@@ -62,7 +62,7 @@ def windows_for(ctx: Context, database: str) -> BinlogWindows:
 
 def ready_bases(ctx: Context, database: str) -> frozenset[str]:
     with ctx.catalog.session() as session:
-        files = [_stored(r) for r in _index_rows(session, database)]
+        files = [stored_file(r) for r in index_rows(session, database)]
         bases = _bases(session, database)
     return compute_binlog_windows(bases, files).ready_bases
 
@@ -72,7 +72,7 @@ def prune(ctx: Context, database: str) -> int:
     backup's recorded file, objects first, then index rows; nothing while no PITR-ready backup
     remains. Returns how many files were deleted."""
     with ctx.catalog.session() as session:
-        files = [_stored(r) for r in _index_rows(session, database)]
+        files = [stored_file(r) for r in index_rows(session, database)]
         bases = _bases(session, database)
     ready = compute_binlog_windows(bases, files).ready_bases
     kept = [parse_binlog_name(b.file) for b in bases if b.name in ready]
@@ -81,7 +81,7 @@ def prune(ctx: Context, database: str) -> int:
     oldest = min(kept)
     with ctx.catalog.session() as session:
         doomed = []
-        for r in _index_rows(session, database):
+        for r in index_rows(session, database):
             name = parse_binlog_name(_base_name(r))
             if name.stem == oldest.stem and name.number < oldest.number:
                 doomed.append((r.id, r.storage, r.key))
@@ -93,7 +93,7 @@ def prune(ctx: Context, database: str) -> int:
     return len(doomed)
 
 
-def _index_rows(session: Session, database: str) -> list[WalSegment]:
+def index_rows(session: Session, database: str) -> list[WalSegment]:
     return list(
         session.scalars(
             select(WalSegment).where(
@@ -107,7 +107,7 @@ def _base_name(r: WalSegment) -> str:
     return r.name.removesuffix(PARTIAL_SUFFIX) if r.kind == BINLOG_PARTIAL else r.name
 
 
-def _stored(r: WalSegment) -> StoredBinlog:
+def stored_file(r: WalSegment) -> StoredBinlog:
     return StoredBinlog(
         _base_name(r),
         r.kind == BINLOG_PARTIAL,
@@ -116,6 +116,8 @@ def _stored(r: WalSegment) -> StoredBinlog:
         r.first_commit_at,
         r.last_commit_at,
         r.server_id,
+        r.first_gtid,
+        r.last_gtid,
     )
 
 

@@ -21,7 +21,7 @@ from strongbox.domain.states import JobState
 from strongbox.engines.base import GlobalsEngine
 from strongbox.engines.registry import KINDS
 from strongbox.errors import IllegalStateMove, StrongboxError
-from strongbox.services import database_properties, physical_transfer
+from strongbox.services import binlog_replays, database_properties, physical_transfer
 from strongbox.services.context import Context
 from strongbox.services.instance_build import PitrRecovery
 from strongbox.services.restore_steps import ArtifactSource, StoredArtifacts, TargetRestorer
@@ -101,11 +101,12 @@ def run(ctx: Context, restore_id: int) -> None:
         root = scratch.prepare_root(ctx.settings.resolved_scratch_dir())
         with (
             scratch.restore_folder(root, restore_id) as folder,
-            _sources(ctx, database, prepared, _pitr(ctx, restore_id, point_in_time)) as (
+            _sources(ctx, database, prepared, _pitr(ctx, restore_id, prepared, point_in_time)) as (
                 source,
                 planned,
             ),
         ):
+            replay = binlog_replays.prepare(ctx, restore_id, point_in_time, prepared, folder)
             restorer = TargetRestorer(
                 ctx,
                 source,
@@ -114,6 +115,7 @@ def run(ctx: Context, restore_id: int) -> None:
                 parallel_jobs=parallel_jobs_for(prepared.manifest.engine, requested_jobs),
                 folder=folder,
                 progress=_Progress(ctx, restore_id),
+                after_fill=replay.apply if replay is not None else None,
             )
             restorer.require_room(planned)
             database_properties.check_all(
@@ -122,7 +124,12 @@ def run(ctx: Context, restore_id: int) -> None:
             if restore_globals:
                 _apply_globals(ctx, restorer, prepared.storage, globals_of(prepared.manifest))
             for index, item in enumerate(planned):
-                summary.done(index, restorer.restore(index, item, summary.noter(index)))
+                facts = restorer.restore(index, item, summary.noter(index))
+                if replay is not None:
+                    facts["warnings"] = [*facts["warnings"], *replay.warnings_for(item.source)]
+                summary.done(index, facts)
+            if replay is not None and point_in_time is not None:
+                replay.report(point_in_time)
         _end(ctx, restore_id, JobState.SUCCEEDED)
     except Exception as exc:
         reason = str(exc) if isinstance(exc, StrongboxError) else f"unexpected error: {exc!r}"
@@ -157,8 +164,12 @@ def _sources(
         yield found
 
 
-def _pitr(ctx: Context, restore_id: int, facts: dict[str, Any] | None) -> PitrRecovery | None:
-    if facts is None:
+def _pitr(
+    ctx: Context, restore_id: int, prepared: Prepared, facts: dict[str, Any] | None
+) -> PitrRecovery | None:
+    """The WAL recovery of a physical base's temporary instance (a logical MySQL/MariaDB base
+    replays its binlog instead: `binlog_replays`)."""
+    if facts is None or prepared.base is None:
         return None
     from strongbox.services import pitr_restores  # it reads the restore schemas' module
 

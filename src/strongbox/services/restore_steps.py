@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 # Records a fact about the database being restored on the restore's row at once (e.g. the side
 # database's name before it exists), so that a person sees it even if the process dies.
 Note = Callable[..., None]
+# Run on a database once its dump is in, before it is checked (and swapped in): a point-in-time
+# restore replays the binlog there. Raises StrongboxError; the target is then handled as after
+# a failed fill.
+AfterFill = Callable[[str, PlannedDatabase], None]
 
 
 class Progress(Protocol):
@@ -100,8 +104,10 @@ class TargetRestorer:
         parallel_jobs: int,
         folder: Path,
         progress: Progress,
+        after_fill: AfterFill | None = None,
     ) -> None:
         settings = ctx.settings
+        self.after_fill = after_fill
         self.source = source
         self.engine = engine
         self.conn = conn
@@ -164,6 +170,8 @@ class TargetRestorer:
                     self.engine.drop_database(self.conn, item.target, self.timeout)
                     self._create(item.target, item)
                 self._fill(item.target, item, path)
+                if self.after_fill is not None:
+                    self.after_fill(item.target, item)
                 warnings = self._apply_properties(item.target, item)
             except Exception as exc:
                 raise self._explain_failure(item, exc) from exc
@@ -186,6 +194,8 @@ class TargetRestorer:
                 raise _with_state(exc, f"database {item.target} was not changed") from exc
             try:
                 self._fill(names.side, item, path)
+                if self.after_fill is not None:
+                    self.after_fill(names.side, item)
                 warnings = self._apply_properties(names.side, item)
                 counts = {**self.summarize(names.side), "warnings": warnings}
                 # From here one of the two names exists (which one, the swap decides).

@@ -32,6 +32,7 @@ from strongbox.errors import IllegalStateMove, StrongboxError, conflict, invalid
 from strongbox.services import (
     access,
     backups,
+    binlog_restores,
     databases,
     hints,
     physical_transfer,
@@ -41,6 +42,7 @@ from strongbox.services import (
     stored_manifests,
 )
 from strongbox.services.auth import Principal
+from strongbox.services.binlog_restores import BinlogChoice
 from strongbox.services.busy import refuse_if_busy
 from strongbox.services.context import Context
 from strongbox.services.instance_build import instance_folder
@@ -92,23 +94,29 @@ def create(
         access.require(principal, Role.ADMIN, "a restore with restore_globals=true")
     choice = None
     if body.point_in_time is not None:
-        choice = pitr_restores.choose(ctx, database, body.point_in_time, body.backup)
+        choice = binlog_restores.choose_any(ctx, database, body.point_in_time, body.backup)
         body = body.model_copy(update={"backup": choice.base})
     if body.new_instance is not None:
         from strongbox.services import new_instances  # it plans with this module's helpers
 
+        wal_choice = binlog_restores.refuse_new_instance(choice)
         with ctx.catalog.session() as session:
             backup = _restorable_backup(session, database, body)
             session.expunge(backup)
         new_instances.check_request(ctx, database, body, backup)
         if dry_run:
-            return new_instances.plan(ctx, database, body, choice)
-        return new_instances.queue(ctx, database, body, choice)
+            return new_instances.plan(ctx, database, body, wal_choice)
+        return new_instances.queue(ctx, database, body, wal_choice)
     target = body.target or database
     with ctx.catalog.session() as session:
         _check_request(session, database, target, body)
     prepared = prepare(ctx, database, body.backup_name(), target, body.database_map, body.overwrite)
     if dry_run:
+        if isinstance(choice, BinlogChoice):
+            timeout = ctx.settings.check_timeout_seconds
+            return binlog_restores.with_plan(
+                plan_out(prepared, body, target), choice, prepared, timeout
+            )
         return _with_point_in_time(ctx, plan_out(prepared, body, target), choice)
     now = ctx.clock.now()
     name = body.name or default_name("restore", now)
@@ -132,7 +140,7 @@ def create(
             restored_bytes=0,
             expected_bytes=sum(p.artifact.raw_bytes for p in prepared.planned),
             summary=[_summary_entry(p) for p in prepared.planned],
-            point_in_time=pitr_restores.request_facts(choice) if choice else None,
+            point_in_time=binlog_restores.request_facts_any(choice),
         )
         session.add(row)
         session.flush()

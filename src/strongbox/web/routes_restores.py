@@ -56,6 +56,7 @@ def restore_dialog(request: Request, session: Session, database: str, backup: st
         sources=sources,
         values=values,
         windows=windows,
+        engine=databases.get(ctx, database).engine,
         errors=None,
     )
 

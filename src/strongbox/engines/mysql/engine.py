@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pymysql
 
+from strongbox.domain.binlog_replay import ReplayPlan
 from strongbox.domain.database_properties import DatabaseProperties
 from strongbox.engines.base import (
     UNKNOWN_DATABASE,
+    BinlogReplayCommand,
     BinlogServerStatus,
     ConnectionInfo,
     DatabaseSummary,
@@ -375,3 +377,21 @@ class MySQLEngine:
     ) -> None:
         """See `binlog_replay.replay`."""
         binlog_replay.replay(conn, target, files, options, timeout, self.search_path)
+
+    def plan_binlog_replay(
+        self,
+        conn: ConnectionInfo,
+        plan: ReplayPlan,
+        source_db: str,
+        target_db: str,
+        files: list[Path],
+        timeout: float,
+    ) -> BinlogReplayCommand:
+        """See `binlog_replay.plan`."""
+        return binlog_replay.plan(
+            conn, plan, source_db, target_db, files, timeout, self.search_path
+        )
+
+    def run_binlog_replay(self, command: BinlogReplayCommand) -> None:
+        """See `binlog_replay.run`."""
+        binlog_replay.run(command)

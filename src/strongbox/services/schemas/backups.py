@@ -34,6 +34,10 @@ class ArtifactOut(BaseModel):
         default=None,
         description="what a restore gives a new database: encoding, collation, settings...",
     )
+    log_position: dict[str, Any] | None = Field(
+        default=None,
+        description="MySQL/MariaDB: the binlog position of this database's dump",
+    )
     objects: list[ArtifactObject] | None = Field(
         default=None,
         description="when the artifact is stored as several objects in sequence (more than "

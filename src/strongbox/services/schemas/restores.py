@@ -28,8 +28,8 @@ class PointInTime(Input):
     latest: bool = Field(default=False, description="recover to the last stored commit")
     base_backup: Name | None = Field(
         default=None,
-        description="the PITR-ready physical base to start from; default: the newest base "
-        "whose window holds the target",
+        description="the PITR-ready base to start from (a physical backup for PostgreSQL, a "
+        "logical one for MySQL/MariaDB); default: the newest base whose window holds the target",
     )
 
     @model_validator(mode="after")
@@ -66,8 +66,10 @@ class RestoreCreate(Input):
     )
     point_in_time: PointInTime | None = Field(
         default=None,
-        description="PostgreSQL with PITR: recover a physical base and the stored WAL to this "
-        "time (or the latest stored commit), into new_instance or target / database_map",
+        description="with PITR: recover a base and the stored change log to this time (or the "
+        "latest stored commit): PostgreSQL a physical base and its WAL, into new_instance or "
+        "target / database_map; MySQL/MariaDB a logical base and its binlog, into target / "
+        "database_map",
     )
 
     @model_validator(mode="after")
@@ -130,7 +132,7 @@ class RecoveryOut(BaseModel):
 class PointInTimeOut(BaseModel):
     time: datetime | None = Field(description="the target asked for; null with latest")
     latest: bool
-    base_backup: str = Field(description="the physical base recovered from")
+    base_backup: str = Field(description="the base recovered from")
     target_reached: bool | None = Field(
         default=None,
         description="once recovered: whether every stored commit up to the target was "
@@ -142,7 +144,9 @@ class PointInTimeOut(BaseModel):
     recovery_stopped: str | None = Field(
         default=None, description="the server log's 'recovery stopping ...' line"
     )
-    wal_files: int | None = Field(default=None, description="how many WAL files were staged")
+    wal_files: int | None = Field(
+        default=None, description="how many WAL (or binlog) files were staged"
+    )
 
 
 class PointInTimePlanOut(BaseModel):
@@ -151,13 +155,29 @@ class PointInTimePlanOut(BaseModel):
     base_backup: str
     window_from: datetime
     window_to: datetime
-    timeline: str = Field(description="recovery_target_timeline")
+    timeline: str = Field(
+        description="recovery_target_timeline; MySQL/MariaDB: the id of the server that wrote "
+        "the binlog"
+    )
     stops_at_target: bool = Field(
         description="false when no stored commit follows the target: all the WAL is replayed"
     )
-    wal_files: list[str] = Field(description="the WAL files to fetch, history files first")
+    wal_files: list[str] = Field(
+        description="the WAL files to fetch, history files first (MySQL/MariaDB: the binlog "
+        "files, in order)"
+    )
     wal_file_count: int
     wal_bytes: int = Field(description="their stored (compressed) bytes")
+    start_positions: dict[str, str] | None = Field(
+        default=None,
+        description="MySQL/MariaDB: where each database's replay starts (file:position, its "
+        "dump's recorded binlog position)",
+    )
+    stop_datetime: str | None = Field(
+        default=None,
+        description="MySQL/MariaDB: the reader's --stop-datetime (UTC; the events before it "
+        "are replayed)",
+    )
 
 
 class NewInstanceOut(BaseModel):
