@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from strongbox.cli.output import CliError
+from strongbox.cli.client import CliError
 
 MAX_IDENTITY_FILE_BYTES = 16 * 1024
 
