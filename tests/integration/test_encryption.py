@@ -18,6 +18,7 @@ from fixtures.app import RunningServer
 from fixtures.mariadb import MariaDBServer
 from fixtures.postgres import PostgresServer
 from fixtures.seaweed import SeaweedServer
+from integration import test_backup_objects as plain_objects
 from integration.bodies import mariadb_database, postgres_database, s3_storage
 from integration.problems import assert_problem, fields_of
 from integration.seeds import mariadb_fingerprint, pg_fingerprint, seed_mariadb, seed_postgres
@@ -25,6 +26,11 @@ from integration.test_cli import cli
 from integration.test_restore import wait_for_restore
 
 pytestmark = pytest.mark.integration
+
+# The plain several-objects case's server (2 parts per object) and database, shared.
+small_objects = plain_objects.small_objects
+noise = plain_objects.noise
+NOISE = plain_objects.DB
 
 AGE_HEADER = b"age-encryption.org/v1\n"
 
@@ -268,3 +274,48 @@ def test_an_encrypted_mariadb_backup_restores_with_the_identity_and_with_standar
     assert mariadb_fingerprint(mariadb_server, "eshop") == source
     for name in ("eshop", "eshop_tools"):
         mariadb_server.execute(f"DROP DATABASE IF EXISTS {name}")
+
+
+def test_an_encrypted_artifact_in_several_objects_is_one_age_stream_that_restores(
+    small_objects: RunningServer,
+    pg_server: PostgresServer,
+    seaweed: SeaweedServer,
+    s3_bucket: str,
+    noise: tuple[Any, ...],
+    keys: tuple[Key, Key, Key],
+) -> None:
+    team = keys[0]
+    client = small_objects.client
+    client.post(
+        "/api/v1/databases",
+        json=postgres_database(pg_server, [NOISE]) | {"age_recipients": [team.recipient]},
+    ).raise_for_status()
+    client.post("/api/v1/backup-storages", json=s3_storage(seaweed, s3_bucket)).raise_for_status()
+    client.post(
+        "/api/v1/databases/prod/backups", json={"storage": "bucket", "name": "big"}
+    ).raise_for_status()
+    backup = small_objects.wait_for_backup("prod", "big")
+    assert backup["state"] == "succeeded", backup["error"]
+
+    [dump] = [a for a in backup["artifacts"] if a["kind"] == "database"]
+    assert dump["key"] == f"prod/big/{NOISE}.pgdump.zst.age"
+    assert len(dump["objects"]) >= 3
+    parts = [stored(seaweed, s3_bucket, o["key"]) for o in dump["objects"]]
+    for part, listed in zip(parts, dump["objects"], strict=True):
+        assert hashlib.sha256(part).hexdigest() == listed["sha256"]
+    whole = b"".join(parts)
+    assert hashlib.sha256(whole).hexdigest() == dump["sha256"]
+    assert_not_zstd(whole)
+    assert len(decrypted_with_standard_tools(whole, team)) == dump["raw_bytes"]
+
+    answer = post_restore(
+        small_objects,
+        "prod",
+        backup="big",
+        database_map={NOISE: "noise_copy"},
+        identity=team.identity,
+    )
+    assert answer.status_code == 202, answer.text
+    done = wait_for_restore(small_objects, "prod", answer.json()["name"])
+    assert done["state"] == "succeeded", done["error"]
+    assert plain_objects.fingerprint(pg_server, "noise_copy") == noise
