@@ -27,7 +27,9 @@ from pyrage import x25519
 from strongbox.errors import ErrorKind, StrongboxError
 
 SUFFIX = ".age"
-QUEUE_CHUNKS = 32  # of age's 64 KiB chunks: 2 MiB in flight at most
+QUEUE_CHUNKS = 4  # of HANDOFF_BYTES each: a few MiB in flight at most
+# pyrage writes 64 KiB at a time; handing over larger pieces saves most of the thread switches.
+HANDOFF_BYTES = 1024 * 1024
 PLAIN_CHUNK = 1024 * 1024
 DECRYPT_FAILED = "age-decrypt-failed"
 _END = object()
@@ -63,6 +65,7 @@ class _Handoff:
     def __init__(self) -> None:
         self.items: queue.Queue[object] = queue.Queue(maxsize=QUEUE_CHUNKS)
         self.stop = threading.Event()
+        self._gathered = bytearray()
 
     def put(self, item: object) -> None:
         while not self.stop.is_set():
@@ -74,11 +77,21 @@ class _Handoff:
         raise _Stopped
 
     def write(self, data: bytes) -> int:  # pyrage's writer
-        self.put(bytes(data))
+        self._gathered += data
+        if len(self._gathered) >= HANDOFF_BYTES:
+            self.put(bytes(self._gathered))
+            self._gathered.clear()
         return len(data)
 
     def flush(self) -> None:
         pass
+
+    def end(self) -> None:
+        """Hand over what is gathered, then the end of the stream."""
+        if self._gathered:
+            self.put(bytes(self._gathered))
+            self._gathered.clear()
+        self.put(_END)
 
 
 class EncryptingReader:
@@ -105,7 +118,7 @@ class EncryptingReader:
     def _encrypt(self) -> None:
         try:
             pyrage.encrypt_io(_PlainReader(self), self._handoff, self._recipients)
-            self._handoff.put(_END)
+            self._handoff.end()
         except _Stopped:
             return
         except BaseException as exc:  # handed to the consumer, which raises it
@@ -238,7 +251,7 @@ def decrypted(
     def run() -> None:
         try:
             pyrage.decrypt_io(source, handoff, list(identities))
-            handoff.put(_END)
+            handoff.end()
         except _Stopped:
             return
         except BaseException as exc:
