@@ -158,7 +158,8 @@ def storage_create(form: FormLike) -> Any:
     kind = text(form, "type")
     data: dict[str, Any] = {"type": kind, "name": text(form, "name")}
     _put(data, "description", text(form, "description"))
-    data["age_recipients"] = recipients(form)
+    if recipients(form):  # a kind declared elsewhere may not take them: sent only when given
+        data["age_recipients"] = recipients(form)
     fields = next((k.form_fields for k in registry.kinds() if k.name == kind), ())
     for spec in fields:
         if spec.widget == "checkbox":
