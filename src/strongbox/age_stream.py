@@ -34,6 +34,10 @@ PLAIN_CHUNK = 1024 * 1024
 DECRYPT_FAILED = "age-decrypt-failed"
 _END = object()
 _WAIT = 0.5  # seconds between looks at the stop flag while a queue is full or empty
+# How long a stream that was given up waits for its pyrage thread: the thread may be blocked in a
+# read (a dump program, a storage) that ends on its own soon after, when the program is stopped
+# or the read-ahead gives up; it is a daemon thread and never outlives that read.
+_JOIN_SECONDS = 5.0
 
 
 class ObjectStream(Protocol):
@@ -201,7 +205,7 @@ class EncryptingReader:
         """Stop the pyrage thread (when the stream was not read to its end)."""
         self._handoff.stop.set()
         if self._started:
-            self._thread.join()
+            self._thread.join(timeout=_JOIN_SECONDS)
 
 
 class _PlainReader:
@@ -268,9 +272,9 @@ def decrypted(
             yield item
     finally:
         handoff.stop.set()
-        thread.join()
+        thread.join(timeout=_JOIN_SECONDS)
         close = getattr(chunks, "close", None)
-        if close is not None:
+        if close is not None and not thread.is_alive():  # else it is still reading them
             close()
 
 
