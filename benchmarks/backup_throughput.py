@@ -10,7 +10,9 @@ UUIDs, short text; about 2.5-3:1 with zstd -3), then, alternating over the round
   (a) `pg_dump -Fc -Z0 | zstd -3 -T0 > /dev/null`: the no-upload limit,
   (b) `pg_dump -Fc` (its default zlib) streamed into the bucket with boto3's `upload_fileobj`,
   (c) a Strongbox backup into the same bucket through the REST API of a `strongbox serve`
-      subprocess, whose resident memory is sampled every 50 ms during the backup.
+      subprocess, whose resident memory is sampled every 50 ms during the backup,
+  (e) the same Strongbox backup into a storage with an age recipient: compressed, then
+      encrypted with age (the price of client-side encryption, next to (c)).
 
 MB/s is database bytes (pg_database_size) per second for all three, so the figures compare.
 With several sizes the database is grown between them and each size gets a fresh Strongbox
@@ -42,6 +44,9 @@ import boto3
 from lib.machine import RssSampler, describe_machine, machine_busy_cpu, proc_status_kib
 from lib.seeding import DBNAME, MB, sample_ratio, seed_to
 from lib.servers import BUCKET, Services, StrongboxServer, pg_dump_argv, pg_env, throwaway_services
+from pyrage import x25519
+
+from integration.bodies import s3_storage
 
 
 @dataclass
@@ -117,11 +122,12 @@ def naive_method(services: Services) -> None:
     client.close()
 
 
-def strongbox_method(server: StrongboxServer) -> Run:
-    """(c) one backup through the API, polled until it ends; then deleted."""
+def strongbox_method(server: StrongboxServer, storage: str = "seaweed") -> Run:
+    """(c) one backup through the API, polled until it ends; then deleted. (e) the same into
+    `storage` `seaweed-age`, whose backups are encrypted to an age recipient."""
     with RssSampler(server.pid) as sampler:
         posted = time.time()
-        backup = server.post(f"/api/v1/databases/{DBNAME}/backups", {"storage": "seaweed"})
+        backup = server.post(f"/api/v1/databases/{DBNAME}/backups", {"storage": storage})
         done = server.wait_for_backup(backup["name"])
     if done["state"] != "succeeded":
         raise RuntimeError(f"the Strongbox backup {done['state']}: {done['error']}")
@@ -144,6 +150,7 @@ METHODS = {
     "a": "(a) pg_dump -Z0 | zstd -3 -T0 > /dev/null",
     "b": "(b) pg_dump -Fc | boto3 upload_fileobj",
     "c": "(c) Strongbox (API, into SeaweedFS)",
+    "e": "(e) Strongbox, encrypted with age",
 }
 
 
@@ -184,7 +191,7 @@ def run_size(
         f"  pg_database_size {db_bytes / MB:,.0f} MB; "
         f"zstd -3 ratio of a 1% sample: {result.sample_ratio:.2f}"
     )
-    if "c" in methods:
+    if set("ce") & set(methods):
         # A fresh server per size: its peak is not inherited from a bigger backup before.
         services.strongbox = StrongboxServer(services)
         time.sleep(1.0)  # let start-up settle before reading the idle footprint
@@ -194,8 +201,13 @@ def run_size(
         "a": lambda: limit_method(services),
         "b": lambda: naive_method(services),
         "c": lambda: strongbox_method(services.strongbox) if services.strongbox else None,
+        "e": lambda: (
+            strongbox_method(services.strongbox, AGE_STORAGE) if services.strongbox else None
+        ),
     }
-    order = [m for m in "abc" if m in methods]
+    if "e" in methods and services.strongbox is not None:
+        add_age_storage(services.strongbox, services)
+    order = [m for m in "abce" if m in methods]
     try:
         for index in range(rounds):
             # Rotate the order each round so no method always runs first (cold) or last.
@@ -218,6 +230,27 @@ def run_size(
     return result
 
 
+AGE_STORAGE = "seaweed-age"
+
+
+def add_age_storage(server: StrongboxServer, services: Services) -> None:
+    """The storage of (e): the same bucket under another prefix, with a fresh age recipient
+    (the identity is thrown away: the benchmark never restores)."""
+    recipient = str(x25519.Identity.generate().to_public())
+    weed = services.weed
+    server.post(
+        "/api/v1/backup-storages",
+        s3_storage(
+            weed,
+            BUCKET,
+            AGE_STORAGE,
+            region=weed.region,
+            prefix="age",
+            age_recipients=[recipient],
+        ),
+    )
+
+
 def describe(run: Run, db_bytes: int) -> str:
     cpu = ", ".join(f"{k} {v:.1f}" for k, v in run.cpu.items() if v >= 0.05)
     text = f"{run.seconds:6.1f} s {db_bytes / MB / run.seconds:6.1f} MB/s  cpu s: {cpu}"
@@ -238,20 +271,24 @@ def report(results: list[SizeResult]) -> None:
 
 def report_speed(results: list[SizeResult]) -> None:
     print("\n## Throughput: MB/s = pg_database_size / wall time; median of rounds (best)\n")
-    print("| database | dump (raw) | (a) limit | (b) naive | (c) Strongbox | c/a | c/b |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print(
+        "| database | dump (raw) | (a) limit | (b) naive | (c) Strongbox | (e) with age "
+        "| c/a | c/b | e/c |"
+    )
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in results:
         speed = {m: f"{r.mbps(m):.1f} ({r.best_mbps(m):.1f})" for m in r.runs}
         ratios = [
-            f"{r.mbps('c') / r.mbps(m):.2f} ({r.best_mbps('c') / r.best_mbps(m):.2f})"
-            if {"c", m} <= set(r.runs)
+            f"{r.mbps(x) / r.mbps(y):.2f} ({r.best_mbps(x) / r.best_mbps(y):.2f})"
+            if {x, y} <= set(r.runs)
             else "-"
-            for m in "ab"
+            for x, y in (("c", "a"), ("c", "b"), ("e", "c"))
         ]
-        raw = f"{r.runs['c'][0].raw_bytes / MB:,.0f} MB" if "c" in r.runs else "-"
-        cells = " | ".join([*(speed.get(m, "-") for m in "abc"), *ratios])
+        first = r.runs.get("c", r.runs.get("e"))
+        raw = f"{first[0].raw_bytes / MB:,.0f} MB" if first else "-"
+        cells = " | ".join([*(speed.get(m, "-") for m in "abce"), *ratios])
         print(f"| {r.db_bytes / MB:,.0f} MB | {raw} | {cells} |")
-    print("\nAims: c/a >= 0.8, c/b >= 3.")
+    print("\nAims: c/a >= 0.8, c/b >= 3, e/c >= 0.9 (age costs at most 10 %).")
     for r in results:
         noisy = {m: r.disturbed(m) for m in r.runs if r.disturbed(m)}
         if noisy:
@@ -335,12 +372,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="Strongbox backups run in a row after the rounds of the largest size",
     )
     parser.add_argument(
-        "--methods", default="abc", help="which of a, b, c to run (for experiments)"
+        "--methods", default="abce", help="which of a, b, c, e to run (for experiments)"
     )
     args = parser.parse_args(argv)
     args.sizes = sorted(int(s) for s in args.sizes.split(",")) if args.sizes else [args.size_mb]
-    if set(args.methods) - set("abc") or not args.methods:
-        parser.error("--methods takes letters among a, b, c")
+    if set(args.methods) - set("abce") or not args.methods:
+        parser.error("--methods takes letters among a, b, c, e")
     return args
 
 

@@ -16,6 +16,8 @@ if [ "$want_test_tools" = "--test" ]; then
   command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need_pkgs+=(mariadb-server)
   # Browser tests drive Debian's Chromium (Playwright's own browser download is not used).
   [ -x /usr/bin/chromium ] || need_pkgs+=(chromium)
+  # Encrypted backups are checked against the standard age tool.
+  command -v age >/dev/null 2>&1 || need_pkgs+=(age)
 fi
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

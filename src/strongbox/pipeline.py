@@ -1,4 +1,4 @@
-"""The backup stream: dump program stdout -> zstd -> SHA-256 -> storage upload.
+"""The backup stream: dump program stdout -> zstd -> [age] -> SHA-256 -> storage upload.
 
 Nothing is buffered whole and nothing touches the local disk: the storage pulls bytes from a
 `CompressingReader`, which pulls from the dump program's stdout. The reader raises when the dump
@@ -20,6 +20,8 @@ from typing import IO, Any, Protocol
 
 import zstandard
 
+from strongbox import age_stream
+from strongbox.age_stream import ObjectStream
 from strongbox.domain.pacing import Pacer
 from strongbox.domain.partsize import continuation_key
 from strongbox.engines.base import DumpCommand
@@ -45,6 +47,8 @@ class PipelineOptions:
     stall_timeout_seconds: float = 300.0
     # The database's `max_rate_mb_per_s` in bytes per second: reads are paced to it.
     max_rate_bytes_per_second: float | None = None
+    # Age recipients the stored bytes are encrypted to (`age_stream`); none: stored as compressed.
+    age_recipients: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -263,9 +267,13 @@ def dump_to_storage(
             pacer=_pacer(options, cancel),
             cut_at=storage.cut_at,
         )
-        with StallWatchdog(reader, tool, options.stall_timeout_seconds), _Guard(command, tool):
+        with (
+            StallWatchdog(reader, tool, options.stall_timeout_seconds),
+            _Guard(command, tool),
+            age_stream.encrypting(reader, options.age_recipients, storage.cut_at) as stored,
+        ):
             try:
-                objects = _store_objects(reader, storage, key, command.expected_bytes)
+                objects = _store_objects(stored, storage, key, command.expected_bytes)
             except ToolFailedError as exc:
                 raise _explained(command, tool, exc) from exc
         log_position = reader.log_position
@@ -273,15 +281,15 @@ def dump_to_storage(
             log_position = command.position_from_stderr(tool.stderr_tail().encode())
     return ArtifactResult(
         raw_bytes=reader.raw_bytes,
-        stored_bytes=reader.stored_bytes,
-        sha256=reader.sha256(),
+        stored_bytes=stored.stored_bytes,
+        sha256=stored.sha256(),
         log_position=log_position,
         objects=objects,
     )
 
 
 def _store_objects(
-    reader: CompressingReader, storage: BackupStorage, key: str, expected_bytes: int | None
+    reader: ObjectStream, storage: BackupStorage, key: str, expected_bytes: int | None
 ) -> tuple[StoredObject, ...]:
     objects: list[StoredObject] = []
     while True:

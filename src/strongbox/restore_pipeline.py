@@ -1,5 +1,5 @@
-"""The restore stream: storage -> SHA-256 check -> zstd decompression -> restore tool (or a local
-file that a tool reads afterwards).
+"""The restore stream: storage -> SHA-256 check -> [age] -> zstd decompression -> restore tool
+(or a local file that a tool reads afterwards).
 
 Nothing is buffered whole. The checksum of the stored object is computed while it streams down;
 a mismatch is an error even when the tool already accepted every byte, so the caller can undo
@@ -19,7 +19,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import zstandard
+from pyrage import x25519
 
+from strongbox import age_stream
 from strongbox.engines.base import RestoreCommand
 from strongbox.errors import ErrorKind, StrongboxError
 from strongbox.pipeline import StallWatchdog
@@ -36,6 +38,8 @@ STALLED = "restore-stalled"
 SCRATCH_WRITE_FAILED = "scratch-write-failed"
 
 OnBytes = Callable[[int], None]
+# The age identities that open an encrypted artifact; None for an artifact stored unencrypted.
+Identities = Sequence[x25519.Identity] | None
 
 
 class ChecksumMismatchError(StrongboxError):
@@ -142,11 +146,16 @@ def _decompressed(
     expected_sha256: str,
     stall_seconds: float,
     flow: Flow,
+    identities: Identities = None,
 ) -> Iterator[bytes]:
-    """The decompressed bytes of `key`, verified at the end (see `_read_ahead`)."""
+    """The decompressed bytes of `key`, verified at the end (see `_read_ahead`); decrypted
+    first with `identities` when the artifact is encrypted with age (`age_stream`)."""
     # Across frames: an artifact in several objects is one zstd frame per object.
     decompressor = zstandard.ZstdDecompressor().decompressobj(read_across_frames=True)
-    for chunk in _read_ahead(storage, key, expected_sha256, stall_seconds):
+    chunks = _read_ahead(storage, key, expected_sha256, stall_seconds)
+    if identities is not None:
+        chunks = age_stream.decrypted(chunks, identities, key_label(key))
+    for chunk in chunks:
         flow.moved()
         data = decompressor.decompress(chunk)
         if data:
@@ -154,12 +163,16 @@ def _decompressed(
 
 
 def verified_chunks(
-    storage: BackupStorage, key: ArtifactKeys, expected_sha256: str, stall_seconds: float
+    storage: BackupStorage,
+    key: ArtifactKeys,
+    expected_sha256: str,
+    stall_seconds: float,
+    identities: Identities = None,
 ) -> Iterator[bytes]:
     """The decompressed bytes of `key`, streamed; raises ChecksumMismatchError after the last
     chunk when the stored bytes differ from `expected_sha256` (the consumer must read to the
     end and undo what it made of the bytes on that error)."""
-    return _decompressed(storage, key, expected_sha256, stall_seconds, Flow())
+    return _decompressed(storage, key, expected_sha256, stall_seconds, Flow(), identities)
 
 
 def download(
@@ -169,11 +182,12 @@ def download(
     path: Path,
     stall_seconds: float,
     on_raw_bytes: OnBytes | None = None,
+    identities: Identities = None,
 ) -> int:
     """Download, verify and decompress `key` into the new file `path` (0600); returns its size.
     The file is removed again on any error (checksum mismatch, storage error, stall, full
     disk). It is not fsynced: it only lives for this restore, and a crash fails the restore."""
-    chunks = _decompressed(storage, key, expected_sha256, stall_seconds, Flow())
+    chunks = _decompressed(storage, key, expected_sha256, stall_seconds, Flow(), identities)
     return _write_new_file(chunks, path, what=key_label(key), on_raw_bytes=on_raw_bytes)
 
 
@@ -209,6 +223,7 @@ def feed_from_storage(
     command: RestoreCommand,
     stall_seconds: float,
     on_raw_bytes: OnBytes | None = None,
+    identities: Identities = None,
 ) -> int:
     """Stream the decompressed object into the tool's stdin; returns the raw bytes fed.
 
@@ -216,7 +231,7 @@ def feed_from_storage(
     is damaged, StalledError when the storage stalls (the tool may have written some or all of
     it: the caller must undo)."""
     flow = Flow()
-    chunks = _decompressed(storage, key, expected_sha256, stall_seconds, flow)
+    chunks = _decompressed(storage, key, expected_sha256, stall_seconds, flow, identities)
     return _feed(chunks, command, stall_seconds, flow, key_label(key), on_raw_bytes)
 
 
@@ -334,10 +349,15 @@ def download_from_tool(
 
 
 def read_decompressed(
-    storage: BackupStorage, key: ArtifactKeys, expected_sha256: str, stall_seconds: float
+    storage: BackupStorage,
+    key: ArtifactKeys,
+    expected_sha256: str,
+    stall_seconds: float,
+    identities: Identities = None,
 ) -> bytes:
     """The whole decompressed object, verified (for small objects such as a roles dump)."""
-    return b"".join(_decompressed(storage, key, expected_sha256, stall_seconds, Flow()))
+    chunks = _decompressed(storage, key, expected_sha256, stall_seconds, Flow(), identities)
+    return b"".join(chunks)
 
 
 def run_with_input(command: RestoreCommand, data: bytes) -> str:

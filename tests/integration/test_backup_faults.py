@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pyrage import x25519
 
 from fixtures.app import RunningServer, start_server, stop_server
 from fixtures.postgres import PostgresServer
@@ -57,12 +58,23 @@ def wait_until_running_with_bytes(running: RunningServer, name: str) -> dict[str
     raise AssertionError("the backup never showed progress")
 
 
+def age_recipients(encrypted: bool) -> list[str]:
+    return [str(x25519.Identity.generate().to_public())] if encrypted else []
+
+
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "age"])
 def test_a_dump_tool_that_dies_midway_fails_the_backup_and_leaves_no_object(
-    tmp_path: Path, pg_server: PostgresServer, mid: str, seaweed: SeaweedServer, s3_bucket: str
+    tmp_path: Path,
+    pg_server: PostgresServer,
+    mid: str,
+    seaweed: SeaweedServer,
+    s3_bucket: str,
+    encrypted: bool,
 ) -> None:
     running, server = server_with_pg_dump(tmp_path, DIES_MIDWAY)
     try:
-        register(running, pg_server, s3_storage(seaweed, s3_bucket))
+        storage = s3_storage(seaweed, s3_bucket, age_recipients=age_recipients(encrypted))
+        register(running, pg_server, storage)
         running.client.post(
             "/api/v1/databases/prod/backups", json={"storage": "bucket", "name": "cut"}
         ).raise_for_status()
@@ -78,13 +90,15 @@ def test_a_dump_tool_that_dies_midway_fails_the_backup_and_leaves_no_object(
         stop_server(running, server)
 
 
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "age"])
 def test_a_stalled_dump_is_stopped_and_failed(
-    tmp_path: Path, pg_server: PostgresServer, mid: str
+    tmp_path: Path, pg_server: PostgresServer, mid: str, encrypted: bool
 ) -> None:
     running, server = server_with_pg_dump(tmp_path, STALLS, stall_timeout_seconds=2)
     folder = tmp_path / "backups"
     try:
-        register(running, pg_server, {"type": "filesystem", "name": "disk", "path": str(folder)})
+        disk = {"type": "filesystem", "name": "disk", "path": str(folder)}
+        register(running, pg_server, disk | {"age_recipients": age_recipients(encrypted)})
         running.client.post(
             "/api/v1/databases/prod/backups", json={"storage": "disk", "name": "stuck"}
         ).raise_for_status()

@@ -119,6 +119,8 @@ class Storage(Base):
     settings: Mapped[dict[str, Any]]
     # The secret access key, encrypted with the server's secret key.
     secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    # Age recipients (public keys, `age1...`) every backup stored here is encrypted to.
+    age_recipients: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -150,6 +152,9 @@ class Database(Base):
     max_rate_mb_per_s: Mapped[float | None] = mapped_column(Float)
     lock_timeout_seconds: Mapped[int] = mapped_column(default=60, server_default="60")
     backup_source: Mapped[dict[str, Any] | None]
+    # Age recipients (public keys) this database's backups and PITR segments are encrypted to,
+    # besides those of the storage (see age_keys.recipients_for).
+    age_recipients: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from strongbox.cli.age_options import AgeRecipientOpt, NoAgeRecipientsOpt, recipients_change
 from strongbox.cli.client import ApiClient
 from strongbox.cli.output import print_json, print_record, print_table
 from strongbox.cli.pem_files import read_pem
@@ -67,6 +68,7 @@ def add(
     max_rate_mb_per_s: MaxRateOpt = None,
     lock_timeout_seconds: LockTimeoutOpt = None,
     backup_source: BackupSourceOpt = None,
+    age_recipient: AgeRecipientOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add a database; Strongbox tests the connection (and the backup source) before saving."""
@@ -84,6 +86,7 @@ def add(
         "max_rate_mb_per_s": max_rate_mb_per_s,
         "lock_timeout_seconds": lock_timeout_seconds,
         "backup_source": parse_backup_source(backup_source),
+        "age_recipients": list(age_recipient) if age_recipient else None,
     }
     show_one(
         ApiClient().post("/databases", {k: v for k, v in body.items() if v is not None}), as_json
@@ -140,6 +143,8 @@ def edit(
     no_backup_source: Annotated[
         bool, typer.Option("--no-backup-source", help="back up the server itself again")
     ] = False,
+    age_recipient: AgeRecipientOpt = None,
+    no_age_recipients: NoAgeRecipientsOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Change a database; options left out keep their value (a --ssl-mode that verifies
@@ -163,6 +168,7 @@ def edit(
         body["max_rate_mb_per_s"] = None
     if no_backup_source:
         body["backup_source"] = None
+    recipients_change(body, age_recipient, no_age_recipients)
     show_one(ApiClient().patch(f"/databases/{name}", body), as_json)
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from strongbox.cli.age_options import IdentityOpt, read_identity
 from strongbox.cli.client import ApiClient, CliError
 from strongbox.cli.output import console, print_json, print_record, print_table
 from strongbox.cli.progress import follow
@@ -49,6 +50,7 @@ def restore(
     base: Annotated[
         str | None, typer.Option(help="with --time/--latest: the base backup to start from")
     ] = None,
+    identity: IdentityOpt = None,
     wait: Annotated[bool, typer.Option(help="show progress until the restore ends")] = False,
     dry_run: Annotated[bool, typer.Option(help="print the plan and do nothing")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON for scripts")] = False,
@@ -92,6 +94,7 @@ def restore(
             "name": name,
             "point_in_time": point_in_time,
         }
+    body["identity"] = read_identity(identity)
     body = {k: v for k, v in body.items() if v is not None}
     path = f"/databases/{database}/restores"
     if dry_run:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from strongbox.cli.age_options import AgeRecipientOpt, NoAgeRecipientsOpt, recipients_change
 from strongbox.cli.client import ApiClient, CliError
 from strongbox.cli.output import print_json, print_record, print_table
 from strongbox.cli.pem_files import read_pem
@@ -45,11 +46,14 @@ def add(
     force_path_style: Annotated[bool, typer.Option()] = False,
     path: Annotated[str | None, typer.Option(help="folder, for --type filesystem")] = None,
     description: Annotated[str, typer.Option()] = "",
+    age_recipient: AgeRecipientOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add a backup storage; Strongbox tests access to it before saving."""
     kind = _kind(type_)
     body: dict[str, Any] = {"type": kind.name, "name": name, "description": description}
+    if age_recipient:
+        body["age_recipients"] = list(age_recipient)
     given = {
         "endpoint_url": endpoint_url,
         "bucket": bucket,
@@ -126,6 +130,8 @@ def edit(
     ] = None,
     path: Annotated[str | None, typer.Option()] = None,
     description: Annotated[str | None, typer.Option()] = None,
+    age_recipient: AgeRecipientOpt = None,
+    no_age_recipients: NoAgeRecipientsOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Change a backup storage; options left out keep their value."""
@@ -147,6 +153,7 @@ def edit(
     bundle = read_pem(ca_bundle, "--ca-bundle")
     if bundle is not None or no_ca_bundle:
         body["ca_bundle"] = bundle
+    recipients_change(body, age_recipient, no_age_recipients)
     show_one(ApiClient().patch(f"/backup-storages/{name}", body), as_json)
 
 

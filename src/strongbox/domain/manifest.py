@@ -48,6 +48,13 @@ class ManifestArtifact(BaseModel):
         "concatenation is the artifact (`sha256`, `stored_bytes`); absent for one object",
     )
 
+    encrypted_to: list[str] | None = Field(
+        default=None,
+        description="the age recipients (public keys) the stored bytes are encrypted to: the "
+        "artifact is one age stream of the zstd stream, its name ends with '.age', and a "
+        "restore needs the identity of one of them; absent when it is not encrypted",
+    )
+
     def object_keys(self) -> list[str]:
         """The keys to read, in order, for the artifact's bytes."""
         return [o.key for o in self.objects] if self.objects else [self.key]

@@ -41,7 +41,11 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 # What engines.common.safe_file_stems makes of a database name: no leading dot.
 _FILE_STEM = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+AGE_SUFFIX = ".age"
+MAX_RECIPIENTS = 16
+_AGE_RECIPIENT = re.compile(r"age1[0-9a-z]{58}")
 _ARTIFACT_FIELDS = (
+    "encrypted_to",
     "key",
     "kind",
     "dbname",
@@ -132,7 +136,11 @@ def artifact_problems(
     """The rules one artifact of a backup of `engine` breaks (see `artifact_set_problems`)."""
     label = f"artifact {_show(artifact.name)}"
     problems = [f"{label}: {p}" for p in _kind_and_format_problems(artifact, engine, formats)]
-    name_problem = file_name_problem(artifact.name, artifact.kind, artifact.format)
+    name_problem = _encrypted_name_problem(artifact) or file_name_problem(
+        artifact.name.removesuffix(AGE_SUFFIX) if artifact.encrypted_to else artifact.name,
+        artifact.kind,
+        artifact.format,
+    )
     if name_problem:
         problems.append(f"{label}: name {name_problem}")
     else:
@@ -153,6 +161,25 @@ def artifact_problems(
     # The objects' keys follow from the artifact's key, itself checked against the layout above.
     problems += [f"{label}: {p}" for p in object_problems(artifact, MAX_BYTES)]
     return problems
+
+
+def _encrypted_name_problem(artifact: ManifestArtifact) -> str | None:
+    """Why the name or recipients of an artifact do not say the same about its encryption.
+
+    >>> a = ManifestArtifact(name="app.pgdump.zst.age", key="k", kind="database", dbname="app",
+    ...     format="pg_dump-custom", raw_bytes=1, stored_bytes=1, sha256="0" * 64)
+    >>> _encrypted_name_problem(a)
+    "ends with '.age' but lists no age recipient"
+    """
+    encrypted_name = artifact.name.endswith(AGE_SUFFIX)
+    if artifact.encrypted_to is None:
+        return f"ends with {AGE_SUFFIX!r} but lists no age recipient" if encrypted_name else None
+    if not encrypted_name:
+        return f"of an artifact encrypted with age does not end with {AGE_SUFFIX!r}"
+    if not 1 <= len(artifact.encrypted_to) <= MAX_RECIPIENTS:
+        return f"lists {len(artifact.encrypted_to)} age recipients, not 1 to {MAX_RECIPIENTS}"
+    bad = [r for r in artifact.encrypted_to if not _AGE_RECIPIENT.fullmatch(r)]
+    return f"lists {_show(bad[0])}, which is not an age recipient" if bad else None
 
 
 def file_name_problem(name: str, kind: str, artifact_format: str) -> str | None:

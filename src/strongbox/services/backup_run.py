@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from strongbox import __version__
+from strongbox import __version__, age_stream
 from strongbox.catalog.models import Backup, Database
 from strongbox.domain.backup_methods import PHYSICAL, UNSUPPORTED, physical_unsupported
 from strongbox.domain.keys import artifact_key, backup_prefix, manifest_key
@@ -21,7 +21,7 @@ from strongbox.domain.states import JobState
 from strongbox.engines.base import DumpCommand, PhysicalEngine
 from strongbox.errors import IllegalStateMove, StrongboxError, invalid
 from strongbox.pipeline import PipelineOptions, StoredObject, dump_to_storage
-from strongbox.services import backup_sources, databases, storages, stored_manifests
+from strongbox.services import age_recipients, backup_sources, databases, storages, stored_manifests
 from strongbox.services.context import Context
 from strongbox.services.load_sampler import LoadSampler
 from strongbox.services.state_moves import claim, move_backup
@@ -124,6 +124,11 @@ def _take(
         conn = databases.connection_of(ctx, db_row)
         limits = backup_sources.dump_limits(db_row)
         source_address = db_row.backup_source
+        recipients = age_recipients.recipients_for(session, row.database, row.storage)
+        if method == PHYSICAL:  # recipients may have been added since it was queued
+            age_recipients.refuse_unencrypted(
+                session, database, row.storage, "a physical backup", "body.method"
+            )
     engine = databases.engine_of(ctx, engine_name)
     timeout = ctx.settings.check_timeout_seconds
     info = engine.check(conn, wanted, timeout)
@@ -155,6 +160,7 @@ def _take(
         zstd_threads=ctx.settings.zstd_threads,
         stall_timeout_seconds=ctx.settings.stall_timeout_seconds,
         max_rate_bytes_per_second=limits.max_rate_bytes_per_second,
+        age_recipients=tuple(recipients),
     )
     progress = _Progress(ctx, backup_id)
     sampler = LoadSampler(
@@ -183,6 +189,7 @@ def _take(
         size_bytes=sum(a.raw_bytes for a in artifacts),
         stored_bytes=sum(a.stored_bytes for a in artifacts),
         compression={"algorithm": "zstd", "level": options.zstd_level},
+        encryption={"algorithm": "age", "recipients": recipients} if recipients else None,
         log_position=log_position,
         artifacts=artifacts,
     )
@@ -207,8 +214,10 @@ def _dump_all(
     """Every command through the pipeline: the artifacts and the first log position."""
     artifacts: list[ManifestArtifact] = []
     log_position: dict[str, Any] | None = None
+    encrypted_to = list(options.age_recipients) or None
     for command in commands:
-        key = artifact_key(storage_prefix, database, name, command.artifact_name)
+        file_name = command.artifact_name + (age_stream.SUFFIX if encrypted_to else "")
+        key = artifact_key(storage_prefix, database, name, file_name)
         result = dump_to_storage(
             command, storage, key, options, on_raw_bytes=progress, cancel=cancel
         )
@@ -216,7 +225,7 @@ def _dump_all(
         log_position = log_position or result.log_position
         artifacts.append(
             ManifestArtifact(
-                name=command.artifact_name,
+                name=file_name,
                 key=key,
                 kind=command.kind,
                 dbname=command.dbname,
@@ -227,6 +236,7 @@ def _dump_all(
                 database_properties=command.properties,
                 log_position=result.log_position,
                 objects=_objects(result.objects),
+                encrypted_to=encrypted_to,
             )
         )
     return artifacts, log_position

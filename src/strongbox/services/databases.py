@@ -15,7 +15,7 @@ from strongbox.engines.base import ConnectionInfo, Engine, ServerInfo
 from strongbox.engines.registry import engine_for, kind_of
 from strongbox.engines.tls import VERIFYING_MODES, ssl_ca_rule
 from strongbox.errors import StrongboxError, conflict, invalid, not_found
-from strongbox.services import backup_sources, hints, managed_instances
+from strongbox.services import age_recipients, backup_sources, hints, managed_instances
 from strongbox.services.busy import busy_with
 from strongbox.services.context import Context
 from strongbox.services.schemas import (
@@ -60,6 +60,7 @@ def create(ctx: Context, body: DatabaseCreate) -> DatabaseOut:
         max_rate_mb_per_s=body.max_rate_mb_per_s,
         lock_timeout_seconds=body.lock_timeout_seconds,
         backup_source=source,
+        age_recipients=list(body.age_recipients),
         created_at=now,
         updated_at=now,
     )
@@ -99,6 +100,8 @@ def _pitr_warnings(session: Session) -> dict[str, list[str]]:
 def update(ctx: Context, name: str, body: DatabaseUpdate) -> DatabaseOut:
     with ctx.catalog.session() as session:
         row = get_row(session, name)
+        if body.age_recipients:
+            age_recipients.refuse_if_streaming(session, database=name, storage=None)
         engine_name = row.engine
         ssl_mode, ssl_ca = _tls_after(body, row)
         conn = ConnectionInfo(
@@ -142,6 +145,8 @@ def update(ctx: Context, name: str, body: DatabaseUpdate) -> DatabaseOut:
         if body.lock_timeout_seconds is not None:
             row.lock_timeout_seconds = body.lock_timeout_seconds
         row.backup_source = source
+        if body.age_recipients is not None:
+            row.age_recipients = list(body.age_recipients)
         row.updated_at = ctx.clock.now()
         return to_out(row)
 
@@ -289,6 +294,7 @@ def to_out(row: Database, warnings: list[str] | None = None) -> DatabaseOut:
         backup_source=(
             BackupSourceOut.model_validate(row.backup_source) if row.backup_source else None
         ),
+        age_recipients=list(row.age_recipients or []),
         created_at=row.created_at,
         updated_at=row.updated_at,
         warnings=warnings or [],

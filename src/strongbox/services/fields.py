@@ -231,3 +231,31 @@ FolderPath = Annotated[
 ]
 Secret = Annotated[SecretStr, Field(min_length=1, max_length=1024), AfterValidator(_no_nul)]
 Password = Annotated[SecretStr, Field(max_length=1024), AfterValidator(_no_nul)]
+
+
+def _check_age_recipient(value: str) -> None:
+    from strongbox.age_keys import recipient_problem  # pyrage loads only where keys are used
+
+    problem = recipient_problem(value)
+    if problem is not None:
+        raise PydanticCustomError("age_recipient_invalid", "'{value}' " + problem, {"value": value})
+
+
+AgeRecipient = Annotated[
+    str,
+    Rule(
+        r"^age1[0-9a-z]+$",
+        "'{value}' is not an age recipient: give the 'age1...' public key age-keygen prints",
+        max_length=128,
+        example="age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p",
+        after=_check_age_recipient,
+    ),
+]
+AgeRecipients = Annotated[
+    list[AgeRecipient],
+    Field(
+        max_length=16,
+        description="age recipients (public keys, 'age1...') every backup is encrypted to; "
+        "a restore then needs the identity of one of them",
+    ),
+]

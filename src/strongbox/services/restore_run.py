@@ -21,6 +21,7 @@ from strongbox.domain.states import JobState
 from strongbox.engines.base import GlobalsEngine
 from strongbox.engines.registry import KINDS
 from strongbox.errors import IllegalStateMove, StrongboxError
+from strongbox.restore_pipeline import Identities
 from strongbox.services import binlog_replays, database_properties, physical_transfer
 from strongbox.services.context import Context
 from strongbox.services.instance_build import PitrRecovery
@@ -74,8 +75,9 @@ class _Progress:
         _set(self._ctx, self._id, restored_bytes=total, heartbeat_at=self._ctx.clock.now())
 
 
-def run(ctx: Context, restore_id: int) -> None:
-    """Run the queued restore `restore_id` to its end. Never raises: the outcome is on the row."""
+def run(ctx: Context, restore_id: int, identities: Identities = None) -> None:
+    """Run the queued restore `restore_id` to its end. Never raises: the outcome is on the row.
+    `identities` open an encrypted backup (checked against its recipients when it was queued)."""
     from strongbox.services import restores  # the planning side; imported late to avoid a cycle
 
     if not claim(ctx.catalog, move_restore, restore_id, ctx.clock.now()):
@@ -101,7 +103,13 @@ def run(ctx: Context, restore_id: int) -> None:
         root = scratch.prepare_root(ctx.settings.resolved_scratch_dir())
         with (
             scratch.restore_folder(root, restore_id) as folder,
-            _sources(ctx, database, prepared, _pitr(ctx, restore_id, prepared, point_in_time)) as (
+            _sources(
+                ctx,
+                database,
+                prepared,
+                _pitr(ctx, restore_id, prepared, point_in_time),
+                identities,
+            ) as (
                 source,
                 planned,
             ),
@@ -122,7 +130,9 @@ def run(ctx: Context, restore_id: int) -> None:
                 engine, prepared.target_conn, planned, ctx.settings.check_timeout_seconds
             )
             if restore_globals:
-                _apply_globals(ctx, restorer, prepared.storage, globals_of(prepared.manifest))
+                _apply_globals(
+                    ctx, restorer, prepared.storage, globals_of(prepared.manifest), identities
+                )
             for index, item in enumerate(planned):
                 facts = restorer.restore(index, item, summary.noter(index))
                 if replay is not None:
@@ -141,13 +151,17 @@ def run(ctx: Context, restore_id: int) -> None:
 
 @contextlib.contextmanager
 def _sources(
-    ctx: Context, database: str, prepared: Prepared, pitr: PitrRecovery | None
+    ctx: Context,
+    database: str,
+    prepared: Prepared,
+    pitr: PitrRecovery | None,
+    identities: Identities,
 ) -> Iterator[tuple[ArtifactSource, list[PlannedDatabase]]]:
     """Where the dumps come from: the stored artifacts, or for a physical backup a temporary
     instance recovered from its base, or to its point in time (removed on the way out)."""
     if prepared.base is None:
         yield (
-            StoredArtifacts(prepared.storage, ctx.settings.stall_timeout_seconds),
+            StoredArtifacts(prepared.storage, ctx.settings.stall_timeout_seconds, identities),
             prepared.planned,
         )
         return
@@ -213,6 +227,7 @@ def _apply_globals(
     restorer: TargetRestorer,
     storage: BackupStorage,
     artifact: ManifestArtifact | None,
+    identities: Identities,
 ) -> None:
     engine, conn = restorer.engine, restorer.conn
     command = engine.plan_globals_restore(conn)
@@ -225,7 +240,11 @@ def _apply_globals(
             "globals-too-large",
         )
     data = restore_pipeline.read_decompressed(
-        storage, artifact.object_keys(), artifact.sha256, ctx.settings.stall_timeout_seconds
+        storage,
+        artifact.object_keys(),
+        artifact.sha256,
+        ctx.settings.stall_timeout_seconds,
+        identities if artifact.encrypted_to else None,
     )
     safe = engine.globals_for_target(data, conn)
     stderr = restore_pipeline.run_with_input(command, safe)

@@ -73,13 +73,25 @@ class ArtifactSource(Protocol):
 class StoredArtifacts:
     """Dumps read from a storage, verified, decompressed (`restore_pipeline`)."""
 
-    def __init__(self, storage: BackupStorage, stall_seconds: float) -> None:
+    def __init__(
+        self,
+        storage: BackupStorage,
+        stall_seconds: float,
+        identities: restore_pipeline.Identities = None,
+    ) -> None:
         self.storage = storage
         self.stall = stall_seconds
+        self.identities = identities  # of an encrypted backup's recipients, in memory only
 
     def feed(self, artifact: ManifestArtifact, command: RestoreCommand, progress: Progress) -> int:
         return restore_pipeline.feed_from_storage(
-            self.storage, artifact.object_keys(), artifact.sha256, command, self.stall, progress
+            self.storage,
+            artifact.object_keys(),
+            artifact.sha256,
+            command,
+            self.stall,
+            progress,
+            identities=self.identities if artifact.encrypted_to else None,
         )
 
     def download(self, artifact: ManifestArtifact, path: Path, progress: Progress) -> int:
@@ -90,6 +102,7 @@ class StoredArtifacts:
             path,
             self.stall,
             progress.heartbeat,
+            identities=self.identities if artifact.encrypted_to else None,
         )
 
 

@@ -37,6 +37,7 @@ from strongbox.services import (
     hints,
     physical_transfer,
     pitr_restores,
+    restore_keys,
     restore_run,
     storages,
     stored_manifests,
@@ -111,6 +112,8 @@ def create(
     with ctx.catalog.session() as session:
         _check_request(session, database, target, body)
     prepared = prepare(ctx, database, body.backup_name(), target, body.database_map, body.overwrite)
+    artifacts = [*prepared.manifest.artifacts, *([prepared.base] if prepared.base else [])]
+    identities = restore_keys.identities_for(artifacts, body.identity, body.backup_name())
     if dry_run:
         if isinstance(choice, BinlogChoice):
             timeout = ctx.settings.check_timeout_seconds
@@ -146,7 +149,8 @@ def create(
         session.flush()
         restore_id = row.id
         out = to_out(row)
-    ctx.executor.submit(lambda: restore_run.run(ctx, restore_id))
+    # The identities live in this closure only: the job gets them in memory, the row never.
+    ctx.executor.submit(lambda: restore_run.run(ctx, restore_id, identities))
     return out
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from strongbox.catalog.models import Backup, Schedule, Storage
 from strongbox.domain.states import ACTIVE_STATES
 from strongbox.errors import conflict, invalid, not_found
-from strongbox.services import hints
+from strongbox.services import age_recipients, hints
 from strongbox.services.context import Context
 from strongbox.storage import registry
 from strongbox.storage.base import BackupStorage
@@ -35,6 +35,7 @@ def create(ctx: Context, body: BaseModel) -> StorageOutBase:
         name=name,
         type=kind.name,
         description=fields["description"],
+        age_recipients=list(fields.get("age_recipients") or []),
         settings=settings,
         secret_encrypted=ctx.secrets.encrypt(secret) if secret is not None else None,
         created_at=now,
@@ -68,13 +69,19 @@ def update(ctx: Context, name: str, body: BaseModel) -> StorageOutBase:
         # unset (a CA bundle): null removes them.
         changes = {k: v for k, v in changes.items() if v is not None or k in kind.unsettable}
         fields = set(kind.settings_fields)
-        allowed = fields | {"description"} | ({kind.secret_field} if kind.secret_field else set())
+        allowed = (
+            fields
+            | {"description", "age_recipients"}
+            | ({kind.secret_field} if kind.secret_field else set())
+        )
         wrong = sorted(set(changes) - allowed)
         if wrong:
             raise invalid(
                 f"a {row.type} storage has no field {', '.join(wrong)}",
                 field_name=f"body.{wrong[0]}",
             )
+        if changes.get("age_recipients"):
+            age_recipients.refuse_if_streaming(session, database=None, storage=name)
         settings = dict(row.settings)
         settings.update({k: v for k, v in changes.items() if k in fields})
         kind.refuse_settings(settings)
@@ -89,6 +96,8 @@ def update(ctx: Context, name: str, body: BaseModel) -> StorageOutBase:
         row.settings = settings
         if changes.get("description") is not None:
             row.description = changes["description"]
+        if changes.get("age_recipients") is not None:
+            row.age_recipients = list(changes["age_recipients"])
         if new_secret is not None and secret is not None:  # a new secret was given
             row.secret_encrypted = ctx.secrets.encrypt(secret)
         row.updated_at = ctx.clock.now()
@@ -175,6 +184,7 @@ def to_out(row: Storage) -> StorageOutBase:
         name=row.name,
         type=row.type,
         description=row.description,
+        age_recipients=list(row.age_recipients or []),
         created_at=row.created_at,
         updated_at=row.updated_at,
         **row.settings,

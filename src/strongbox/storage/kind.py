@@ -19,7 +19,7 @@ from strongbox.domain.partsize import MAX_PARTS
 from strongbox.storage.base import BackupStorage
 
 # Fields every storage has, whatever its kind; a kind's create model declares them too.
-COMMON_FIELDS = frozenset({"type", "name", "description"})
+COMMON_FIELDS = frozenset({"type", "name", "description", "age_recipients"})
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Optional, Union
 from pydantic import BaseModel, Field, create_model
 
 from strongbox.errors import invalid
-from strongbox.services.fields import Description
+from strongbox.services.fields import AgeRecipients, Description
 from strongbox.services.schemas import Input
 from strongbox.storage.kind import StorageKind
 
@@ -26,6 +26,9 @@ class StorageOutBase(BaseModel):
     name: str
     type: str
     description: str
+    age_recipients: list[str] = Field(
+        default_factory=list, description="age recipients every backup stored here is encrypted to"
+    )
 
 
 _KINDS: dict[str, StorageKind] = {}
@@ -103,7 +106,13 @@ def _create_union(all_kinds: tuple[StorageKind, ...]) -> Any:
 
 @cache
 def _update_model(all_kinds: tuple[StorageKind, ...]) -> type[BaseModel]:
-    fields: dict[str, Any] = {"description": (Description | None, None)}
+    fields: dict[str, Any] = {
+        "description": (Description | None, None),
+        "age_recipients": (
+            AgeRecipients | None,
+            Field(default=None, description="replaces the list; [] stops encrypting"),
+        ),
+    }
     for kind in all_kinds:
         for name, info in kind.update_model.model_fields.items():
             fields.setdefault(name, (info.annotation, info))

@@ -88,12 +88,17 @@ def _put(data: dict[str, Any], key: str, value: str) -> None:
 
 
 def form_field(path: str) -> str:
-    """The form field of an error's dotted field: the API's `body.` prefix dropped.
+    """The form field of an error's dotted field: the API's `body.` prefix dropped, and the
+    index of an item of a list (the box holds the whole list).
 
     >>> form_field("body.storage"), form_field("frequency.time"), form_field("")
     ('storage', 'frequency.time', '')
+    >>> form_field("body.age_recipients.1")
+    'age_recipients'
     """
-    return path.removeprefix("body.")
+    name = path.removeprefix("body.")
+    head, _, last = name.rpartition(".")
+    return head if head and last.isdigit() else name
 
 
 def from_validation(exc: ValidationError) -> FormErrors:
@@ -129,6 +134,16 @@ def validate(build: Callable[[], T]) -> T:
         raise FormInvalid(from_error(exc)) from None
 
 
+def recipients(form: FormLike) -> list[str]:
+    """The age recipients of the "Age recipients" box: one per line (or separated by spaces).
+
+    >>> from starlette.datastructures import MultiDict
+    >>> recipients(MultiDict({"age_recipients": " age1a  age1b "}))
+    ['age1a', 'age1b']
+    """
+    return str(form.get("age_recipients") or "").split()
+
+
 # ---- storages --------------------------------------------------------------------------------
 
 
@@ -143,6 +158,8 @@ def storage_create(form: FormLike) -> Any:
     kind = text(form, "type")
     data: dict[str, Any] = {"type": kind, "name": text(form, "name")}
     _put(data, "description", text(form, "description"))
+    if recipients(form):  # a kind declared elsewhere may not take them: sent only when given
+        data["age_recipients"] = recipients(form)
     fields = next((k.form_fields for k in registry.kinds() if k.name == kind), ())
     for spec in fields:
         if spec.widget == "checkbox":
@@ -159,6 +176,7 @@ def storage_create(form: FormLike) -> Any:
 def storage_update(form: FormLike, kind: str) -> Any:
     """Changes (the registry's update model) from the edit form of a storage of `kind`."""
     data: dict[str, Any] = {"description": text(form, "description")}
+    data["age_recipients"] = recipients(form)
     for spec in registry.kind_named(kind).form_fields:
         _put_change(data, spec, form)
     model = registry.update_model()
@@ -206,6 +224,7 @@ def database_create(form: FormLike) -> DatabaseCreate:
         # The field stays in the page, hidden, when another mode is chosen.
         _put(data, "ssl_ca", text(form, "ssl_ca"))
     data["databases"] = [d.strip() for d in text(form, "databases").split(",") if d.strip()]
+    data["age_recipients"] = recipients(form)
     _put(data, "max_rate_mb_per_s", text(form, "max_rate_mb_per_s"))
     _put(data, "lock_timeout_seconds", text(form, "lock_timeout_seconds"))
     if text(form, "backup_source.host") or text(form, "backup_source.port"):
@@ -290,6 +309,9 @@ def restore_create(form: FormLike, sources: list[str]) -> RestoreCreate:
         data["database_map"] = mapping
     else:
         data["overwrite"] = bool(form.get("overwrite"))
+    identity = str(form.get("identity") or "").strip()
+    if identity:
+        data["identity"] = identity
     return validate(lambda: RestoreCreate.model_validate(data))
 
 

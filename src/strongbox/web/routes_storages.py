@@ -60,6 +60,7 @@ def add(request: Request, session: Session, form: Form) -> Response:
 def edit_form(request: Request, session: Session, name: str) -> Response:
     storage = storages.get(context_of(request), name)
     values = storage.model_dump(exclude_none=True)
+    values["age_recipients"] = "\n".join(storage.age_recipients)
     return render(
         request, "_storage_form.html", session, storage=storage, values=values, errors=None
     )

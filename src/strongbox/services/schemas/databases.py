@@ -9,7 +9,15 @@ from pydantic import BaseModel, Field, SecretStr
 
 from strongbox.domain.production_hours import ProductionHours
 from strongbox.engines.registry import EngineName
-from strongbox.services.fields import DbName, Description, Host, Name, Password, Username
+from strongbox.services.fields import (
+    AgeRecipients,
+    DbName,
+    Description,
+    Host,
+    Name,
+    Password,
+    Username,
+)
 from strongbox.services.schemas.shared import LIST_MAX, Input, PemBundle, SslMode
 
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -77,6 +85,7 @@ class DatabaseCreate(Input):
     max_rate_mb_per_s: MaxRate | None = Field(default=None, description="default: no limit")
     lock_timeout_seconds: LockTimeout = 60
     backup_source: BackupSourceAddress | None = Field(default=None, description=BACKUP_SOURCE_HELP)
+    age_recipients: AgeRecipients = Field(default_factory=list)
 
 
 class DatabaseUpdate(Input):
@@ -96,6 +105,9 @@ class DatabaseUpdate(Input):
     backup_source: BackupSourceAddress | None = Field(
         default=None, description="null: back up the server itself"
     )
+    age_recipients: AgeRecipients | None = Field(
+        default=None, description="replaces the list; [] stops encrypting"
+    )
 
 
 class DatabaseOut(BaseModel):
@@ -114,6 +126,9 @@ class DatabaseOut(BaseModel):
     max_rate_mb_per_s: float | None
     lock_timeout_seconds: int
     backup_source: BackupSourceOut | None
+    age_recipients: list[str] = Field(
+        description="age recipients this database's backups are encrypted to, besides the storage's"
+    )
     created_at: datetime
     updated_at: datetime
     warnings: list[str] = Field(

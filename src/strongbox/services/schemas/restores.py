@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 
 from strongbox.services.fields import DbName, Name
 from strongbox.services.schemas.people import Timestamp
@@ -70,6 +70,13 @@ class RestoreCreate(Input):
         "latest stored commit): PostgreSQL a physical base and its WAL, into new_instance or "
         "target / database_map; MySQL/MariaDB a logical base and its binlog, into target / "
         "database_map",
+    )
+    identity: SecretStr | None = Field(
+        default=None,
+        max_length=16 * 1024,
+        description="write-only: the age identity file's text (AGE-SECRET-KEY-1...) of one of "
+        "the recipients an encrypted backup is encrypted to; used in memory for this restore "
+        "only, never stored, logged or shown",
     )
 
     @model_validator(mode="after")

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from strongbox.services.fields import Description, FolderPath, Name
+from strongbox.services.fields import AgeRecipients, Description, FolderPath, Name
 from strongbox.services.schemas import Input
 from strongbox.storage.base import BackupStorage
 from strongbox.storage.filesystem.backend import FilesystemSettings, FilesystemStorage
@@ -18,6 +18,7 @@ class FilesystemStorageCreate(Input):
     type: Literal["filesystem"]
     name: Name
     description: Description = ""
+    age_recipients: AgeRecipients = Field(default_factory=list)
     path: FolderPath = Field(description="absolute path of the folder on the Strongbox server")
 
 

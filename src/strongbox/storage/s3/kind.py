@@ -13,6 +13,7 @@ from strongbox.certificates import ca_file
 from strongbox.errors import invalid
 from strongbox.services.fields import (
     AccessKeyId,
+    AgeRecipients,
     Bucket,
     Description,
     EndpointUrl,
@@ -32,6 +33,7 @@ class S3StorageCreate(Input):
     type: Literal["s3"]
     name: Name
     description: Description = ""
+    age_recipients: AgeRecipients = Field(default_factory=list)
     endpoint_url: EndpointUrl = Field(description="http(s)://host[:port] of the S3 API")
     bucket: Bucket
     region: Region = "us-east-1"
