@@ -86,6 +86,7 @@ def run(ctx: Context, restore_id: int) -> None:
         database, backup, target = row.database, row.backup, row.target
         database_map, overwrite = dict(row.database_map), row.overwrite
         restore_globals, requested_jobs = row.restore_globals, row.parallel_jobs
+        exact_counts = row.exact_counts
         into_new_instance = row.new_instance is not None
         point_in_time = row.point_in_time
     try:
@@ -114,6 +115,7 @@ def run(ctx: Context, restore_id: int) -> None:
                 parallel_jobs=parallel_jobs_for(prepared.manifest.engine, requested_jobs),
                 folder=folder,
                 progress=_Progress(ctx, restore_id),
+                exact_counts=exact_counts,
             )
             restorer.require_room(planned)
             database_properties.check_all(

@@ -100,12 +100,14 @@ class TargetRestorer:
         parallel_jobs: int,
         folder: Path,
         progress: Progress,
+        exact_counts: bool = False,
     ) -> None:
         settings = ctx.settings
         self.source = source
         self.engine = engine
         self.conn = conn
         self.parallel_jobs = parallel_jobs
+        self.exact_counts = exact_counts
         self.folder = folder
         self.progress = progress
         self.timeout = settings.check_timeout_seconds
@@ -252,19 +254,22 @@ class TargetRestorer:
         self.progress.artifact_done(raw)
 
     def summarize(self, database: str) -> dict[str, Any]:
-        """Tables and rows of `database`: counted exactly within the count timeout, else the
-        planner's estimate (rows_estimated true), else unknown. Never raises: a summary is a
-        report, and a restore that succeeded stays succeeded without it."""
-        try:
-            counts = self.engine.summarize(self.conn, database, self.count_timeout)
-        except StrongboxError as exc:
-            log.warning("counting the rows of %s failed (%s); using estimates", database, exc)
+        """Tables and rows of `database`: the planner's estimate (rows_estimated true), or with
+        `exact_counts` every row counted within the count timeout (the estimate when that is
+        too long); unknown when neither works. Never raises: a summary is a report, and a
+        restore that succeeded stays succeeded without it."""
+        if self.exact_counts:
             try:
-                counts = self.engine.estimate_summary(self.conn, database, self.timeout)
-            except StrongboxError as again:
-                log.warning("estimating the rows of %s failed too: %s", database, again)
-                return {"tables": None, "rows": None, "rows_estimated": None}
-        return {"tables": counts.tables, "rows": counts.rows, "rows_estimated": counts.estimated}
+                counts = self.engine.summarize(self.conn, database, self.count_timeout)
+                return _summary(counts.tables, counts.rows, counts.estimated)
+            except StrongboxError as exc:
+                log.warning("counting the rows of %s failed (%s); using estimates", database, exc)
+        try:
+            counts = self.engine.estimate_summary(self.conn, database, self.timeout)
+        except StrongboxError as again:
+            log.warning("estimating the rows of %s failed: %s", database, again)
+            return _summary(None, None, None)
+        return _summary(counts.tables, counts.rows, counts.estimated)
 
     # --- failures ---
 
@@ -294,6 +299,10 @@ class TargetRestorer:
         else:
             state = f"database {item.target} was replaced and is incomplete: restore it again"
         return _with_state(exc, state)
+
+
+def _summary(tables: int | None, rows: int | None, estimated: bool | None) -> dict[str, Any]:
+    return {"tables": tables, "rows": rows, "rows_estimated": estimated}
 
 
 def _with_state(exc: Exception, state: str) -> StrongboxError:
