@@ -267,7 +267,15 @@ def test_dry_run_shows_the_plan_and_does_nothing(
     assert plan["artifacts"][0]["action"] == "overwrite"
     assert plan["artifacts"][0]["verify_before_writing"] is True
     assert any("side database next to rshop" in s and "swap" in s for s in plan["steps"])
-    assert plan["commands"][0][0].endswith("pg_restore")
+    # A parallel restore into the side database starts as the artifact streams (schema and
+    # rows), and builds the rest from the verified local copy with two jobs.
+    first, rest = plan["commands"]
+    assert first[0].endswith("pg_restore")
+    assert first[1:3] == ["--section=pre-data", "--section=data"]
+    assert "-j" not in first
+    assert rest[1] == "--section=post-data"
+    assert rest[rest.index("-j") + 1] == "2"
+    assert any("as it streams" in s for s in plan["steps"])
     assert pg_server.password not in response.text
     assert strongbox.client.get("/api/v1/databases/prod/restores").json() == []
     assert pg_fingerprint(pg_server, "rshop") == shop
