@@ -1,6 +1,7 @@
 """Restore throughput: Strongbox from SeaweedFS against plain pg_restore from a local file.
 
     python benchmarks/restore_throughput.py [--size-mb 1000] [--rounds 2] [--jobs 2]
+        [--exact-counts]
 
 Starts its own throwaway PostgreSQL and SeaweedFS, seeds a database with realistic rows (the
 backup benchmark's seeding), takes one dump of it for each side, then, alternating over the
@@ -10,7 +11,8 @@ rounds, times:
       new database: the no-download limit;
   (b) a Strongbox restore of a Strongbox backup of the same database, from SeaweedFS, into a new
       database, through the REST API of a `strongbox serve` subprocess (`jobs` N), whose resident
-      memory is sampled every 50 ms.
+      memory is sampled every 50 ms. Rows are the planner's estimate unless `--exact-counts`
+      asks the restore to count them (`exact_counts`).
 
 MB/s is the source database's bytes (pg_database_size) per second for both.
 """
@@ -73,7 +75,7 @@ def plain_restore(services: Services, dump: Path, jobs: int) -> Timing:
 
 
 def strongbox_restore(
-    services: Services, server: StrongboxServer, backup: str, jobs: int
+    services: Services, server: StrongboxServer, backup: str, jobs: int, exact_counts: bool
 ) -> Timing:
     """(b) a Strongbox restore through the API, polled until it ends."""
     drop(services, "strongbox_copy")
@@ -81,7 +83,12 @@ def strongbox_restore(
         started = time.monotonic()
         restore = server.post(
             f"/api/v1/databases/{DBNAME}/restores",
-            {"backup": backup, "database_map": {DBNAME: "strongbox_copy"}, "jobs": jobs},
+            {
+                "backup": backup,
+                "database_map": {DBNAME: "strongbox_copy"},
+                "jobs": jobs,
+                "exact_counts": exact_counts,
+            },
         )
         deadline = time.monotonic() + RESTORE_TIMEOUT
         while True:
@@ -112,6 +119,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--size-mb", type=int, default=1000, help="database size (MB)")
     parser.add_argument("--rounds", type=int, default=2, help="rounds (alternating a, b)")
     parser.add_argument("--jobs", type=int, default=2, help="parallel restore jobs for both")
+    parser.add_argument(
+        "--exact-counts", action="store_true", help="Strongbox counts every row afterwards"
+    )
     return parser.parse_args(argv)
 
 
@@ -137,7 +147,9 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 for number in range(1, args.rounds + 1):
                     plain.append(plain_restore(services, dump, args.jobs))
-                    ours.append(strongbox_restore(services, server, backup, args.jobs))
+                    ours.append(
+                        strongbox_restore(services, server, backup, args.jobs, args.exact_counts)
+                    )
                     print(
                         f"  round {number}: plain {plain[-1].seconds:.1f} s, "
                         f"Strongbox {ours[-1].seconds:.1f} s "
@@ -160,7 +172,7 @@ def report(
     print(f"(a) pg_restore -j {jobs}, local uncompressed dump: {a:7.1f} s, {rate_a:6.1f} MB/s")
     print(f"(b) Strongbox restore from SeaweedFS, jobs {jobs}: {b:7.1f} s, {rate_b:6.1f} MB/s")
     print(f"local dump file: {dump_bytes / MB:,.0f} MB")
-    print(f"b/a time ratio: {b / a:.2f} (aim: at most 1.2)")
+    print(f"b/a time ratio: {b / a:.2f} (aim: at most 1.15)")
     print(f"Strongbox peak resident memory during the restore: {peak:.0f} MiB")
 
 

@@ -108,3 +108,68 @@ def proc_meminfo_gib() -> float:
     text = Path("/proc/meminfo").read_text()
     found = re.search(r"^MemTotal:\s+(\d+) kB", text, re.MULTILINE)
     return int(found.group(1)) / 1024 / 1024 if found else 0.0
+
+
+def stream_processes(server_pid: int, marker: bytes = b"strongbox.stream.child") -> list[int]:
+    """The backup stream processes a Strongbox server runs now (its children whose command line
+    names the stream module; the dump tools are their children, not the server's)."""
+    found = []
+    try:
+        tasks = list(Path(f"/proc/{server_pid}/task").iterdir())
+    except OSError:
+        return []
+    for task in tasks:
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            try:
+                cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if marker in cmdline:
+                found.append(int(child))
+    return found
+
+
+def own_cpu_of(pid: int) -> float:
+    """CPU seconds of the process itself (utime + stime), without its children."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:13]) / CLK_TCK
+
+
+class ServerAndStreamSampler(RssSampler):
+    """`RssSampler` of a Strongbox server, plus its backup stream processes: the peak VmRSS of
+    any one stream process, the peak of the server and its stream processes together, and the
+    CPU seconds the stream processes used (last seen before each ended)."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(pid)
+        self.peak_stream_kib = 0
+        self.peak_sum_kib = 0
+        self._stream_cpu: dict[int, float] = {}
+
+    @property
+    def stream_cpu(self) -> float:
+        return sum(self._stream_cpu.values())
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            server = proc_status_kib(self._pid, "VmRSS")
+            streams = 0
+            for child in stream_processes(self._pid):
+                rss = proc_status_kib(child, "VmRSS")
+                self.peak_stream_kib = max(self.peak_stream_kib, rss)
+                streams += rss
+                cpu = own_cpu_of(child)
+                if cpu:
+                    self._stream_cpu[child] = cpu
+            self.peak_kib = max(self.peak_kib, server)
+            self.peak_anon_kib = max(self.peak_anon_kib, proc_status_kib(self._pid, "RssAnon"))
+            self.peak_sum_kib = max(self.peak_sum_kib, server + streams)
+            self._stop.wait(RSS_INTERVAL)

@@ -24,7 +24,6 @@ from strongbox import age_stream
 from strongbox.age_stream import ObjectStream
 from strongbox.domain.pacing import Pacer
 from strongbox.domain.partsize import continuation_key
-from strongbox.engines.base import DumpCommand
 from strongbox.errors import ErrorKind, StrongboxError
 from strongbox.process import TOOL_FAILED, ToolFailedError, ToolProcess
 from strongbox.storage.base import BackupStorage
@@ -34,6 +33,26 @@ HEAD_BYTES = 256 * 1024
 ZSTD_JOB_SIZE = 1024 * 1024  # how much of the dump's start is shown to `position_from_head`
 
 CANCELED = "canceled"
+
+
+class StreamCommand(Protocol):
+    """What the stream needs of a dump (`engines.base.DumpCommand`, which the stream process
+    does not import: it would bring the engines' models with it)."""
+
+    @property
+    def argv(self) -> list[str]: ...
+    @property
+    def env(self) -> dict[str, str]: ...
+    @property
+    def expected_bytes(self) -> int | None: ...
+    @property
+    def position_from_head(self) -> Callable[[bytes], dict[str, Any] | None] | None: ...
+    @property
+    def position_from_stderr(self) -> Callable[[bytes], dict[str, Any] | None] | None: ...
+    @property
+    def explain_failure(self) -> Callable[[str], str | None] | None: ...
+    @property
+    def guard(self) -> Callable[[Callable[[str], None], threading.Event], None] | None: ...
 
 
 class CanceledError(StrongboxError):
@@ -240,13 +259,14 @@ class StallWatchdog:
 
 
 def dump_to_storage(
-    command: DumpCommand,
+    command: StreamCommand,
     storage: BackupStorage,
     key: str,
     options: PipelineOptions,
     *,
     on_raw_bytes: Callable[[int], None] | None = None,
     cancel: threading.Event | None = None,
+    on_started: Callable[[ToolProcess], None] | None = None,
 ) -> ArtifactResult:
     """Run `command` and store its compressed output under `key`.
 
@@ -254,9 +274,12 @@ def dump_to_storage(
     next ones (when the storage's `cut_at` is reached) under `continuation_key(key, 2...)`.
     Raises ToolFailedError when the dump fails or stalls, CanceledError when `cancel` is set, or
     the storage's error; in every such case no incomplete upload is left, and the objects
-    already complete are the caller's to remove (with the backup's folder).
+    already complete are the caller's to remove (with the backup's folder). `on_started` is
+    told of the dump program once it runs.
     """
     with ToolProcess(command.argv, command.env) as tool:
+        if on_started is not None:
+            on_started(tool)
         reader = CompressingReader(
             tool.stdout,
             tool,
@@ -312,7 +335,7 @@ def _pacer(options: PipelineOptions, cancel: threading.Event | None) -> Pacer | 
 class _Guard:
     """Runs the command's `guard` (see `DumpCommand`) beside the tool until the dump ends."""
 
-    def __init__(self, command: DumpCommand, tool: ToolProcess) -> None:
+    def __init__(self, command: StreamCommand, tool: ToolProcess) -> None:
         self._guard = command.guard
         self._tool = tool
         self._stop = threading.Event()
@@ -333,7 +356,7 @@ class _Guard:
             self._thread.join()
 
 
-def _explained(command: DumpCommand, tool: ToolProcess, exc: ToolFailedError) -> StrongboxError:
+def _explained(command: StreamCommand, tool: ToolProcess, exc: ToolFailedError) -> StrongboxError:
     """The tool's failure in the words of `command.explain_failure`, when it recognises it."""
     if command.explain_failure is None or tool.killed_because is not None:
         return exc

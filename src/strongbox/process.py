@@ -28,6 +28,15 @@ class ToolFailedError(StrongboxError):
     """A tool exited with an error; the detail holds its name, exit status and stderr tail."""
 
 
+def tool_failure(name: str, why: str, stderr_tail: str) -> ToolFailedError:
+    """The error of tool `name` that `why` ("exited with status 2", or the reason it was
+    stopped), with the end of what it wrote to stderr."""
+    detail = f"{name} {why}"
+    if stderr_tail:
+        detail += f": {stderr_tail[-1500:]}"
+    return ToolFailedError(detail, TOOL_FAILED, ErrorKind.REFUSED)
+
+
 class ToolProcess:
     """A running tool whose stdout (or stdin) the caller streams.
 
@@ -111,12 +120,8 @@ class ToolProcess:
         code = self.wait()
         if code == 0 and self.killed_because is None:
             return
-        tail = self.stderr_tail()
         why = self.killed_because or f"exited with status {code}"
-        detail = f"{self.name} {why}"
-        if tail:
-            detail += f": {tail[-1500:]}"
-        raise ToolFailedError(detail, TOOL_FAILED, ErrorKind.REFUSED)
+        raise tool_failure(self.name, why, self.stderr_tail())
 
     def __enter__(self) -> ToolProcess:
         return self

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -216,3 +218,61 @@ def test_losing_the_s3_server_mid_upload_fails_the_backup_and_leaves_no_object(
             stop_server(running, server)
         own.stop()
         own.remove()
+
+
+def stream_processes() -> list[int]:
+    """The pids of the backup stream processes this test process (which runs the server) started."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == os.getpid() and b"strongbox.stream.child" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_stream_process_killed_midway_fails_the_backup_and_leaves_no_upload(
+    tmp_path: Path, pg_server: PostgresServer, big: str, seaweed: SeaweedServer, s3_bucket: str
+) -> None:
+    # 30 MB of dump flow (more than one 8 MiB part once compressed), then a long pause in
+    # which the stream process is killed with its multipart upload open.
+    running, server = server_with_pg_dump(
+        tmp_path, PAUSES.format(first_bytes=30_000_000, seconds=120)
+    )
+    try:
+        running.client.post(
+            "/api/v1/databases", json=postgres_database(pg_server, [big])
+        ).raise_for_status()
+        running.client.post(
+            "/api/v1/backup-storages", json=s3_storage(seaweed, s3_bucket)
+        ).raise_for_status()
+        running.client.post(
+            "/api/v1/databases/prod/backups", json={"storage": "bucket", "name": "killed"}
+        ).raise_for_status()
+        wait_until_running_with_bytes(running, "killed")
+        deadline = time.monotonic() + 60
+        while (
+            not seaweed.client()
+            .list_multipart_uploads(Bucket=s3_bucket, Prefix="prod/killed/")
+            .get("Uploads")
+        ):
+            assert time.monotonic() < deadline, "the dump's multipart upload never started"
+            time.sleep(0.2)
+        (child,) = stream_processes()
+        os.kill(child, signal.SIGKILL)
+        backup = running.wait_for_backup("prod", "killed", timeout=120)
+        assert backup["state"] == "failed"
+        assert "the stream process was killed by SIGKILL" in backup["error"]
+        assert "the backup is not kept" in backup["error"]
+        assert objects_under(seaweed, s3_bucket, "prod/killed/") == []
+        uploads = seaweed.client().list_multipart_uploads(Bucket=s3_bucket, Prefix="prod/killed/")
+        assert uploads.get("Uploads", []) == []
+        assert stream_processes() == []
+    finally:
+        stop_server(running, server)

@@ -189,13 +189,24 @@ def test_restore_commands_plan_run_and_list(
     assert pg_server.password not in plan.stdout
     assert cli(strongbox, "restore", "list", "prod", "--json").stdout.strip() == "[]"
 
-    done = cli(strongbox, "restore", "prod", "--backup", "b1", "--map", "cli_src=cli_dst", "--wait")
+    done = cli(
+        strongbox,
+        "restore",
+        "prod",
+        "--backup",
+        "b1",
+        "--map",
+        "cli_src=cli_dst",
+        "--exact-counts",
+        "--wait",
+    )
     assert done.returncode == 0, done.stderr
     assert "succeeded" in done.stdout
     assert pg_server.query("SELECT count(*) FROM t", "cli_dst")[0][0] == 500
     listed = json_of(cli(strongbox, "restore", "list", "prod", "--json"))
     assert listed[0]["state"] == "succeeded"
     assert listed[0]["summary"][0]["rows"] == 500
+    assert (listed[0]["exact_counts"], listed[0]["summary"][0]["rows_estimated"]) == (True, False)
 
     refused = cli(strongbox, "restore", "prod", "--backup", "b1", "--map", "cli_src=cli_dst")
     assert_one_line_error(refused, 2, "cli_dst", "overwrite")

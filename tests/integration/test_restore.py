@@ -85,18 +85,28 @@ def test_postgresql_round_trips_into_a_new_database_and_another_server(
     register_bucket(strongbox, seaweed, s3_bucket)
     back_up(strongbox, "prod", "b1")
 
-    same = restore(strongbox, "prod", backup="b1", database_map={"rshop": "rshop_copy"})
+    same = restore(
+        strongbox, "prod", backup="b1", database_map={"rshop": "rshop_copy"}, exact_counts=True
+    )
     assert same["state"] == "succeeded", same["error"]
+    assert same["exact_counts"] is True
     assert same["summary"][0]["target"] == "rshop_copy"
     assert same["summary"][0]["action"] == "create"
     assert same["summary"][0]["tables"] == 3
     assert same["summary"][0]["rows"] == sum(v[0] for k, v in shop.items() if "." in k)
+    assert same["summary"][0]["rows_estimated"] is False
     assert same["restored_bytes"] > 0
     assert pg_fingerprint(pg_server, "rshop_copy") == shop
 
     other = restore(strongbox, "prod", backup="b1", target="standby", jobs=1)
     assert other["state"] == "succeeded", other["error"]
     assert pg_fingerprint(second_pg, "rshop") == shop
+    # Without exact_counts the rows are the planner's estimate, and say so.
+    exact = sum(v[0] for k, v in shop.items() if "." in k)
+    assert other["exact_counts"] is False
+    assert other["summary"][0]["rows_estimated"] is True
+    assert other["summary"][0]["tables"] == 3
+    assert abs(other["summary"][0]["rows"] - exact) <= exact * 0.1
 
     listed = strongbox.client.get("/api/v1/databases/prod/restores").json()
     assert [r["name"] for r in listed] == [other["name"], same["name"]]
@@ -257,7 +267,15 @@ def test_dry_run_shows_the_plan_and_does_nothing(
     assert plan["artifacts"][0]["action"] == "overwrite"
     assert plan["artifacts"][0]["verify_before_writing"] is True
     assert any("side database next to rshop" in s and "swap" in s for s in plan["steps"])
-    assert plan["commands"][0][0].endswith("pg_restore")
+    # A parallel restore into the side database starts as the artifact streams (schema and
+    # rows), and builds the rest from the verified local copy with two jobs.
+    first, rest = plan["commands"]
+    assert first[0].endswith("pg_restore")
+    assert first[1:3] == ["--section=pre-data", "--section=data"]
+    assert "-j" not in first
+    assert rest[1] == "--section=post-data"
+    assert rest[rest.index("-j") + 1] == "2"
+    assert any("as it streams" in s for s in plan["steps"])
     assert pg_server.password not in response.text
     assert strongbox.client.get("/api/v1/databases/prod/restores").json() == []
     assert pg_fingerprint(pg_server, "rshop") == shop

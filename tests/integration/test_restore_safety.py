@@ -352,7 +352,13 @@ def test_rows_too_slow_to_count_are_estimated_and_the_restore_succeeds(
             "/api/v1/databases/prod/backups", json={"storage": "bucket", "name": "b1"}
         ).raise_for_status()
         assert running.wait_for_backup("prod", "b1")["state"] == "succeeded"
-        done = restore(running, "prod", backup="b1", database_map={pg_safe: "safe_estimated"})
+        done = restore(
+            running,
+            "prod",
+            backup="b1",
+            database_map={pg_safe: "safe_estimated"},
+            exact_counts=True,
+        )
         assert done["state"] == "succeeded", done["error"]
         summary = done["summary"][0]
         assert summary["rows_estimated"] is True
@@ -419,7 +425,13 @@ def test_mariadb_rows_too_slow_to_count_are_estimated_and_the_restore_succeeds(
             "/api/v1/databases/prod/backups", json={"storage": "bucket", "name": "b1"}
         ).raise_for_status()
         assert running.wait_for_backup("prod", "b1")["state"] == "succeeded"
-        done = restore(running, "prod", backup="b1", database_map={maria_safe: "msafe_estimated"})
+        done = restore(
+            running,
+            "prod",
+            backup="b1",
+            database_map={maria_safe: "msafe_estimated"},
+            exact_counts=True,
+        )
         assert done["state"] == "succeeded", done["error"]
         summary = done["summary"][0]
         assert summary["rows_estimated"] is True

@@ -224,6 +224,8 @@ class Restore(Base):
     restore_globals: Mapped[bool]
     # How many pg_restore processes run at once (the API's `jobs`); the column keeps its name.
     parallel_jobs: Mapped[int] = mapped_column("jobs")
+    # Count every table's rows after the restore; otherwise the planner's estimate is reported.
+    exact_counts: Mapped[bool] = mapped_column(default=False, server_default=false())
     state: Mapped[str] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]

@@ -32,6 +32,10 @@ def restore(
     overwrite: Annotated[bool, typer.Option(help="replace target databases holding data")] = False,
     restore_globals: Annotated[bool, typer.Option(help="PostgreSQL: restore roles first")] = False,
     jobs: Annotated[int, typer.Option(help="PostgreSQL: parallel pg_restore jobs")] = 2,
+    exact_counts: Annotated[
+        bool,
+        typer.Option(help="count every table's rows afterwards (default: the planner's estimate)"),
+    ] = False,
     name: Annotated[str | None, typer.Option(help="default: restore-YYYYMMDD-HHMM-xxx")] = None,
     new_instance: Annotated[
         str | None,
@@ -70,10 +74,10 @@ def restore(
     if new_instance is not None:
         if port is None:
             raise CliError("--new-instance needs --port: the new instance's port on 127.0.0.1")
-        if to or map_ or overwrite or restore_globals:
+        if to or map_ or overwrite or restore_globals or exact_counts:
             raise CliError(
-                "--new-instance restores the whole cluster: leave out --to, --map, --overwrite "
-                "and --restore-globals"
+                "--new-instance restores the whole cluster: leave out --to, --map, --overwrite, "
+                "--restore-globals and --exact-counts"
             )
         body: dict[str, Any] = {
             "backup": backup,
@@ -91,6 +95,7 @@ def restore(
             "overwrite": overwrite,
             "restore_globals": restore_globals,
             "jobs": jobs,
+            "exact_counts": exact_counts,
             "name": name,
             "point_in_time": point_in_time,
         }
@@ -206,11 +211,17 @@ def _print_plan(plan: dict[str, Any]) -> None:
             console.print("  " + line, markup=False, highlight=False)
 
 
+def _rows(entry: dict[str, Any]) -> Any:
+    """Rows as counted, or "about N" for the planner's estimate."""
+    rows = entry.get("rows")
+    return f"about {rows}" if rows is not None and entry.get("rows_estimated") else rows
+
+
 def _print_restore(restore: dict[str, Any]) -> None:
     print_record({k: v for k, v in restore.items() if k != "summary"})
     if restore["summary"]:
         print_table(
-            restore["summary"],
+            [{**entry, "rows": _rows(entry)} for entry in restore["summary"]],
             [
                 ("SOURCE", "source"),
                 ("TARGET", "target"),

@@ -233,6 +233,20 @@ class RestoringEngine(Protocol):
 
 
 @runtime_checkable
+class EarlyRestoringEngine(RestoringEngine, Protocol):
+    """An engine whose parallel restore can start before the artifact is complete on disk:
+    PostgreSQL, whose `pg_restore -j` needs a seekable file only for the post-data section."""
+
+    def plan_early_restore(
+        self, conn: ConnectionInfo, artifact_format: str, target: str, *, jobs: int, input_path: str
+    ) -> tuple[RestoreCommand, RestoreCommand]:
+        """Two commands that together restore the artifact into `target`: the first reads it on
+        stdin as it streams (schema and data), the second reads the whole local copy
+        `input_path` afterwards with `jobs` processes (indexes, constraints, grants)."""
+        ...
+
+
+@runtime_checkable
 class SwappingEngine(RestoringEngine, Protocol):
     """An engine that can rename databases, so an overwrite restores beside the target and
     swaps names at the end: PostgreSQL."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,12 +20,14 @@ from strongbox.domain.manifest import ArtifactObject, Manifest, ManifestArtifact
 from strongbox.domain.states import JobState
 from strongbox.engines.base import DumpCommand, PhysicalEngine
 from strongbox.errors import IllegalStateMove, StrongboxError, invalid
-from strongbox.pipeline import PipelineOptions, StoredObject, dump_to_storage
+from strongbox.pipeline import ArtifactResult, PipelineOptions, StoredObject, dump_to_storage
 from strongbox.services import age_recipients, backup_sources, databases, storages, stored_manifests
 from strongbox.services.context import Context
 from strongbox.services.load_sampler import LoadSampler
 from strongbox.services.state_moves import claim, move_backup
 from strongbox.storage.base import BackupStorage
+from strongbox.storage.light_open import LightOpen
+from strongbox.stream.runner import dump_in_child
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +131,8 @@ def _take(
             age_recipients.refuse_unencrypted(
                 session, database, row.storage, "a physical backup", "body.method"
             )
+        storage_name = row.storage
+    stream_storage = storages.light_open_by_name(ctx, storage_name)
     engine = databases.engine_of(ctx, engine_name)
     timeout = ctx.settings.check_timeout_seconds
     info = engine.check(conn, wanted, timeout)
@@ -169,7 +173,13 @@ def _take(
     try:
         with sampler:
             artifacts, log_position = _dump_all(
-                ctx, commands, storage, storage_prefix, name, database, options, progress, cancel
+                _Target(storage, stream_storage, storage_prefix),
+                commands,
+                name,
+                database,
+                options,
+                progress,
+                cancel,
             )
     finally:
         _set(ctx, backup_id, source_load=sampler.result())
@@ -200,11 +210,35 @@ def _take(
     return manifest
 
 
+@dataclass(frozen=True)
+class _Target:
+    """Where a backup's artifacts go: the storage, how its stream process opens it (None: the
+    stream runs in this process), and the storage's key prefix."""
+
+    storage: BackupStorage
+    light_open: LightOpen | None
+    prefix: str
+
+    def dump(
+        self,
+        command: DumpCommand,
+        key: str,
+        options: PipelineOptions,
+        progress: _Progress,
+        cancel: threading.Event | None,
+    ) -> ArtifactResult:
+        if self.light_open is None:
+            return dump_to_storage(
+                command, self.storage, key, options, on_raw_bytes=progress, cancel=cancel
+            )
+        return dump_in_child(
+            command, self.light_open, key, options, on_raw_bytes=progress, cancel=cancel
+        )
+
+
 def _dump_all(
-    ctx: Context,
+    target: _Target,
     commands: list[DumpCommand],
-    storage: BackupStorage,
-    storage_prefix: str,
     name: str,
     database: str,
     options: PipelineOptions,
@@ -217,10 +251,8 @@ def _dump_all(
     encrypted_to = list(options.age_recipients) or None
     for command in commands:
         file_name = command.artifact_name + (age_stream.SUFFIX if encrypted_to else "")
-        key = artifact_key(storage_prefix, database, name, file_name)
-        result = dump_to_storage(
-            command, storage, key, options, on_raw_bytes=progress, cancel=cancel
-        )
+        key = artifact_key(target.prefix, database, name, file_name)
+        result = target.dump(command, key, options, progress, cancel)
         progress.artifact_done(result.raw_bytes)
         log_position = log_position or result.log_position
         artifacts.append(

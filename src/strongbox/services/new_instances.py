@@ -43,7 +43,7 @@ from strongbox.services.schemas.restores import NewInstance, PlannedArtifact
 from strongbox.storage.base import BackupStorage
 
 PROGRESS_EVERY_SECONDS = 1.0
-_EXCLUSIVE = ("target", "database_map", "overwrite", "restore_globals")
+_EXCLUSIVE = ("target", "database_map", "overwrite", "restore_globals", "exact_counts")
 
 
 def check_request(ctx: Context, database: str, body: RestoreCreate, backup: Backup) -> None:

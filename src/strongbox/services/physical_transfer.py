@@ -97,11 +97,16 @@ class DumpedDatabases:
         self.commands = commands
         self.stall = stall_seconds
 
-    def feed(self, artifact: ManifestArtifact, command: RestoreCommand, progress: Progress) -> int:
+    def feed(
+        self,
+        artifact: ManifestArtifact,
+        command: RestoreCommand,
+        progress: Progress,
+        keep_copy: Path | None = None,
+    ) -> int:
         dump = self._dump(artifact)
-        return feed_from_tool(
-            dump.argv, dump.env, command, self.stall, f"pg_dump of {artifact.dbname}", progress
-        )
+        what = f"pg_dump of {artifact.dbname}"
+        return feed_from_tool(dump.argv, dump.env, command, self.stall, what, progress, keep_copy)
 
     def download(self, artifact: ManifestArtifact, path: Path, progress: Progress) -> int:
         dump = self._dump(artifact)

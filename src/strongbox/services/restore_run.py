@@ -88,6 +88,7 @@ def run(ctx: Context, restore_id: int, identities: Identities = None) -> None:
         database, backup, target = row.database, row.backup, row.target
         database_map, overwrite = dict(row.database_map), row.overwrite
         restore_globals, requested_jobs = row.restore_globals, row.parallel_jobs
+        exact_counts = row.exact_counts
         into_new_instance = row.new_instance is not None
         point_in_time = row.point_in_time
     try:
@@ -124,6 +125,7 @@ def run(ctx: Context, restore_id: int, identities: Identities = None) -> None:
                 folder=folder,
                 progress=_Progress(ctx, restore_id),
                 after_fill=replay.apply if replay is not None else None,
+                exact_counts=exact_counts,
             )
             restorer.require_room(planned)
             database_properties.check_all(

@@ -27,6 +27,7 @@ from strongbox.domain.restore_plan import CREATE, FILL, OVERWRITE, PlannedDataba
 from strongbox.domain.side_names import side_names
 from strongbox.engines.base import (
     ConnectionInfo,
+    EarlyRestoringEngine,
     RestoreCommand,
     RestoringEngine,
     SwappingEngine,
@@ -61,8 +62,15 @@ class ArtifactSource(Protocol):
     """Where the bytes of a database's dump come from: a stored artifact (verified by its
     SHA-256), or a dump program run against a recovered instance (a physical backup)."""
 
-    def feed(self, artifact: ManifestArtifact, command: RestoreCommand, progress: Progress) -> int:
-        """Stream the dump into `command`'s stdin; returns the bytes fed."""
+    def feed(
+        self,
+        artifact: ManifestArtifact,
+        command: RestoreCommand,
+        progress: Progress,
+        keep_copy: Path | None = None,
+    ) -> int:
+        """Stream the dump into `command`'s stdin; returns the bytes fed. With `keep_copy`,
+        the bytes fed are also written to that new file."""
         ...
 
     def download(self, artifact: ManifestArtifact, path: Path, progress: Progress) -> int:
@@ -83,7 +91,13 @@ class StoredArtifacts:
         self.stall = stall_seconds
         self.identities = identities  # of an encrypted backup's recipients, in memory only
 
-    def feed(self, artifact: ManifestArtifact, command: RestoreCommand, progress: Progress) -> int:
+    def feed(
+        self,
+        artifact: ManifestArtifact,
+        command: RestoreCommand,
+        progress: Progress,
+        keep_copy: Path | None = None,
+    ) -> int:
         return restore_pipeline.feed_from_storage(
             self.storage,
             artifact.object_keys(),
@@ -92,6 +106,7 @@ class StoredArtifacts:
             self.stall,
             progress,
             identities=self.identities if artifact.encrypted_to else None,
+            keep_copy=keep_copy,
         )
 
     def download(self, artifact: ManifestArtifact, path: Path, progress: Progress) -> int:
@@ -118,6 +133,7 @@ class TargetRestorer:
         folder: Path,
         progress: Progress,
         after_fill: AfterFill | None = None,
+        exact_counts: bool = False,
     ) -> None:
         settings = ctx.settings
         self.after_fill = after_fill
@@ -125,6 +141,7 @@ class TargetRestorer:
         self.engine = engine
         self.conn = conn
         self.parallel_jobs = parallel_jobs
+        self.exact_counts = exact_counts
         self.folder = folder
         self.progress = progress
         self.timeout = settings.check_timeout_seconds
@@ -143,13 +160,21 @@ class TargetRestorer:
 
     def needs_local_copy(self, item: PlannedDatabase) -> bool:
         """A parallel pg_restore reads a file; an existing database that is written in place is
-        only written from a copy already verified whole on this machine."""
+        only written from a copy already verified whole on this machine. Where the restore
+        starts early, the copy is made while the artifact streams instead (`starts_early`)."""
+        if self.starts_early(item):
+            return False
         return self.parallel_jobs > 1 or (item.action in (FILL, OVERWRITE) and not self.swaps(item))
+
+    def starts_early(self, item: PlannedDatabase) -> bool:
+        """A parallel restore into a new or side database starts as the artifact streams (see
+        `EarlyRestoringEngine`): nothing that existed is written before it is verified."""
+        return starts_early(self.engine, item, self.parallel_jobs)
 
     def require_room(self, planned: Iterable[PlannedDatabase]) -> None:
         """Refuse early when the scratch folder cannot hold the largest local copy the restore
         will make (they are made one at a time, each removed after its database)."""
-        local = [item for item in planned if self.needs_local_copy(item)]
+        local = [i for i in planned if self.needs_local_copy(i) or self.starts_early(i)]
         if local:
             largest = max(local, key=lambda i: i.artifact.raw_bytes)
             scratch.require_room(
@@ -182,7 +207,7 @@ class TargetRestorer:
                 if item.action == OVERWRITE:
                     self.engine.drop_database(self.conn, item.target, self.timeout)
                     self._create(item.target, item)
-                self._fill(item.target, item, path)
+                self._fill(index, item.target, item, path)
                 if self.after_fill is not None:
                     self.after_fill(item.target, item)
                 warnings = self._apply_properties(item.target, item)
@@ -206,7 +231,7 @@ class TargetRestorer:
                 note(side_database=None)
                 raise _with_state(exc, f"database {item.target} was not changed") from exc
             try:
-                self._fill(names.side, item, path)
+                self._fill(index, names.side, item, path)
                 if self.after_fill is not None:
                     self.after_fill(names.side, item)
                 warnings = self._apply_properties(names.side, item)
@@ -257,8 +282,12 @@ class TargetRestorer:
             raise _with_state(exc, untouched) from exc
         return path
 
-    def _fill(self, database: str, item: PlannedDatabase, path: Path | None) -> None:
+    def _fill(self, index: int, database: str, item: PlannedDatabase, path: Path | None) -> None:
         artifact = item.artifact
+        if self.starts_early(item):
+            assert isinstance(self.engine, EarlyRestoringEngine)
+            self._fill_early(self.engine, index, database, item)
+            return
         command = self.engine.plan_restore(
             self.conn,
             artifact.format,
@@ -274,20 +303,41 @@ class TargetRestorer:
             raw = self.source.feed(artifact, command, self.progress)
         self.progress.artifact_done(raw)
 
-    def summarize(self, database: str) -> dict[str, Any]:
-        """Tables and rows of `database`: counted exactly within the count timeout, else the
-        planner's estimate (rows_estimated true), else unknown. Never raises: a summary is a
-        report, and a restore that succeeded stays succeeded without it."""
+    def _fill_early(
+        self, engine: EarlyRestoringEngine, index: int, database: str, item: PlannedDatabase
+    ) -> None:
+        """Schema and data from the stream while a local copy is written beside it; once the
+        stream ended verified, the rest (indexes, constraints) from that copy in parallel."""
+        artifact = item.artifact
+        copy = scratch.artifact_path(self.folder, index)
+        scratch.require_room(self.scratch_root, artifact.raw_bytes, f"the artifact {artifact.key}")
+        first, rest = engine.plan_early_restore(
+            self.conn, artifact.format, database, jobs=self.parallel_jobs, input_path=str(copy)
+        )
         try:
-            counts = self.engine.summarize(self.conn, database, self.count_timeout)
-        except StrongboxError as exc:
-            log.warning("counting the rows of %s failed (%s); using estimates", database, exc)
+            raw = self.source.feed(artifact, first, self.progress, keep_copy=copy)
+            restore_pipeline.feed_from_file(copy, rest, self.stall, artifact.key)
+        finally:
+            copy.unlink(missing_ok=True)
+        self.progress.artifact_done(raw)
+
+    def summarize(self, database: str) -> dict[str, Any]:
+        """Tables and rows of `database`: the planner's estimate (rows_estimated true), or with
+        `exact_counts` every row counted within the count timeout (the estimate when that is
+        too long); unknown when neither works. Never raises: a summary is a report, and a
+        restore that succeeded stays succeeded without it."""
+        if self.exact_counts:
             try:
-                counts = self.engine.estimate_summary(self.conn, database, self.timeout)
-            except StrongboxError as again:
-                log.warning("estimating the rows of %s failed too: %s", database, again)
-                return {"tables": None, "rows": None, "rows_estimated": None}
-        return {"tables": counts.tables, "rows": counts.rows, "rows_estimated": counts.estimated}
+                counts = self.engine.summarize(self.conn, database, self.count_timeout)
+                return _summary(counts.tables, counts.rows, counts.estimated)
+            except StrongboxError as exc:
+                log.warning("counting the rows of %s failed (%s); using estimates", database, exc)
+        try:
+            counts = self.engine.estimate_summary(self.conn, database, self.timeout)
+        except StrongboxError as again:
+            log.warning("estimating the rows of %s failed: %s", database, again)
+            return _summary(None, None, None)
+        return _summary(counts.tables, counts.rows, counts.estimated)
 
     # --- failures ---
 
@@ -317,6 +367,46 @@ class TargetRestorer:
         else:
             state = f"database {item.target} was replaced and is incomplete: restore it again"
         return _with_state(exc, state)
+
+
+def starts_early(engine: RestoringEngine, item: PlannedDatabase, parallel_jobs: int) -> bool:
+    """Whether a restore of `item` with `parallel_jobs` starts while its artifact streams: a
+    parallel restore into a database made for it (created, or the side database of a swap)."""
+    if parallel_jobs < 2 or not isinstance(engine, EarlyRestoringEngine):
+        return False
+    return item.action == CREATE or (
+        item.action == OVERWRITE and isinstance(engine, SwappingEngine)
+    )
+
+
+def planned_commands(
+    engine: RestoringEngine,
+    conn: ConnectionInfo,
+    item: PlannedDatabase,
+    parallel_jobs: int,
+    copy_placeholder: str,
+) -> tuple[str, list[list[str]]]:
+    """What a plan shows of restoring `item`: the step, and the tool commands in order."""
+    artifact, target = item.artifact, item.target
+    if starts_early(engine, item, parallel_jobs):
+        assert isinstance(engine, EarlyRestoringEngine)
+        commands = engine.plan_early_restore(
+            conn, artifact.format, target, jobs=parallel_jobs, input_path=copy_placeholder
+        )
+        step = (
+            f"restore the schema and rows of {artifact.key} into {target} as it streams, "
+            "keeping a local copy; once verified, its indexes and constraints from that copy"
+        )
+        return step, [command.argv for command in commands]
+    input_path = copy_placeholder if parallel_jobs > 1 else None
+    command = engine.plan_restore(
+        conn, artifact.format, target, jobs=parallel_jobs, input_path=input_path
+    )
+    return f"restore {artifact.key} into {target}", [command.argv]
+
+
+def _summary(tables: int | None, rows: int | None, estimated: bool | None) -> dict[str, Any]:
+    return {"tables": tables, "rows": rows, "rows_estimated": estimated}
 
 
 def _with_state(exc: Exception, state: str) -> StrongboxError:

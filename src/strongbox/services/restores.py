@@ -39,6 +39,7 @@ from strongbox.services import (
     pitr_restores,
     restore_keys,
     restore_run,
+    restore_steps,
     storages,
     stored_manifests,
 )
@@ -138,6 +139,7 @@ def create(
             overwrite=body.overwrite,
             restore_globals=body.restore_globals,
             parallel_jobs=body.jobs,
+            exact_counts=body.exact_counts,
             state=JobState.QUEUED,
             created_at=now,
             restored_bytes=0,
@@ -261,16 +263,11 @@ def plan_out(prepared: Prepared, body: RestoreCreate, target: str) -> RestorePla
         if item.verify_first:
             steps.append(f"verify {item.artifact.key} (SHA-256) before touching {item.target}")
         steps.append(_action_step(item, isinstance(restoring, SwappingEngine)))
-        input_path = TEMP_FILE_PLACEHOLDER if parallel_jobs > 1 else None
-        command = restoring.plan_restore(
-            prepared.target_conn,
-            item.artifact.format,
-            item.target,
-            jobs=parallel_jobs,
-            input_path=input_path,
+        step, argvs = restore_steps.planned_commands(
+            restoring, prepared.target_conn, item, parallel_jobs, TEMP_FILE_PLACEHOLDER
         )
-        steps.append(f"restore {item.artifact.key} into {item.target}")
-        commands.append(command.argv)
+        steps.append(step)
+        commands += argvs
         artifacts.append(
             _planned_artifact(
                 item.artifact, item.source, item.target, item.action, item.verify_first
@@ -480,6 +477,7 @@ def to_out(row: Restore) -> RestoreOut:
         overwrite=row.overwrite,
         restore_globals=row.restore_globals,
         jobs=row.parallel_jobs,
+        exact_counts=row.exact_counts,
         state=row.state,
         error=row.error,
         created_at=row.created_at,

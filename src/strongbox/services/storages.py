@@ -14,6 +14,7 @@ from strongbox.services.context import Context
 from strongbox.storage import registry
 from strongbox.storage.base import BackupStorage
 from strongbox.storage.kind import OpenOptions
+from strongbox.storage.light_open import LightOpen
 from strongbox.storage.registry import StorageOutBase
 
 
@@ -147,6 +148,18 @@ def open_by_name(ctx: Context, name: str) -> tuple[BackupStorage, str]:
         secret = ctx.secrets.decrypt(row.secret_encrypted) if row.secret_encrypted else None
         kind = registry.kind_named(row.type)
         return kind.open(dict(row.settings), secret, _options(ctx)), kind.key_prefix(row.settings)
+
+
+def light_open_by_name(ctx: Context, name: str) -> LightOpen | None:
+    """How a backup's stream process opens the registered storage (`storage.light_open`);
+    None for a kind that cannot be opened there."""
+    with ctx.catalog.session() as session:
+        row = get_row(session, name)
+        kind = registry.kind_named(row.type)
+        if kind.light_open is None:
+            return None
+        secret = ctx.secrets.decrypt(row.secret_encrypted) if row.secret_encrypted else None
+        return kind.light_open(dict(row.settings), secret, _options(ctx))
 
 
 def location_of(ctx: Context, name: str, key_prefix: str) -> str:

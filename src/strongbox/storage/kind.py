@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from strongbox.domain.partsize import MAX_PARTS
 from strongbox.storage.base import BackupStorage
+from strongbox.storage.light_open import LightOpen
 
 # Fields every storage has, whatever its kind; a kind's create model declares them too.
 COMMON_FIELDS = frozenset({"type", "name", "description", "age_recipients"})
@@ -67,6 +68,9 @@ class StorageKind:
     - `where`: a short description of the place, for lists.
     - `key_prefix`: the prefix every object key of the storage starts with (`domain/keys.py`
       puts it in front of `{database}/{backup}/`); none by default.
+    - `light_open`: how the stream process of a backup opens the same backend without importing
+      the kind (`strongbox.storage.light_open`); a kind without one streams its backups in
+      the server's own process.
     - `refuse_settings`: raises StrongboxError (INVALID) for settings that are each valid but
       make no sense together; called on create and on every change.
     """
@@ -84,6 +88,7 @@ class StorageKind:
     unsettable: frozenset[str] = frozenset()
     refuse_settings: Callable[[Mapping[str, Any]], None] = field(default=lambda _settings: None)
     key_prefix: Callable[[Mapping[str, Any]], str] = field(default=lambda _settings: "")
+    light_open: Callable[[Mapping[str, Any], str | None, OpenOptions], LightOpen] | None = None
 
     @property
     def settings_fields(self) -> tuple[str, ...]:

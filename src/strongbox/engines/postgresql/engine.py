@@ -12,9 +12,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from psycopg import sql
-
 from strongbox.domain.database_properties import DatabaseProperties
 from strongbox.engines.base import (
     UNKNOWN_DATABASE,
@@ -30,14 +27,10 @@ from strongbox.engines.base import (
     WalContents,
 )
 from strongbox.engines.common import (
-    CREATE_FAILED,
-    DATABASE_EXISTS,
-    DROP_FAILED,
     require_restore_input,
     safe_file_stems,
-    scrub,
 )
-from strongbox.engines.postgresql import physical, standby, wal_receiver, waldump
+from strongbox.engines.postgresql import databases, physical, standby, wal_receiver, waldump
 from strongbox.engines.postgresql import properties as postgresql_properties
 from strongbox.engines.postgresql import swap as postgresql_swap
 from strongbox.engines.postgresql.client_tools import ClientTool, pick_pg_dump, sibling
@@ -57,17 +50,12 @@ from strongbox.engines.postgresql.connection import (
     server_info,
     user_databases,
 )
-from strongbox.engines.postgresql.driver_errors import quote_identifier, short
 from strongbox.engines.postgresql.globals_dump import globals_to_apply
 from strongbox.engines.postgresql.libpq import client_env
-from strongbox.errors import StrongboxError, refused
+from strongbox.errors import refused
 
 # Seconds to connect when planning a restore (the plan reads the server's version).
 _PLAN_TIMEOUT = 10.0
-# Identifiers are cut to NAMEDATALEN - 1 bytes; a longer name would be created shortened.
-_MAX_NAME_BYTES = 63
-# DROP DATABASE ... WITH (FORCE) exists since PostgreSQL 13.
-_DROP_FORCE_SINCE = 13
 
 
 class PostgresEngine:
@@ -238,23 +226,8 @@ class PostgresEngine:
     # --- restores ---
 
     def database_state(self, conn: ConnectionInfo, name: str, timeout: float) -> str:
-        """'absent', 'empty' or 'nonempty'.
-
-        Non-empty: a table, partitioned table, view, materialized view, sequence, foreign table
-        or function (any routine) in a schema that is not the system's (pg_catalog,
-        information_schema, pg_toast, other sessions' pg_temp_N). Extensions and the objects
-        that belong to them do not count: they hold no user data, and a database made from a
-        template with extensions installed has them from its first moment. Nor do types,
-        domains or empty schemas. Raises refused(CHECK_FAILED) when the database exists but
-        refuses connections (ALLOW_CONNECTIONS false) or the user may not connect to it."""
-        try:
-            with connect(conn, timeout, dbname=name) as pg:
-                nonempty = scalar(pg, _HAS_USER_OBJECTS)
-        except StrongboxError as exc:
-            if exc.code == UNKNOWN_DATABASE:
-                return "absent"
-            raise
-        return "nonempty" if nonempty else "empty"
+        """See `databases.database_state`."""
+        return databases.database_state(conn, name, timeout)
 
     def create_database(
         self,
@@ -264,48 +237,8 @@ class PostgresEngine:
         *,
         properties: DatabaseProperties | None = None,
     ) -> None:
-        """CREATE DATABASE from template0, owned by the connecting user, with the encoding,
-        LC_COLLATE, LC_CTYPE and locale provider of `properties` (else the server's defaults).
-
-        template0 rather than the default template1: objects added to template1 would clash
-        with those of the dump, and template1 cannot be copied while anyone (the maintenance
-        connection when "postgres" is gone) is connected to it. Raises refused(DATABASE_EXISTS)
-        when it exists, refused(CREATE_FAILED) when the user may not create databases or the
-        name is too long, refused(LOCALE_UNAVAILABLE) when the server lacks the locale (or it
-        does not fit the encoding), and the connection errors of `check`."""
-        where = f"{conn.host}:{conn.port}"
-        if len(name.encode()) > _MAX_NAME_BYTES:
-            raise refused(
-                f"database name {name!r} is longer than PostgreSQL's {_MAX_NAME_BYTES} bytes: "
-                "choose a shorter name",
-                CREATE_FAILED,
-            )
-        with connect(conn, timeout) as pg:
-            server = server_info(pg)
-            statement = postgresql_properties.create_statement(name, properties, server.major)
-            try:
-                pg.execute(statement)
-            except psycopg.errors.DuplicateDatabase:
-                raise refused(
-                    f"database {name!r} already exists on the PostgreSQL server at {where}: "
-                    "restore into it with overwrite, or choose another name",
-                    DATABASE_EXISTS,
-                ) from None
-            except psycopg.errors.InsufficientPrivilege:
-                raise refused(
-                    f"user {conn.username!r} may not create databases on the PostgreSQL server "
-                    f"at {where}: run ALTER ROLE {quote_identifier(conn.username)} CREATEDB, or "
-                    "restore into a database that exists",
-                    CREATE_FAILED,
-                ) from None
-            except psycopg.Error as exc:
-                text = short(scrub(str(exc), conn.password))
-                locale = postgresql_properties.locale_refusal(name, properties, conn, text)
-                raise locale or refused(
-                    f"could not create database {name!r} on the PostgreSQL server at {where}: "
-                    f"{text}",
-                    CREATE_FAILED,
-                ) from None
+        """See `databases.create_database`."""
+        databases.create_database(conn, name, timeout, properties=properties)
 
     def check_properties(
         self, conn: ConnectionInfo, name: str, properties: DatabaseProperties, timeout: float
@@ -325,38 +258,8 @@ class PostgresEngine:
             return postgresql_properties.apply_after_restore(pg, name, properties)
 
     def drop_database(self, conn: ConnectionInfo, name: str, timeout: float) -> None:
-        """DROP DATABASE IF EXISTS ... WITH (FORCE), which ends the other sessions on it
-        (before PostgreSQL 13, which lacks FORCE, they are ended with pg_terminate_backend).
-        Raises refused(DROP_FAILED) when the user may not drop it (only its owner or a
-        superuser may) or a session cannot be ended (a prepared transaction, a replication
-        slot), and the connection errors of `check`."""
-        where = f"{conn.host}:{conn.port}"
-        with connect(conn, timeout, avoid=name) as pg:
-            server = server_info(pg)
-            statement = sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name))
-            try:
-                if server.major >= _DROP_FORCE_SINCE:
-                    pg.execute(statement + sql.SQL(" WITH (FORCE)"))
-                else:
-                    pg.execute(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                        " WHERE datname = %s AND pid <> pg_backend_pid()",
-                        (name,),
-                    )
-                    pg.execute(statement)
-            except psycopg.errors.InsufficientPrivilege:
-                raise refused(
-                    f"user {conn.username!r} may not drop database {name!r} on the PostgreSQL "
-                    f"server at {where}: only its owner or a superuser may; make the user its "
-                    "owner, or restore into a new database",
-                    DROP_FAILED,
-                ) from None
-            except psycopg.Error as exc:
-                raise refused(
-                    f"could not drop database {name!r} on the PostgreSQL server at {where}: "
-                    f"{short(scrub(str(exc), conn.password))}",
-                    DROP_FAILED,
-                ) from None
+        """See `databases.drop_database`."""
+        databases.drop_database(conn, name, timeout)
 
     def plan_restore(
         self,
@@ -384,6 +287,21 @@ class PostgresEngine:
             pg_restore.path, conn, target, jobs=jobs, input_path=input_path, timeout=_PLAN_TIMEOUT
         )
 
+    def plan_early_restore(
+        self, conn: ConnectionInfo, artifact_format: str, target: str, *, jobs: int, input_path: str
+    ) -> tuple[RestoreCommand, RestoreCommand]:
+        """`pg_restore --section=pre-data --section=data` from stdin while the artifact streams
+        (rows load as they arrive), then `pg_restore -j jobs --section=post-data` from the local
+        copy `input_path` (indexes and constraints built in parallel). Together the sections
+        are the whole archive; entries without a section of their own (grants, comments) go
+        with the section before them, as in one run."""
+        first = self.plan_restore(conn, artifact_format, target, jobs=1, input_path=None)
+        rest = self.plan_restore(conn, artifact_format, target, jobs=jobs, input_path=input_path)
+        return (
+            _with_sections(first, ("pre-data", "data")),
+            _with_sections(rest, ("post-data",)),
+        )
+
     def plan_globals_restore(self, conn: ConnectionInfo) -> RestoreCommand:
         """`psql -X -q -v ON_ERROR_STOP=0 -f -` on the maintenance database, applying the
         globals dump (roles, tablespaces) read on stdin.
@@ -401,28 +319,12 @@ class PostgresEngine:
         return globals_restore_command(psql.path, conn, maintenance, _PLAN_TIMEOUT)
 
     def summarize(self, conn: ConnectionInfo, name: str, timeout: float) -> DatabaseSummary:
-        """The tables of `name` outside the system schemas (plain tables and partitions, not
-        partitioned parents, which hold no rows of their own, nor extensions' tables) and
-        their exact row count: `count(*)` of each (`FROM ONLY`, so inherited rows count once),
-        in one read-only snapshot. Each count must finish within `timeout`. Raises
-        refused(UNKNOWN_DATABASE) when the database does not exist."""
-        with connect(conn, timeout, dbname=name) as pg:
-            pg.read_only = True
-            pg.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-            with pg.transaction():
-                tables = pg.execute(_USER_TABLES).fetchall()
-                rows = 0
-                for schema, table in tables:
-                    count = sql.SQL("SELECT count(*) FROM ONLY {}.{}").format(
-                        sql.Identifier(schema), sql.Identifier(table)
-                    )
-                    rows += int(scalar(pg, count))
-        return DatabaseSummary(tables=len(tables), rows=rows)
+        """See `databases.summarize`."""
+        return databases.summarize(conn, name, timeout)
 
     def estimate_summary(self, conn: ConnectionInfo, name: str, timeout: float) -> DatabaseSummary:
-        """The tables `summarize` counts, with the planner's row estimate (after ANALYZE)."""
-        with connect(conn, timeout, dbname=name) as pg:
-            return postgresql_swap.estimate(pg, _USER_TABLES)
+        """See `databases.estimate_summary`."""
+        return databases.estimate_summary(conn, name, timeout)
 
     def swap_databases(
         self, conn: ConnectionInfo, target: str, side: str, aside: str, timeout: float
@@ -438,30 +340,8 @@ class PostgresEngine:
         return pick_pg_dump(server, self.bin_dir, self.search_dirs)
 
 
-# The queries below run in the database itself. User schemas are all but information_schema and
-# those named "pg_...", a prefix reserved for the system (pg_catalog, pg_toast, the pg_temp_N of
-# other sessions' temporary tables). Objects that belong to an extension (pg_depend 'e') are
-# the extension's, not the user's.
-
-# Whether a user object exists (see `database_state`).
-_HAS_USER_OBJECTS = """
-SELECT EXISTS (
-    SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
-      AND n.nspname <> 'information_schema' AND left(n.nspname, 3) <> 'pg_'
-      AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
-                      AND d.objid = c.oid AND d.deptype = 'e')
-) OR EXISTS (
-    SELECT FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname <> 'information_schema' AND left(n.nspname, 3) <> 'pg_'
-      AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
-                      AND d.objid = p.oid AND d.deptype = 'e')
-)"""
-
-# The tables whose rows `summarize` counts.
-_USER_TABLES = """
-SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind = 'r' AND n.nspname <> 'information_schema' AND left(n.nspname, 3) <> 'pg_'
-  AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
-                  AND d.objid = c.oid AND d.deptype = 'e')
-ORDER BY 1, 2"""
+def _with_sections(command: RestoreCommand, sections: tuple[str, ...]) -> RestoreCommand:
+    """`command` (a `pg_restore` run) limited to the archive's `sections`."""
+    options = [f"--section={section}" for section in sections]
+    argv = [command.argv[0], *options, *command.argv[1:]]
+    return RestoreCommand(argv, command.env, command.input_path)

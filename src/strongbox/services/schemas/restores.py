@@ -58,6 +58,11 @@ class RestoreCreate(Input):
     jobs: Annotated[int, Field(ge=1, le=16)] = Field(
         default=2, description="PostgreSQL: parallel pg_restore jobs (1 streams without a file)"
     )
+    exact_counts: bool = Field(
+        default=False,
+        description="count every table's rows after the restore (slow on large databases); "
+        "by default the summary gives the planner's estimate, with rows_estimated true",
+    )
     name: Name | None = None
     new_instance: NewInstance | None = Field(
         default=None,
@@ -110,7 +115,8 @@ class RestoredDatabase(BaseModel):
     )
     rows_estimated: bool | None = Field(
         default=None,
-        description="true when rows is the planner's estimate (the exact count took too long)",
+        description="true when rows is the planner's estimate: always unless exact_counts was "
+        "asked, and then when the exact count took too long",
     )
     side_database: str | None = Field(
         default=None,
@@ -204,6 +210,7 @@ class RestoreOut(BaseModel):
     overwrite: bool
     restore_globals: bool
     jobs: int
+    exact_counts: bool
     state: str
     error: str | None
     created_at: datetime

@@ -36,6 +36,11 @@ class FilesystemSettings:
     path: str
 
 
+def open_folder(path: str) -> FilesystemStorage:
+    """The backend on the folder `path` (`strongbox.storage.light_open`)."""
+    return FilesystemStorage(FilesystemSettings(path=path))
+
+
 class FilesystemStorage:
     """`BackupStorage` in one folder. Object keys use '/' whatever the platform."""
 

@@ -12,6 +12,7 @@ from strongbox.services.schemas import Input
 from strongbox.storage.base import BackupStorage
 from strongbox.storage.filesystem.backend import FilesystemSettings, FilesystemStorage
 from strongbox.storage.kind import FormField, OpenOptions, StorageKind
+from strongbox.storage.light_open import LightOpen
 
 
 class FilesystemStorageCreate(Input):
@@ -34,6 +35,11 @@ def _open(settings: Mapping[str, Any], _secret: str | None, _options: OpenOption
     return FilesystemStorage(FilesystemSettings(path=str(settings["path"])))
 
 
+def _light_open(settings: Mapping[str, Any], _secret: str | None, _opts: OpenOptions) -> LightOpen:
+    path = str(settings["path"])
+    return LightOpen("strongbox.storage.filesystem.backend:open_folder", {"path": path})
+
+
 FILESYSTEM = StorageKind(
     name="filesystem",
     label="Local folder",
@@ -41,6 +47,7 @@ FILESYSTEM = StorageKind(
     update_model=FilesystemStorageUpdate,
     out_model=FilesystemStorageOut,
     open=_open,
+    light_open=_light_open,
     location=lambda settings, key_prefix: f"{str(settings['path']).rstrip('/')}/{key_prefix}",
     where=lambda settings: str(settings["path"]),
     form_fields=(FormField("path", "Folder", hint="absolute path on the Strongbox server"),),

@@ -25,7 +25,9 @@ from strongbox.services.fields import (
 from strongbox.services.schemas import Input, PemBundle
 from strongbox.storage.base import BackupStorage
 from strongbox.storage.kind import FormField, OpenOptions, StorageKind
+from strongbox.storage.light_open import LightOpen
 from strongbox.storage.s3.client import S3Settings
+from strongbox.storage.s3.light import light_open
 from strongbox.storage.s3.storage import S3Storage
 
 
@@ -70,16 +72,25 @@ class S3StorageOut(BaseModel):
     force_path_style: bool
 
 
-def _open(settings: Mapping[str, Any], secret: str | None, options: OpenOptions) -> BackupStorage:
+def _config(settings: Mapping[str, Any], secret: str | None, options: OpenOptions) -> S3Settings:
     values = dict(settings)
     bundle = values.pop("ca_bundle", None)
-    config = S3Settings(
+    return S3Settings(
         **values,
         ca_bundle_file=str(ca_file(bundle, options.data_dir)) if bundle else None,
         secret_access_key=secret or "",
         timeout=options.timeout,
     )
+
+
+def _open(settings: Mapping[str, Any], secret: str | None, options: OpenOptions) -> BackupStorage:
+    config = _config(settings, secret, options)
     return _shared_storage(config, options.upload_concurrency, options.parts_per_object)
+
+
+def _light_open(settings: Mapping[str, Any], secret: str | None, options: OpenOptions) -> LightOpen:
+    config = _config(settings, secret, options)
+    return light_open(config, options.upload_concurrency, options.parts_per_object)
 
 
 _OPEN_LOCK = threading.Lock()
@@ -132,6 +143,7 @@ S3 = StorageKind(
     update_model=S3StorageUpdate,
     out_model=S3StorageOut,
     open=_open,
+    light_open=_light_open,
     location=lambda settings, key_prefix: f"s3://{settings['bucket']}/{key_prefix}",
     where=lambda s: f"{s['bucket']}/{s['prefix']}" if s.get("prefix") else str(s["bucket"]),
     secret_field="secret_access_key",  # noqa: S106 - a field name
