@@ -98,7 +98,7 @@ def test_postgresql_round_trips_into_a_new_database_and_another_server(
     assert other["state"] == "succeeded", other["error"]
     assert pg_fingerprint(second_pg, "rshop") == shop
 
-    listed = strongbox.client.get("/api/v1/databases/prod/restores").json()
+    listed = strongbox.client.get("/api/v1/databases/prod/restores").json()["items"]
     assert [r["name"] for r in listed] == [other["name"], same["name"]]
     pg_server.execute("DROP DATABASE rshop_copy")
     second_pg.execute("DROP DATABASE rshop")
@@ -259,7 +259,7 @@ def test_dry_run_shows_the_plan_and_does_nothing(
     assert any("side database next to rshop" in s and "swap" in s for s in plan["steps"])
     assert plan["commands"][0][0].endswith("pg_restore")
     assert pg_server.password not in response.text
-    assert strongbox.client.get("/api/v1/databases/prod/restores").json() == []
+    assert strongbox.client.get("/api/v1/databases/prod/restores").json()["items"] == []
     assert pg_fingerprint(pg_server, "rshop") == shop
 
 

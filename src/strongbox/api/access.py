@@ -38,6 +38,7 @@ RULES: tuple[Rule, ...] = (
     Rule("GET", f"{DB}/backups/{{name}}", VIEWER),
     Rule("POST", f"{DB}/backups", OPERATOR),
     Rule("DELETE", f"{DB}/backups/{{name}}", ADMIN),
+    Rule("GET", "/api/v1/backups", VIEWER),
     # Restores: operators restore into new or empty databases; overwrite needs admin (body).
     Rule("GET", f"{DB}/restores", VIEWER),
     Rule("GET", f"{DB}/restores/{{name}}", VIEWER),

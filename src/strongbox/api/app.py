@@ -43,6 +43,7 @@ def create_app(ctx: Context) -> FastAPI:
     api.include_router(storages.build_router())
     for module in (databases, backups, schedules, restores, pitr, people):
         api.include_router(module.router)
+    api.include_router(backups.across)
     app.include_router(api)
     pages.install(app)
     _install_docs(app)

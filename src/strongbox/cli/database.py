@@ -93,7 +93,7 @@ def add(
 @app.command("list")
 def list_(as_json: JsonOpt = False) -> None:
     """List the databases."""
-    rows = ApiClient().get("/databases")
+    rows = ApiClient().get_all("/databases")
     if as_json:
         print_json(rows)
         return

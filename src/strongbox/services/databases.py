@@ -18,6 +18,7 @@ from strongbox.errors import StrongboxError, conflict, invalid, not_found
 from strongbox.services import backup_sources, hints, managed_instances
 from strongbox.services.busy import busy_with
 from strongbox.services.context import Context
+from strongbox.services.paging import Page, PageRequest, fetch
 from strongbox.services.schemas import (
     BackupSourceAddress,
     BackupSourceOut,
@@ -76,6 +77,15 @@ def list_all(ctx: Context) -> list[DatabaseOut]:
             to_out(r, warnings.get(r.name, []))
             for r in session.scalars(select(Database).order_by(Database.name))
         ]
+
+
+def page(ctx: Context, request: PageRequest) -> Page[DatabaseOut]:
+    """Registered databases, newest first, a page at a time."""
+    with ctx.catalog.session() as session:
+        warnings = _pitr_warnings(session)
+        rows, after = fetch(session, select(Database), Database.created_at, Database.id, request)
+        items = [to_out(r, warnings.get(r.name, [])) for r in rows]
+    return Page[DatabaseOut](items=items, next=after)
 
 
 def get(ctx: Context, name: str) -> DatabaseOut:
