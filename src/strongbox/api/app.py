@@ -9,7 +9,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
 from strongbox import __version__
-from strongbox.api import access, problems, sign_in_limit
+from strongbox.api import access, problems, sign_in_limit, watch
 from strongbox.api.audit_trail import AuditTrail
 from strongbox.api.body_limit import BodyLimit
 from strongbox.api.deps import require_principal
@@ -46,6 +46,7 @@ def create_app(ctx: Context) -> FastAPI:
     api.include_router(backups.across)
     app.include_router(api)
     pages.install(app)
+    watch.install(app, ctx)
     _install_docs(app)
     access.install(app)
     _state_roles(app)

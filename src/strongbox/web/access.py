@@ -57,7 +57,14 @@ RULES: tuple[Rule, ...] = (
 
 # Routes of the page answered without a session.
 PUBLIC: frozenset[tuple[str, str]] = frozenset(
-    {("GET", "/"), ("POST", "/sign-in"), ("GET", "/healthz")}
+    {
+        ("GET", "/"),
+        ("POST", "/sign-in"),
+        ("GET", "/healthz"),
+        ("GET", "/readyz"),
+        # Checks its own bearer token (STRONGBOX_METRICS_TOKEN or a viewer's API token).
+        ("GET", "/metrics"),
+    }
 )
 
 # POSTs of the page that change nothing (live previews): the audit log leaves them out.
