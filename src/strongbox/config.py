@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     # too), and the broker /readyz checks when one is set.
     metrics_token: SecretStr | None = None
     broker_url: str | None = Field(default=None, max_length=2048)
+    # How often databases with freshness_hours are checked for a backup that is too old.
+    freshness_check_seconds: float = Field(default=60.0, gt=0)
 
     @model_validator(mode="before")
     @classmethod

@@ -22,6 +22,7 @@ from strongbox.scheduler.loop import SchedulerLoop
 from strongbox.services import (
     auth,
     backups,
+    freshness,
     managed_instances,
     restores,
     schedule_runs,
@@ -60,6 +61,8 @@ class Embedded:
     scheduler: SchedulerLoop
     janitor: PeriodicTask
     wal_streams: WalStreams
+    # Watching: tells when a database has gone too long without a successful backup.
+    freshness: PeriodicTask | None = None
 
     @classmethod
     def prepare(cls, settings: Settings) -> Embedded:
@@ -97,17 +100,32 @@ class Embedded:
         )
         wal_streams = WalStreams(ctx)
         ctx.pitr_changed = wal_streams.sync
-        return cls(context=ctx, scheduler=scheduler, janitor=janitor, wal_streams=wal_streams)
+        freshness_task = PeriodicTask(
+            "strongbox-freshness",
+            settings.freshness_check_seconds,
+            lambda: freshness.check(ctx),
+        )
+        return cls(
+            context=ctx,
+            scheduler=scheduler,
+            janitor=janitor,
+            wal_streams=wal_streams,
+            freshness=freshness_task,
+        )
 
     def start(self) -> None:
         self.scheduler.start()
         self.janitor.start()
         self.wal_streams.start()
+        if self.freshness is not None:
+            self.freshness.start()
 
     def stop(self) -> None:
         self.wal_streams.stop()
         self.scheduler.stop()
         self.janitor.stop()
+        if self.freshness is not None:
+            self.freshness.stop()
         executor = self.context.executor
         if isinstance(executor, LocalExecutor):
             executor.shutdown(wait=True)

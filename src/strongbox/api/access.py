@@ -67,6 +67,13 @@ RULES: tuple[Rule, ...] = (
     Rule("PATCH", "/api/v1/users/{name}", ADMIN),
     Rule("DELETE", "/api/v1/users/{name}", ADMIN),
     Rule("GET", "/api/v1/audit", ADMIN),
+    # Notification targets: read by all (their URLs are masked), managed and tested by admins.
+    Rule("GET", "/api/v1/notification-targets", VIEWER),
+    Rule("GET", "/api/v1/notification-targets/{name}", VIEWER),
+    Rule("POST", "/api/v1/notification-targets", ADMIN),
+    Rule("PATCH", "/api/v1/notification-targets/{name}", ADMIN),
+    Rule("DELETE", "/api/v1/notification-targets/{name}", ADMIN),
+    Rule("POST", "/api/v1/notification-targets/{name}/test", ADMIN),
 )
 
 # Routes answered without a token.

@@ -13,7 +13,16 @@ from strongbox.api import access, problems, sign_in_limit, watch
 from strongbox.api.audit_trail import AuditTrail
 from strongbox.api.body_limit import BodyLimit
 from strongbox.api.deps import require_principal
-from strongbox.api.routes import backups, databases, people, pitr, restores, schedules, storages
+from strongbox.api.routes import (
+    backups,
+    databases,
+    notifications,
+    people,
+    pitr,
+    restores,
+    schedules,
+    storages,
+)
 from strongbox.domain.roles import needed_role
 from strongbox.services.context import Context
 from strongbox.web import pages
@@ -44,6 +53,7 @@ def create_app(ctx: Context) -> FastAPI:
     for module in (databases, backups, schedules, restores, pitr, people):
         api.include_router(module.router)
     api.include_router(backups.across)
+    api.include_router(notifications.router)
     app.include_router(api)
     pages.install(app)
     watch.install(app, ctx)

@@ -150,6 +150,10 @@ class Database(Base):
     max_rate_mb_per_s: Mapped[float | None] = mapped_column(Float)
     lock_timeout_seconds: Mapped[int] = mapped_column(default=60, server_default="60")
     backup_source: Mapped[dict[str, Any] | None]
+    # Freshness: notify when no backup succeeded for this many hours (None: not watched), and
+    # since when the current breach lasts (None: fresh), so each breach is told once.
+    freshness_hours: Mapped[float | None] = mapped_column(Float)
+    freshness_breached_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -168,6 +172,8 @@ class Backup(Base):
             postgresql_where=text("state IN ('queued', 'running')"),
         ),
         Index("ix_backups_state", "state"),
+        # Pages of backups, newest first (services/paging.py).
+        Index("ix_backups_created", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -357,3 +363,20 @@ class ManagedInstance(Base):
     restore: Mapped[str] = mapped_column(String(63))  # the restore that made it
     source_database: Mapped[str] = mapped_column(String(63))
     created_at: Mapped[datetime]
+
+
+class NotificationTarget(Base):
+    """Where notifications go: an apprise URL (encrypted: it holds tokens and passwords), the
+    events wanted, for every database or for one."""
+
+    __tablename__ = "notification_targets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    url_encrypted: Mapped[str] = mapped_column(Text)
+    # The URL with its secret parts masked by apprise, for people to recognise it.
+    url_hint: Mapped[str] = mapped_column(Text)
+    events: Mapped[list[Any]] = mapped_column(JSON)
+    database: Mapped[str | None] = mapped_column(String(63))  # None: every database
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

@@ -38,6 +38,13 @@ LockTimeoutOpt = Annotated[
         help="fail a dump that waits longer than this for a table lock (default 60)",
     ),
 ]
+FreshnessOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--freshness-hours",
+        help="notify when no backup succeeded for this many hours (event freshness)",
+    ),
+]
 BackupSourceOpt = Annotated[
     str | None,
     typer.Option(
@@ -67,6 +74,7 @@ def add(
     max_rate_mb_per_s: MaxRateOpt = None,
     lock_timeout_seconds: LockTimeoutOpt = None,
     backup_source: BackupSourceOpt = None,
+    freshness_hours: FreshnessOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add a database; Strongbox tests the connection (and the backup source) before saving."""
@@ -84,6 +92,7 @@ def add(
         "max_rate_mb_per_s": max_rate_mb_per_s,
         "lock_timeout_seconds": lock_timeout_seconds,
         "backup_source": parse_backup_source(backup_source),
+        "freshness_hours": freshness_hours,
     }
     show_one(
         ApiClient().post("/databases", {k: v for k, v in body.items() if v is not None}), as_json
@@ -140,6 +149,10 @@ def edit(
     no_backup_source: Annotated[
         bool, typer.Option("--no-backup-source", help="back up the server itself again")
     ] = False,
+    freshness_hours: FreshnessOpt = None,
+    no_freshness: Annotated[
+        bool, typer.Option("--no-freshness", help="stop watching how old the last backup is")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Change a database; options left out keep their value (a --ssl-mode that verifies
@@ -156,6 +169,7 @@ def edit(
         "max_rate_mb_per_s": max_rate_mb_per_s,
         "lock_timeout_seconds": lock_timeout_seconds,
         "backup_source": parse_backup_source(backup_source),
+        "freshness_hours": freshness_hours,
     }
     body: dict[str, Any] = {k: v for k, v in changes.items() if v is not None}
     # null removes a setting; the flags say so explicitly.
@@ -163,6 +177,8 @@ def edit(
         body["max_rate_mb_per_s"] = None
     if no_backup_source:
         body["backup_source"] = None
+    if no_freshness:
+        body["freshness_hours"] = None
     show_one(ApiClient().patch(f"/databases/{name}", body), as_json)
 
 

@@ -21,7 +21,7 @@ from strongbox.domain.states import JobState
 from strongbox.engines.base import DumpCommand, PhysicalEngine
 from strongbox.errors import IllegalStateMove, StrongboxError, invalid
 from strongbox.pipeline import PipelineOptions, StoredObject, dump_to_storage
-from strongbox.services import backup_sources, databases, storages, stored_manifests
+from strongbox.services import backup_sources, databases, notify, storages, stored_manifests
 from strongbox.services.context import Context
 from strongbox.services.load_sampler import LoadSampler
 from strongbox.services.state_moves import claim, move_backup
@@ -296,6 +296,9 @@ def _fail(ctx: Context, backup_id: int, reason: str, cancel: threading.Event | N
             move_backup(session, backup_id, state, error=reason, finished_at=ctx.clock.now())
     except IllegalStateMove:
         pass  # already ended elsewhere (logged by the move); its leftovers are still removed
+    else:
+        if state == JobState.FAILED:
+            notify.backup_failed(ctx, backup_id, reason)
 
 
 def remove_leftovers(storage: BackupStorage, prefix: str) -> bool:

@@ -60,6 +60,7 @@ def create(ctx: Context, body: DatabaseCreate) -> DatabaseOut:
         production_hours=_hours(body.production_hours),
         max_rate_mb_per_s=body.max_rate_mb_per_s,
         lock_timeout_seconds=body.lock_timeout_seconds,
+        freshness_hours=body.freshness_hours,
         backup_source=source,
         created_at=now,
         updated_at=now,
@@ -151,6 +152,10 @@ def update(ctx: Context, name: str, body: DatabaseUpdate) -> DatabaseOut:
             row.max_rate_mb_per_s = body.max_rate_mb_per_s
         if body.lock_timeout_seconds is not None:
             row.lock_timeout_seconds = body.lock_timeout_seconds
+        if "freshness_hours" in body.model_fields_set:
+            row.freshness_hours = body.freshness_hours
+            if body.freshness_hours is None:  # no longer watched: no breach to recover from
+                row.freshness_breached_at = None
         row.backup_source = source
         row.updated_at = ctx.clock.now()
         return to_out(row)
@@ -296,6 +301,7 @@ def to_out(row: Database, warnings: list[str] | None = None) -> DatabaseOut:
         ),
         max_rate_mb_per_s=row.max_rate_mb_per_s,
         lock_timeout_seconds=row.lock_timeout_seconds,
+        freshness_hours=row.freshness_hours,
         backup_source=(
             BackupSourceOut.model_validate(row.backup_source) if row.backup_source else None
         ),

@@ -21,7 +21,7 @@ from strongbox.domain.states import JobState
 from strongbox.engines.base import GlobalsEngine
 from strongbox.engines.registry import KINDS
 from strongbox.errors import IllegalStateMove, StrongboxError
-from strongbox.services import database_properties, physical_transfer
+from strongbox.services import database_properties, notify, physical_transfer
 from strongbox.services.context import Context
 from strongbox.services.instance_build import PitrRecovery
 from strongbox.services.restore_steps import ArtifactSource, StoredArtifacts, TargetRestorer
@@ -233,6 +233,7 @@ def _pending(items: list[PlannedDatabase]) -> list[dict[str, Any]]:
 def _end(ctx: Context, restore_id: int, state: JobState, **values: Any) -> None:
     with ctx.catalog.session() as session:
         move_restore(session, restore_id, state, finished_at=ctx.clock.now(), **values)
+    notify.restore_ended(ctx, restore_id, state, values.get("error"))
 
 
 def _set(ctx: Context, restore_id: int, **values: Any) -> None:

@@ -53,6 +53,10 @@ RULES: tuple[Rule, ...] = (
     Rule("POST", "/settings/users/{name}", ADMIN),
     Rule("POST", "/settings/users/{name}/delete", ADMIN),
     Rule("GET", "/settings/audit", ADMIN),
+    Rule("GET", "/settings/notifications", VIEWER),
+    Rule("POST", "/settings/notifications", ADMIN),
+    Rule("POST", "/settings/notifications/{name}/test", ADMIN),
+    Rule("POST", "/settings/notifications/{name}/delete", ADMIN),
 )
 
 # Routes of the page answered without a session.

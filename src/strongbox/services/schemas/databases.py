@@ -31,6 +31,15 @@ LockTimeout = Annotated[
         "(MySQL/MariaDB) before the backup fails, instead of queueing behind DDL",
     ),
 ]
+FreshnessHours = Annotated[
+    float,
+    Field(
+        gt=0,
+        le=24 * 366,
+        description="notify (event `freshness`) when no backup succeeded for this many hours, "
+        "and again when one does",
+    ),
+]
 BACKUP_SOURCE_HELP = (
     "a standby (PostgreSQL) or replica (MySQL/MariaDB) of this server that dumps read instead "
     "of it, reached with the same user, password and TLS; checked to be one. Restores and "
@@ -77,6 +86,7 @@ class DatabaseCreate(Input):
     max_rate_mb_per_s: MaxRate | None = Field(default=None, description="default: no limit")
     lock_timeout_seconds: LockTimeout = 60
     backup_source: BackupSourceAddress | None = Field(default=None, description=BACKUP_SOURCE_HELP)
+    freshness_hours: FreshnessHours | None = Field(default=None, description="default: not watched")
 
 
 class DatabaseUpdate(Input):
@@ -96,6 +106,7 @@ class DatabaseUpdate(Input):
     backup_source: BackupSourceAddress | None = Field(
         default=None, description="null: back up the server itself"
     )
+    freshness_hours: FreshnessHours | None = Field(default=None, description="null: not watched")
 
 
 class DatabaseOut(BaseModel):
@@ -114,6 +125,7 @@ class DatabaseOut(BaseModel):
     max_rate_mb_per_s: float | None
     lock_timeout_seconds: int
     backup_source: BackupSourceOut | None
+    freshness_hours: float | None
     created_at: datetime
     updated_at: datetime
     warnings: list[str] = Field(
