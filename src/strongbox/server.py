@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import uvicorn
 
-from strongbox import scratch
+from strongbox import logs, scratch
 from strongbox.api.app import create_app
 from strongbox.catalog.db import Catalog
 from strongbox.clock import SystemClock
@@ -144,12 +144,17 @@ def limit_malloc_arenas() -> None:
 
 def serve(settings: Settings, host: str, port: int) -> None:
     limit_malloc_arenas()  # before any thread starts
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(settings.log_format)
     embedded = Embedded.prepare(settings)
     embedded.start()
     try:
-        uvicorn.run(create_app(embedded.context), host=host, port=port, log_level="info")
+        uvicorn.run(
+            create_app(embedded.context),
+            host=host,
+            port=port,
+            log_level="info",
+            # JSON: uvicorn's loggers go through the root's handler instead of their own.
+            log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
+        )
     finally:
         embedded.stop()

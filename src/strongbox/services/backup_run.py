@@ -23,6 +23,7 @@ from strongbox.errors import IllegalStateMove, StrongboxError, invalid
 from strongbox.pipeline import PipelineOptions, StoredObject, dump_to_storage
 from strongbox.services import backup_sources, databases, notify, storages, stored_manifests
 from strongbox.services.context import Context
+from strongbox.services.job_logs import logged
 from strongbox.services.load_sampler import LoadSampler
 from strongbox.services.state_moves import claim, move_backup
 from strongbox.storage.base import BackupStorage
@@ -63,6 +64,7 @@ class _Progress:
             )
 
 
+@logged("backup", Backup)
 def run(ctx: Context, backup_id: int, cancel: threading.Event | None = None) -> None:
     """Run the queued backup `backup_id` to its end. Never raises: the outcome is on the row."""
     started = ctx.clock.now()

@@ -24,6 +24,7 @@ from strongbox.errors import IllegalStateMove, StrongboxError
 from strongbox.services import database_properties, notify, physical_transfer
 from strongbox.services.context import Context
 from strongbox.services.instance_build import PitrRecovery
+from strongbox.services.job_logs import logged
 from strongbox.services.restore_steps import ArtifactSource, StoredArtifacts, TargetRestorer
 from strongbox.services.state_moves import claim, move_restore
 from strongbox.storage.base import BackupStorage
@@ -74,6 +75,7 @@ class _Progress:
         _set(self._ctx, self._id, restored_bytes=total, heartbeat_at=self._ctx.clock.now())
 
 
+@logged("restore", Restore)
 def run(ctx: Context, restore_id: int) -> None:
     """Run the queued restore `restore_id` to its end. Never raises: the outcome is on the row."""
     from strongbox.services import restores  # the planning side; imported late to avoid a cycle
