@@ -29,10 +29,13 @@ def _apprise() -> Any:
 def masked(url: str) -> str | None:
     """The URL with its secret parts masked, as apprise shows it; None when apprise does not
     know the service or cannot read the URL."""
-    plugin = _apprise().Apprise.instantiate(url)
-    if plugin is None:
+    try:
+        plugin = _apprise().Apprise.instantiate(url)
+        if plugin is None:
+            return None
+        text: str = plugin.url(privacy=True)
+    except Exception:  # a URL a plugin chokes on is as unreadable as an unknown one
         return None
-    text: str = plugin.url(privacy=True)
     return text
 
 

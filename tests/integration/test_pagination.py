@@ -14,6 +14,7 @@ import pytest
 from fixtures.app import RunningServer
 from fixtures.postgres import PostgresServer
 from integration.bodies import folder_storage, postgres_database
+from integration.people import add_user, page_sign_in
 from integration.problems import assert_problem, fields_of
 from strongbox.catalog.models import Backup
 
@@ -136,3 +137,29 @@ def test_the_cli_lists_every_page(
     assert result.returncode == 0, result.stderr
     listed = [b["name"] for b in json.loads(result.stdout)]
     assert listed == [f"b-{i:04d}" for i in reversed(range(620))]
+
+
+def test_the_database_page_pages_its_backups(
+    strongbox: RunningServer, pg_server: PostgresServer, tmp_path: Path
+) -> None:
+    register(strongbox, pg_server, tmp_path)
+    seed_backups(strongbox, [f"p-{i:03d}" for i in range(150)], first_minute=0)
+    add_user(strongbox, "vera", "viewer")
+    with page_sign_in(strongbox, "vera") as page:
+        first = page.get("/databases/prod/partials/backups").text
+        assert first.count('data-backup="') == 100
+        assert 'data-backup="p-149"' in first
+        assert 'data-backup="p-049"' not in first
+        assert "Newest backups" not in first
+        marker = "partials/backups?cursor="
+        start = first.index(marker) + len(marker)
+        cursor = first[start : first.index('"', start)]
+        second = page.get(f"/databases/prod/partials/backups?cursor={cursor}").text
+        assert second.count('data-backup="') == 50
+        assert 'data-backup="p-049"' in second
+        assert 'data-backup="p-050"' not in second
+        assert "Newest backups" in second
+        assert "Older backups" not in second
+        mangled = page.get("/databases/prod/partials/backups?cursor=garbage")
+        assert mangled.status_code == 200
+        assert 'data-backup="p-149"' in mangled.text
