@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import Select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from strongbox.errors import invalid
@@ -87,7 +87,8 @@ def fetch(
     limit = max(1, min(page.limit, PAGE_MAX))
     if page.cursor is not None:
         after_at, after_id = decode_cursor(page.cursor)
-        statement = statement.where(or_(at < after_at, and_(at == after_at, row_id < after_id)))
+        # A row value comparison: SQLite and PostgreSQL walk the (time, id) index with it.
+        statement = statement.where(tuple_(at, row_id) < tuple_(after_at, after_id))
     statement = statement.order_by(at.desc(), row_id.desc()).limit(limit + 1)
     rows = list(session.scalars(statement))
     if len(rows) <= limit:
