@@ -24,7 +24,7 @@ from integration.bodies import folder_storage, postgres_database
 from integration.people import add_user, csrf_of, page_sign_in
 from integration.problems import assert_problem, fields_of
 from strongbox.catalog.models import AuditEntry, NotificationTarget
-from strongbox.services import freshness, notify
+from strongbox.services import freshness, notify, schedule_runs
 
 pytestmark = pytest.mark.integration
 
@@ -355,3 +355,38 @@ def test_the_settings_page_adds_tests_and_removes_a_target(
         removed = page.post("/settings/notifications/chat/delete", data={"csrf_token": csrf})
         assert removed.status_code == 303
         assert 'data-target="chat"' not in page.get("/settings/notifications").text
+
+
+def test_missed_slots_are_told_once_per_pass(
+    quiet_box: RunningServer,
+    receiver: Receiver,
+    pg_server: PostgresServer,
+    fresh_db: str,
+    tmp_path: Path,
+) -> None:
+    box, ctx = quiet_box, quiet_box.embedded.context
+    # Far ahead of the wall clock, so that the server's own scheduler finds nothing due.
+    start = datetime(2031, 3, 1, 8, 0, 30, tzinfo=UTC)
+    clock = ManualClock(start)
+    ctx.clock = clock
+    box.client.post("/api/v1/backup-storages", json=folder_storage(tmp_path / "b"))
+    box.client.post(
+        "/api/v1/databases", json=postgres_database(pg_server, [fresh_db])
+    ).raise_for_status()
+    box.client.post(
+        "/api/v1/databases/prod/schedules",
+        json={"name": "hourly", "storage": "disk", "cron": "0 * * * *"},
+    ).raise_for_status()
+    add_target(box, "slots", receiver.url(), events=["slot_missed"])
+
+    clock.current = start + timedelta(hours=5)  # 4 slots missed; the newest (13:00) runs
+    schedule_runs.run_due(ctx, clock.current)
+    schedule_runs.run_due(ctx, clock.current)  # nothing new: nothing told
+    [told] = receiver.wait_for(1)
+    assert told["title"] == "Strongbox: 4 slots were missed of schedule prod/hourly"
+    assert told["message"].endswith("4 slots were missed: the server was not running at this time")
+    runs = box.client.get("/api/v1/databases/prod/schedules/hourly/runs").json()["items"]
+    assert [r["state"] for r in runs][1:] == ["missed"] * 4
+    assert box.wait_for_backup("prod", "hourly-20310301-1300")["state"] == "succeeded"
+    box.client.post("/api/v1/notification-targets/slots/test").raise_for_status()
+    assert len(receiver.wait_for(2)) == 2  # the test message came next: nothing else was sent
