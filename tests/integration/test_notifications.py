@@ -390,3 +390,33 @@ def test_missed_slots_are_told_once_per_pass(
     assert box.wait_for_backup("prod", "hourly-20310301-1300")["state"] == "succeeded"
     box.client.post("/api/v1/notification-targets/slots/test").raise_for_status()
     assert len(receiver.wait_for(2)) == 2  # the test message came next: nothing else was sent
+
+
+def test_a_finished_restore_is_told(
+    strongbox: RunningServer,
+    receiver: Receiver,
+    pg_server: PostgresServer,
+    fresh_db: str,
+    tmp_path: Path,
+) -> None:
+    client = strongbox.client
+    client.post("/api/v1/backup-storages", json=folder_storage(tmp_path / "b"))
+    client.post(
+        "/api/v1/databases", json=postgres_database(pg_server, [fresh_db])
+    ).raise_for_status()
+    add_target(strongbox, "restores", receiver.url(), events=["restore_finished", "restore_failed"])
+    client.post("/api/v1/databases/prod/backups", json={"storage": "disk", "name": "base"})
+    assert strongbox.wait_for_backup("prod", "base")["state"] == "succeeded"
+    copy = f"{fresh_db}_copy"
+    try:
+        started = client.post(
+            "/api/v1/databases/prod/restores",
+            json={"backup": "base", "name": "copied", "database_map": {fresh_db: copy}},
+        )
+        assert started.status_code == 202, started.text
+        [told] = receiver.wait_for(1)
+        assert told["title"] == "Strongbox: restore prod/copied finished"
+        restored = client.get("/api/v1/databases/prod/restores/copied").json()
+        assert restored["state"] == "succeeded"
+    finally:
+        pg_server.execute(f"DROP DATABASE IF EXISTS {copy} WITH (FORCE)")
