@@ -229,6 +229,8 @@ def test_freshness_tells_each_breach_once_and_each_recovery_once(
     assert box.wait_for_backup("prod", "now")["state"] == "succeeded"
     assert freshness.check(ctx) == [("prod", "recovered")]
     assert freshness.check(ctx) == []
+    # Messages are delivered by two threads: wait for this one, so that the order is known.
+    assert receiver.wait_for(2)[1]["title"] == "Strongbox: prod is backed up again"
     clock.current = T0 + timedelta(seconds=100)  # 60 s after the backup
     assert freshness.check(ctx) == [("prod", "breached")]
     assert freshness.check(ctx) == []
