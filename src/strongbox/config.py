@@ -77,6 +77,13 @@ class Settings(BaseSettings):
     # session cookie Secure even when a proxy in front talks plain http to Strongbox.
     public_url: str | None = Field(default=None, pattern=r"^https?://[!-~]+$", max_length=1024)
 
+    # Watching Strongbox: a bearer token that opens /metrics only (any viewer API token does
+    # too), and the broker /readyz checks when one is set.
+    metrics_token: SecretStr | None = None
+    broker_url: str | None = Field(default=None, max_length=2048)
+    # How often databases with freshness_hours are checked for a backup that is too old.
+    freshness_check_seconds: float = Field(default=60.0, gt=0)
+
     @model_validator(mode="before")
     @classmethod
     def _secrets_from_files(cls, data: Any) -> Any:
@@ -90,6 +97,19 @@ class Settings(BaseSettings):
             if f"{name}_FILE" in os.environ and not given_in_code:
                 data[field] = secret_from_env(name, os.environ)
         return data
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        token = normal_token(value.get_secret_value())
+        if len(token) < ADMIN_TOKEN_MIN_LENGTH:
+            raise ValueError(
+                f"the metrics token must be at least {ADMIN_TOKEN_MIN_LENGTH} characters "
+                f"(without surrounding spaces; got {len(token)}): set a longer one"
+            )
+        return SecretStr(token)
 
     @field_validator("admin_token")
     @classmethod

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import uvicorn
 
-from strongbox import scratch
+from strongbox import logs, scratch
 from strongbox.api.app import create_app
 from strongbox.catalog.db import Catalog
 from strongbox.clock import SystemClock
@@ -22,6 +22,7 @@ from strongbox.scheduler.loop import SchedulerLoop
 from strongbox.services import (
     auth,
     backups,
+    freshness,
     managed_instances,
     restores,
     schedule_runs,
@@ -58,6 +59,8 @@ class Embedded:
     scheduler: SchedulerLoop
     janitor: PeriodicTask
     wal_streams: WalStreams
+    # Watching: tells when a database has gone too long without a successful backup.
+    freshness: PeriodicTask | None = None
 
     @classmethod
     def prepare(cls, settings: Settings) -> Embedded:
@@ -95,17 +98,32 @@ class Embedded:
         )
         wal_streams = WalStreams(ctx)
         ctx.pitr_changed = wal_streams.sync
-        return cls(context=ctx, scheduler=scheduler, janitor=janitor, wal_streams=wal_streams)
+        freshness_task = PeriodicTask(
+            "strongbox-freshness",
+            settings.freshness_check_seconds,
+            lambda: freshness.check(ctx),
+        )
+        return cls(
+            context=ctx,
+            scheduler=scheduler,
+            janitor=janitor,
+            wal_streams=wal_streams,
+            freshness=freshness_task,
+        )
 
     def start(self) -> None:
         self.scheduler.start()
         self.janitor.start()
         self.wal_streams.start()
+        if self.freshness is not None:
+            self.freshness.start()
 
     def stop(self) -> None:
         self.wal_streams.stop()
         self.scheduler.stop()
         self.janitor.stop()
+        if self.freshness is not None:
+            self.freshness.stop()
         executor = self.context.executor
         if isinstance(executor, LocalExecutor):
             executor.shutdown(wait=True)
@@ -114,12 +132,17 @@ class Embedded:
 
 def serve(settings: Settings, host: str, port: int) -> None:
     limit_malloc_arenas()  # before any thread starts
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(settings.log_format)
     embedded = Embedded.prepare(settings)
     embedded.start()
     try:
-        uvicorn.run(create_app(embedded.context), host=host, port=port, log_level="info")
+        uvicorn.run(
+            create_app(embedded.context),
+            host=host,
+            port=port,
+            log_level="info",
+            # JSON: uvicorn's loggers go through the root's handler instead of their own.
+            log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
+        )
     finally:
         embedded.stop()

@@ -128,7 +128,7 @@ def test_a_daily_schedule_is_created_edited_paused_and_deleted(
     expect(dialog).to_contain_text("Delete schedule 'nightly'")
     dialog.get_by_role("button", name="Delete").click()
     expect(page.get_by_text("0 active schedules.")).to_be_visible()
-    assert web.client.get("/api/v1/databases/sched-db/schedules").json() == []
+    assert web.client.get("/api/v1/databases/sched-db/schedules").json()["items"] == []
 
 
 def test_the_schedule_form_warns_about_production_hours(

@@ -37,7 +37,7 @@ def test_a_non_bearer_scheme_is_a_401_problem(strongbox: RunningServer) -> None:
 
 
 def test_the_admin_token_works(strongbox: RunningServer) -> None:
-    assert strongbox.client.get("/api/v1/databases").json() == []
+    assert strongbox.client.get("/api/v1/databases").json()["items"] == []
 
 
 def test_an_unknown_path_is_a_404_problem(strongbox: RunningServer) -> None:

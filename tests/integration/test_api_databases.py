@@ -57,7 +57,7 @@ def test_a_wrong_password_is_refused_with_a_fix(
     problem = assert_problem(response, 422, "database-bad-credentials")
     assert "not-the-password" not in response.text
     assert "password" in problem["detail"]
-    assert strongbox.client.get("/api/v1/databases").json() == []
+    assert strongbox.client.get("/api/v1/databases").json()["items"] == []
 
 
 @pytest.mark.parametrize("engine", ["postgresql", "mysql"])
@@ -147,7 +147,7 @@ def test_get_and_delete_of_an_unknown_database_are_404(strongbox: RunningServer)
 def test_delete_removes_the_database(strongbox: RunningServer, pg_server: PostgresServer) -> None:
     strongbox.client.post("/api/v1/databases", json=pg_body(pg_server)).raise_for_status()
     assert strongbox.client.delete("/api/v1/databases/prod").status_code == 204
-    assert strongbox.client.get("/api/v1/databases").json() == []
+    assert strongbox.client.get("/api/v1/databases").json()["items"] == []
 
 
 def test_unknown_names_say_where_each_entry_point_lists_them(strongbox: RunningServer) -> None:

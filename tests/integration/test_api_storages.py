@@ -33,7 +33,9 @@ def test_an_s3_storage_is_checked_saved_and_its_secret_never_returned(
     ):
         assert "secret_access_key" not in response.text
         assert seaweed.secret_key not in response.text
-    assert [s["name"] for s in strongbox.client.get("/api/v1/backup-storages").json()] == ["main"]
+    assert [s["name"] for s in strongbox.client.get("/api/v1/backup-storages").json()["items"]] == [
+        "main"
+    ]
     # The secret is encrypted at rest too.
     catalog = (strongbox.data_dir / "catalog.sqlite3").read_bytes()
     assert seaweed.secret_key.encode() not in catalog
@@ -48,7 +50,7 @@ def test_a_wrong_secret_key_is_refused_with_the_reason(
     )
     problem = assert_problem(response, 422, "storage-bad-credentials")
     assert "wrong-secret-key" not in response.text
-    assert strongbox.client.get("/api/v1/backup-storages").json() == []
+    assert strongbox.client.get("/api/v1/backup-storages").json()["items"] == []
     assert problem["detail"]
 
 
@@ -197,4 +199,4 @@ def test_delete_removes_an_unused_storage(strongbox: RunningServer, tmp_path: Pa
     body = {"type": "filesystem", "name": "local", "path": str(tmp_path / "b")}
     strongbox.client.post("/api/v1/backup-storages", json=body)
     assert strongbox.client.delete("/api/v1/backup-storages/local").status_code == 204
-    assert strongbox.client.get("/api/v1/backup-storages").json() == []
+    assert strongbox.client.get("/api/v1/backup-storages").json()["items"] == []

@@ -163,7 +163,7 @@ def test_bad_backup_input_names_the_field(
         strongbox.client.post("/api/v1/databases/prod/backups", json=body), 422
     )
     assert field in {e["field"] for e in problem["errors"]}, problem
-    assert strongbox.client.get("/api/v1/databases/prod/backups").json() == []
+    assert strongbox.client.get("/api/v1/databases/prod/backups").json()["items"] == []
 
 
 @pytest.fixture(scope="module")

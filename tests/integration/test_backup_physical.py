@@ -125,7 +125,7 @@ def test_a_role_without_replication_is_refused_with_the_fix(
         )
         problem = assert_problem(refused, 422, "database-replication-missing")
         assert "ALTER ROLE lowly REPLICATION" in problem["detail"]
-        assert strongbox.client.get("/api/v1/databases/prod/backups").json() == []
+        assert strongbox.client.get("/api/v1/databases/prod/backups").json()["items"] == []
     finally:
         source.execute("DROP ROLE lowly")
 
@@ -144,7 +144,7 @@ def test_a_physical_backup_of_mysql_is_refused(
     )
     problem = assert_problem(refused, 422, "backup-method-unsupported")
     assert "PostgreSQL only" in problem["detail"]
-    assert strongbox.client.get("/api/v1/databases/maria/backups").json() == []
+    assert strongbox.client.get("/api/v1/databases/maria/backups").json()["items"] == []
     schedule = strongbox.client.post(
         "/api/v1/databases/maria/schedules",
         json={"storage": "disk", "cron": "0 2 * * *", "method": "physical"},

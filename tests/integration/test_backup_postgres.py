@@ -163,7 +163,7 @@ def test_a_backup_into_a_folder_restores_with_standard_tools(
     pg_server.execute("DROP DATABASE shop_from_disk")
 
     # Listing shows it; a second backup while none runs is accepted; names are unique.
-    listed = strongbox.client.get("/api/v1/databases/prod/backups").json()
+    listed = strongbox.client.get("/api/v1/databases/prod/backups").json()["items"]
     assert [b["name"] for b in listed] == ["before-upgrade"]
     assert_problem(
         strongbox.client.post(

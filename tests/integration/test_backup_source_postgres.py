@@ -98,7 +98,7 @@ def test_the_primary_itself_is_refused_as_its_backup_source(
     )
     problem = assert_problem(refused, 422, "database-source-not-standby")
     assert "not a standby" in problem["detail"]
-    assert strongbox.client.get("/api/v1/databases").json() == []
+    assert strongbox.client.get("/api/v1/databases").json()["items"] == []
 
 
 def test_a_standby_of_another_cluster_is_refused(

@@ -208,7 +208,7 @@ def test_a_new_instance_is_refused_before_anything_starts(
         },
     )
     assert_problem(mixed, 422, "new-instance-exclusive")
-    assert box.client.get("/api/v1/databases/prod/restores").json() == []
+    assert box.client.get("/api/v1/databases/prod/restores").json()["items"] == []
     assert list(instances.iterdir()) == []
 
 

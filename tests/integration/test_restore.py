@@ -108,7 +108,7 @@ def test_postgresql_round_trips_into_a_new_database_and_another_server(
     assert other["summary"][0]["tables"] == 3
     assert abs(other["summary"][0]["rows"] - exact) <= exact * 0.1
 
-    listed = strongbox.client.get("/api/v1/databases/prod/restores").json()
+    listed = strongbox.client.get("/api/v1/databases/prod/restores").json()["items"]
     assert [r["name"] for r in listed] == [other["name"], same["name"]]
     pg_server.execute("DROP DATABASE rshop_copy")
     second_pg.execute("DROP DATABASE rshop")
@@ -277,7 +277,7 @@ def test_dry_run_shows_the_plan_and_does_nothing(
     assert rest[rest.index("-j") + 1] == "2"
     assert any("as it streams" in s for s in plan["steps"])
     assert pg_server.password not in response.text
-    assert strongbox.client.get("/api/v1/databases/prod/restores").json() == []
+    assert strongbox.client.get("/api/v1/databases/prod/restores").json()["items"] == []
     assert pg_fingerprint(pg_server, "rshop") == shop
 
 

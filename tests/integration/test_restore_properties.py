@@ -174,7 +174,7 @@ def test_a_grantee_missing_on_the_target_is_a_warning_and_the_rest_comes_back(
 
     assert shown.returncode == 0, shown.stderr
     assert "warning: props_latin: not restored: GRANT CONNECT" in shown.stdout
-    [done] = strongbox.client.get("/api/v1/databases/prod/restores").json()
+    [done] = strongbox.client.get("/api/v1/databases/prod/restores").json()["items"]
     assert done["state"] == "succeeded", done["error"]
     [warning] = done["summary"][0]["warnings"]
     assert "GRANT CONNECT" in warning

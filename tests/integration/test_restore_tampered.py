@@ -139,7 +139,7 @@ def test_artifact_names_that_are_paths_are_refused_and_nothing_is_written(
         assert not path.exists()
     assert pg_fingerprint(pg_server, "tshop") == tshop
     assert no_database(pg_server, "tshop_new")
-    assert strongbox.client.get("/api/v1/databases/prod/restores").json() == []
+    assert strongbox.client.get("/api/v1/databases/prod/restores").json()["items"] == []
 
 
 def test_a_key_pointing_at_another_backups_object_is_refused(

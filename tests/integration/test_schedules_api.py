@@ -89,7 +89,7 @@ def test_a_daily_schedule_reads_in_words_with_its_next_runs(prod: RunningServer)
     assert body["on_overlap"] == "skip"
     # A small database without history: its size at 20 MB/s is under the floor.
     assert body["estimated_duration"] == {"seconds": 60.0, "basis": "the one-minute minimum"}
-    listed = prod.client.get("/api/v1/databases/prod/schedules").json()
+    listed = prod.client.get("/api/v1/databases/prod/schedules").json()["items"]
     assert [s["name"] for s in listed] == ["nightly"]
 
 
@@ -163,7 +163,7 @@ def test_dry_run_answers_the_would_be_schedule_and_saves_nothing(prod: RunningSe
     assert response.status_code == 200, response.text
     assert response.json()["description"] == "Every day at 02:00 (UTC)"
     assert len(response.json()["next_runs"]) == 5
-    assert prod.client.get("/api/v1/databases/prod/schedules").json() == []
+    assert prod.client.get("/api/v1/databases/prod/schedules").json()["items"] == []
 
 
 def test_patch_edits_and_shows_the_new_next_runs_and_pause_clears_them(prod: RunningServer) -> None:

@@ -87,7 +87,7 @@ def test_a_forced_storage_removal_keeps_the_artifacts(
     assert (
         client.delete("/api/v1/backup-storages/disk", params={"force": "true"}).status_code == 204
     )
-    assert client.get("/api/v1/backup-storages").json() == []
+    assert client.get("/api/v1/backup-storages").json()["items"] == []
     assert (folder / "prod" / "b1" / "manifest.json").is_file()
     assert (folder / "prod" / "b1" / "kept.pgdump.zst").is_file()
     pg_server.execute("DROP DATABASE kept")

@@ -29,4 +29,4 @@ def test_backups_and_schedules_refuse_an_unknown_storage_alike(
     assert by_backup["detail"] == by_schedule["detail"]
     assert "`strongbox storage add`" in by_backup["detail"]
     assert "`strongbox storage list`" in by_backup["detail"]
-    assert client.get("/api/v1/databases/prod/backups").json() == []
+    assert client.get("/api/v1/databases/prod/backups").json()["items"] == []

@@ -87,7 +87,7 @@ def test_the_api_creates_lists_changes_and_deletes_a_storage_of_the_new_kind(
     assert "shelf_key" not in shown  # the secret is never shown
     assert folder.is_dir()  # the check ran and left nothing but the folder
     assert list(folder.iterdir()) == []
-    assert [s["name"] for s in client.get("/api/v1/backup-storages").json()] == ["shelf"]
+    assert [s["name"] for s in client.get("/api/v1/backup-storages").json()["items"]] == ["shelf"]
     assert client.get("/api/v1/backup-storages/shelf").json()["shelf_dir"] == str(folder)
 
     # Its fields are validated by its own model; errors name the field, without the kind's tag.
@@ -108,7 +108,7 @@ def test_the_api_creates_lists_changes_and_deletes_a_storage_of_the_new_kind(
     spec = client.get("/api/v1/openapi.json").json()
     assert "ShelfStorageCreate" in spec["components"]["schemas"]
     assert client.delete("/api/v1/backup-storages/shelf").status_code == 204
-    assert client.get("/api/v1/backup-storages").json() == []
+    assert client.get("/api/v1/backup-storages").json()["items"] == []
 
 
 def test_a_database_is_backed_up_into_the_new_kind_and_restored_from_it(

@@ -311,7 +311,7 @@ def test_tls_settings_that_cannot_work_are_refused_before_any_connection(
     ):
         problem = assert_problem(api.post("/api/v1/databases", json={**database, **extra}), 422)
         assert words in problem["detail"]
-    assert api.get("/api/v1/databases").json() == []
+    assert api.get("/api/v1/databases").json()["items"] == []
 
 
 def _private_key_pem() -> str:

@@ -29,7 +29,7 @@ def test_a_token_is_shown_once_and_only_its_hash_is_in_the_catalog(
     )
     assert made.status_code == 201, made.text
     token = made.json()["token"]
-    listed = strongbox.client.get("/api/v1/tokens").json()
+    listed = strongbox.client.get("/api/v1/tokens").json()["items"]
     assert all("token" not in row for row in listed)
     assert "ci" in {row["name"] for row in listed}
     with _catalog(strongbox) as db:
@@ -47,7 +47,7 @@ def test_revoking_a_token_refuses_its_next_request(strongbox: RunningServer) -> 
         assert strongbox.client.delete("/api/v1/tokens/temp").status_code == 204
         body = assert_problem(temp.get("/api/v1/databases"), 401)
         assert "revoked" in body["detail"]
-    assert "temp" not in {t["name"] for t in strongbox.client.get("/api/v1/tokens").json()}
+    assert "temp" not in {t["name"] for t in strongbox.client.get("/api/v1/tokens").json()["items"]}
 
 
 def test_an_expired_token_is_refused_on_its_next_request(strongbox: RunningServer) -> None:
@@ -81,7 +81,7 @@ def test_the_last_use_of_a_token_is_shown(strongbox: RunningServer) -> None:
     token = service_token(strongbox, "watch", "viewer")
 
     def last_used() -> str | None:
-        rows = strongbox.client.get("/api/v1/tokens").json()
+        rows = strongbox.client.get("/api/v1/tokens").json()["items"]
         value: str | None = next(r for r in rows if r["name"] == "watch")["last_used_at"]
         return value
 
@@ -116,10 +116,10 @@ def test_users_see_and_revoke_only_their_own_tokens(strongbox: RunningServer) ->
         client_with(strongbox, user_token(strongbox, "olga")) as olga,
         client_with(strongbox, user_token(strongbox, "vic")) as vic,
     ):
-        assert {t["name"] for t in vic.get("/api/v1/tokens").json()} == {"vic-cli"}
+        assert {t["name"] for t in vic.get("/api/v1/tokens").json()["items"]} == {"vic-cli"}
         assert_problem(vic.delete("/api/v1/tokens/olga-cli"), 404)
         assert olga.get("/api/v1/me").status_code == 200
-        everyone = {t["name"] for t in strongbox.client.get("/api/v1/tokens").json()}
+        everyone = {t["name"] for t in strongbox.client.get("/api/v1/tokens").json()["items"]}
         assert {"admin", "olga-cli", "vic-cli"} <= everyone
         assert vic.delete("/api/v1/tokens/vic-cli").status_code == 204
         assert_problem(vic.get("/api/v1/me"), 401)

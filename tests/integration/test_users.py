@@ -113,7 +113,7 @@ def test_an_admin_manages_users_on_the_page_and_a_removed_user_is_signed_out(
             removed = root.post("/settings/users/bob/delete", data={"csrf_token": csrf_of(root)})
             assert removed.status_code == 303
             assert bob.get("/databases").is_redirect
-        users = strongbox.client.get("/api/v1/users").json()
+        users = strongbox.client.get("/api/v1/users").json()["items"]
         assert [u["name"] for u in users] == ["root"]
 
 
@@ -138,7 +138,7 @@ def test_the_page_hides_and_refuses_what_a_viewer_may_not_do(strongbox: RunningS
         assert ada.get("/settings/users").status_code == 403
         assert ada.get("/settings/audit").status_code == 403
         assert ada.get("/databases/new").status_code == 403
-    assert strongbox.client.get("/api/v1/backup-storages").json() == []
+    assert strongbox.client.get("/api/v1/backup-storages").json()["items"] == []
 
 
 def test_an_admin_sees_the_users_and_audit_pages(strongbox: RunningServer) -> None:

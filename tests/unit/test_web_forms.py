@@ -232,3 +232,12 @@ def test_a_database_form_carries_the_limits_and_the_backup_source() -> None:
     with pytest.raises(forms.FormInvalid) as caught:
         forms.database_create(MultiDict({**base, "backup_source.host": "standby"}))
     assert "backup_source.port" in caught.value.errors.fields
+
+
+def test_freshness_hours_are_read_when_filled_and_checked() -> None:
+    base = {"name": "shop", "engine": "postgresql", "host": "db", "username": "u", "port": ""}
+    assert forms.database_create(MultiDict(base)).freshness_hours is None
+    assert forms.database_create(MultiDict({**base, "freshness_hours": "26"})).freshness_hours == 26
+    with pytest.raises(forms.FormInvalid) as caught:
+        forms.database_create(MultiDict({**base, "freshness_hours": "0"}))
+    assert "freshness_hours" in str(caught.value.errors)

@@ -38,6 +38,7 @@ RULES: tuple[Rule, ...] = (
     Rule("GET", f"{DB}/backups/{{name}}", VIEWER),
     Rule("POST", f"{DB}/backups", OPERATOR),
     Rule("DELETE", f"{DB}/backups/{{name}}", ADMIN),
+    Rule("GET", "/api/v1/backups", VIEWER),
     # Restores: operators restore into new or empty databases; overwrite needs admin (body).
     Rule("GET", f"{DB}/restores", VIEWER),
     Rule("GET", f"{DB}/restores/{{name}}", VIEWER),
@@ -66,6 +67,13 @@ RULES: tuple[Rule, ...] = (
     Rule("PATCH", "/api/v1/users/{name}", ADMIN),
     Rule("DELETE", "/api/v1/users/{name}", ADMIN),
     Rule("GET", "/api/v1/audit", ADMIN),
+    # Notification targets: read by all (their URLs are masked), managed and tested by admins.
+    Rule("GET", "/api/v1/notification-targets", VIEWER),
+    Rule("GET", "/api/v1/notification-targets/{name}", VIEWER),
+    Rule("POST", "/api/v1/notification-targets", ADMIN),
+    Rule("PATCH", "/api/v1/notification-targets/{name}", ADMIN),
+    Rule("DELETE", "/api/v1/notification-targets/{name}", ADMIN),
+    Rule("POST", "/api/v1/notification-targets/{name}/test", ADMIN),
 )
 
 # Routes answered without a token.

@@ -9,11 +9,20 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
 from strongbox import __version__
-from strongbox.api import access, problems, sign_in_limit
+from strongbox.api import access, problems, sign_in_limit, watch
 from strongbox.api.audit_trail import AuditTrail
 from strongbox.api.body_limit import BodyLimit
 from strongbox.api.deps import require_principal
-from strongbox.api.routes import backups, databases, people, pitr, restores, schedules, storages
+from strongbox.api.routes import (
+    backups,
+    databases,
+    notifications,
+    people,
+    pitr,
+    restores,
+    schedules,
+    storages,
+)
 from strongbox.domain.roles import needed_role
 from strongbox.services.context import Context
 from strongbox.web import pages
@@ -43,8 +52,11 @@ def create_app(ctx: Context) -> FastAPI:
     api.include_router(storages.build_router())
     for module in (databases, backups, schedules, restores, pitr, people):
         api.include_router(module.router)
+    api.include_router(backups.across)
+    api.include_router(notifications.router)
     app.include_router(api)
     pages.install(app)
+    watch.install(app, ctx)
     _install_docs(app)
     access.install(app)
     _state_roles(app)

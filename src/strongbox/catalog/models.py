@@ -155,6 +155,10 @@ class Database(Base):
     # Age recipients (public keys) this database's backups and PITR segments are encrypted to,
     # besides those of the storage (see age_keys.recipients_for).
     age_recipients: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
+    # Freshness: notify when no backup succeeded for this many hours (None: not watched), and
+    # since when the current breach lasts (None: fresh), so each breach is told once.
+    freshness_hours: Mapped[float | None] = mapped_column(Float)
+    freshness_breached_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -173,6 +177,8 @@ class Backup(Base):
             postgresql_where=text("state IN ('queued', 'running')"),
         ),
         Index("ix_backups_state", "state"),
+        # Pages of backups, newest first (services/paging.py).
+        Index("ix_backups_created", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -364,3 +370,20 @@ class ManagedInstance(Base):
     restore: Mapped[str] = mapped_column(String(63))  # the restore that made it
     source_database: Mapped[str] = mapped_column(String(63))
     created_at: Mapped[datetime]
+
+
+class NotificationTarget(Base):
+    """Where notifications go: an apprise URL (encrypted: it holds tokens and passwords), the
+    events wanted, for every database or for one."""
+
+    __tablename__ = "notification_targets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    url_encrypted: Mapped[str] = mapped_column(Text)
+    # The URL with its secret parts masked by apprise, for people to recognise it.
+    url_hint: Mapped[str] = mapped_column(Text)
+    events: Mapped[list[Any]] = mapped_column(JSON)
+    database: Mapped[str | None] = mapped_column(String(63))  # None: every database
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

@@ -46,7 +46,7 @@ def create(
 @app.command("list")
 def list_(database: str, as_json: JsonOpt = False) -> None:
     """List a database's backups, newest first."""
-    rows = ApiClient().get(f"/databases/{database}/backups")
+    rows = ApiClient().get_all(f"/databases/{database}/backups")
     if as_json:
         print_json(rows)
         return

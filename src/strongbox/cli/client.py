@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 DEFAULT_URL = "http://127.0.0.1:8080"
+PAGE_SIZE = 500  # the API's largest page: fewest requests for a whole list
 
 
 class CliError(Exception):
@@ -46,6 +47,17 @@ class ApiClient:
 
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, **params)
+
+    def get_all(self, path: str, **params: Any) -> list[Any]:
+        """Every item of a list endpoint, following its pages (`next`) to the end."""
+        items: list[Any] = []
+        cursor: str | None = None
+        while True:
+            page = self.get(path, **params, limit=PAGE_SIZE, cursor=cursor)
+            items.extend(page["items"])
+            cursor = page["next"]
+            if cursor is None:
+                return items
 
     def post(self, path: str, json: Any, **params: Any) -> Any:
         return self.request("POST", path, json=json, **params)

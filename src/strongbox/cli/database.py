@@ -39,6 +39,13 @@ LockTimeoutOpt = Annotated[
         help="fail a dump that waits longer than this for a table lock (default 60)",
     ),
 ]
+FreshnessOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--freshness-hours",
+        help="notify when no backup succeeded for this many hours (event freshness)",
+    ),
+]
 BackupSourceOpt = Annotated[
     str | None,
     typer.Option(
@@ -69,6 +76,7 @@ def add(
     lock_timeout_seconds: LockTimeoutOpt = None,
     backup_source: BackupSourceOpt = None,
     age_recipient: AgeRecipientOpt = None,
+    freshness_hours: FreshnessOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add a database; Strongbox tests the connection (and the backup source) before saving."""
@@ -87,6 +95,7 @@ def add(
         "lock_timeout_seconds": lock_timeout_seconds,
         "backup_source": parse_backup_source(backup_source),
         "age_recipients": list(age_recipient) if age_recipient else None,
+        "freshness_hours": freshness_hours,
     }
     show_one(
         ApiClient().post("/databases", {k: v for k, v in body.items() if v is not None}), as_json
@@ -96,7 +105,7 @@ def add(
 @app.command("list")
 def list_(as_json: JsonOpt = False) -> None:
     """List the databases."""
-    rows = ApiClient().get("/databases")
+    rows = ApiClient().get_all("/databases")
     if as_json:
         print_json(rows)
         return
@@ -145,6 +154,10 @@ def edit(
     ] = False,
     age_recipient: AgeRecipientOpt = None,
     no_age_recipients: NoAgeRecipientsOpt = False,
+    freshness_hours: FreshnessOpt = None,
+    no_freshness: Annotated[
+        bool, typer.Option("--no-freshness", help="stop watching how old the last backup is")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Change a database; options left out keep their value (a --ssl-mode that verifies
@@ -161,6 +174,7 @@ def edit(
         "max_rate_mb_per_s": max_rate_mb_per_s,
         "lock_timeout_seconds": lock_timeout_seconds,
         "backup_source": parse_backup_source(backup_source),
+        "freshness_hours": freshness_hours,
     }
     body: dict[str, Any] = {k: v for k, v in changes.items() if v is not None}
     # null removes a setting; the flags say so explicitly.
@@ -169,6 +183,8 @@ def edit(
     if no_backup_source:
         body["backup_source"] = None
     recipients_change(body, age_recipient, no_age_recipients)
+    if no_freshness:
+        body["freshness_hours"] = None
     show_one(ApiClient().patch(f"/databases/{name}", body), as_json)
 
 

@@ -16,6 +16,7 @@ from strongbox.cli import (
     audit,
     backup,
     database,
+    notify,
     pitr,
     restore,
     schedule,
@@ -43,6 +44,7 @@ app.add_typer(schedule.app, name="schedule")
 app.add_typer(pitr.app, name="pitr")
 app.add_typer(token.app, name="token")
 app.add_typer(user.app, name="user")
+app.add_typer(notify.app, name="notify")
 app.add_typer(secret_key.app, name="secrets")
 app.command("restore")(restore.restore)
 app.command("wal-fetch")(wal_fetch.wal_fetch)

@@ -158,7 +158,7 @@ def _parse_map(pairs: list[str]) -> dict[str, str]:
 
 
 def _list(client: ApiClient, database: str, as_json: bool) -> None:
-    rows = client.get(f"/databases/{database}/restores")
+    rows = client.get_all(f"/databases/{database}/restores")
     if as_json:
         print_json(rows)
         return

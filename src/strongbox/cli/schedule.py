@@ -91,7 +91,7 @@ def create(
 @app.command("list")
 def list_(database: str, as_json: JsonOpt = False) -> None:
     """A database's schedules at a glance: words, next and last run, warnings."""
-    rows = ApiClient().get(f"/databases/{database}/schedules")
+    rows = ApiClient().get_all(f"/databases/{database}/schedules")
     if as_json:
         print_json(rows)
         return
@@ -183,7 +183,7 @@ def remove(database: str, name: str) -> None:
 @app.command("runs")
 def runs(database: str, name: str, as_json: JsonOpt = False) -> None:
     """The schedule's slots, newest first, with what became of each and why."""
-    rows = ApiClient().get(f"/databases/{database}/schedules/{name}/runs")
+    rows = ApiClient().get_all(f"/databases/{database}/schedules/{name}/runs")
     if as_json:
         print_json(rows)
         return

@@ -91,7 +91,7 @@ def add(
 @app.command("list")
 def list_(as_json: JsonOpt = False) -> None:
     """List the backup storages."""
-    rows = ApiClient().get("/backup-storages")
+    rows = ApiClient().get_all("/backup-storages")
     if as_json:
         print_json(rows)
         return

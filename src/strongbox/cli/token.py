@@ -53,7 +53,7 @@ def create(
 @app.command("list")
 def list_tokens(as_json: JsonOpt = False) -> None:
     """Your tokens (every token, for an admin), with when each was last used."""
-    rows = ApiClient().get("/tokens")
+    rows = ApiClient().get_all("/tokens")
     if as_json:
         print_json(rows)
         return

@@ -41,7 +41,7 @@ def add(
 @app.command("list")
 def list_users(as_json: JsonOpt = False) -> None:
     """Every user and their role (admins only)."""
-    rows = ApiClient().get("/users")
+    rows = ApiClient().get_all("/users")
     if as_json:
         print_json(rows)
         return

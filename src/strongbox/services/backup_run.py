@@ -21,8 +21,16 @@ from strongbox.domain.states import JobState
 from strongbox.engines.base import DumpCommand, PhysicalEngine
 from strongbox.errors import IllegalStateMove, StrongboxError, invalid
 from strongbox.pipeline import ArtifactResult, PipelineOptions, StoredObject, dump_to_storage
-from strongbox.services import age_recipients, backup_sources, databases, storages, stored_manifests
+from strongbox.services import (
+    age_recipients,
+    backup_sources,
+    databases,
+    notify,
+    storages,
+    stored_manifests,
+)
 from strongbox.services.context import Context
+from strongbox.services.job_logs import logged
 from strongbox.services.load_sampler import LoadSampler
 from strongbox.services.state_moves import claim, move_backup
 from strongbox.storage.base import BackupStorage
@@ -65,6 +73,7 @@ class _Progress:
             )
 
 
+@logged("backup", Backup)
 def run(ctx: Context, backup_id: int, cancel: threading.Event | None = None) -> None:
     """Run the queued backup `backup_id` to its end. Never raises: the outcome is on the row."""
     started = ctx.clock.now()
@@ -339,6 +348,9 @@ def _fail(ctx: Context, backup_id: int, reason: str, cancel: threading.Event | N
             move_backup(session, backup_id, state, error=reason, finished_at=ctx.clock.now())
     except IllegalStateMove:
         pass  # already ended elsewhere (logged by the move); its leftovers are still removed
+    else:
+        if state == JobState.FAILED:
+            notify.backup_failed(ctx, backup_id, reason)
 
 
 def remove_leftovers(storage: BackupStorage, prefix: str) -> bool:

@@ -18,6 +18,7 @@ from strongbox.errors import StrongboxError, conflict, invalid, not_found
 from strongbox.services import age_recipients, backup_sources, hints, managed_instances
 from strongbox.services.busy import busy_with
 from strongbox.services.context import Context
+from strongbox.services.paging import Page, PageRequest, fetch
 from strongbox.services.schemas import (
     BackupSourceAddress,
     BackupSourceOut,
@@ -59,6 +60,7 @@ def create(ctx: Context, body: DatabaseCreate) -> DatabaseOut:
         production_hours=_hours(body.production_hours),
         max_rate_mb_per_s=body.max_rate_mb_per_s,
         lock_timeout_seconds=body.lock_timeout_seconds,
+        freshness_hours=body.freshness_hours,
         backup_source=source,
         age_recipients=list(body.age_recipients),
         created_at=now,
@@ -77,6 +79,15 @@ def list_all(ctx: Context) -> list[DatabaseOut]:
             to_out(r, warnings.get(r.name, []))
             for r in session.scalars(select(Database).order_by(Database.name))
         ]
+
+
+def page(ctx: Context, request: PageRequest) -> Page[DatabaseOut]:
+    """Registered databases, newest first, a page at a time."""
+    with ctx.catalog.session() as session:
+        warnings = _pitr_warnings(session)
+        rows, after = fetch(session, select(Database), Database.created_at, Database.id, request)
+        items = [to_out(r, warnings.get(r.name, [])) for r in rows]
+    return Page[DatabaseOut](items=items, next=after)
 
 
 def get(ctx: Context, name: str) -> DatabaseOut:
@@ -144,6 +155,10 @@ def update(ctx: Context, name: str, body: DatabaseUpdate) -> DatabaseOut:
             row.max_rate_mb_per_s = body.max_rate_mb_per_s
         if body.lock_timeout_seconds is not None:
             row.lock_timeout_seconds = body.lock_timeout_seconds
+        if "freshness_hours" in body.model_fields_set:
+            row.freshness_hours = body.freshness_hours
+            if body.freshness_hours is None:  # no longer watched: no breach to recover from
+                row.freshness_breached_at = None
         row.backup_source = source
         if body.age_recipients is not None:
             row.age_recipients = list(body.age_recipients)
@@ -291,6 +306,7 @@ def to_out(row: Database, warnings: list[str] | None = None) -> DatabaseOut:
         ),
         max_rate_mb_per_s=row.max_rate_mb_per_s,
         lock_timeout_seconds=row.lock_timeout_seconds,
+        freshness_hours=row.freshness_hours,
         backup_source=(
             BackupSourceOut.model_validate(row.backup_source) if row.backup_source else None
         ),

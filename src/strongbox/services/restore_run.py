@@ -22,9 +22,10 @@ from strongbox.engines.base import GlobalsEngine
 from strongbox.engines.registry import KINDS
 from strongbox.errors import IllegalStateMove, StrongboxError
 from strongbox.restore_pipeline import Identities
-from strongbox.services import binlog_replays, database_properties, physical_transfer
+from strongbox.services import binlog_replays, database_properties, notify, physical_transfer
 from strongbox.services.context import Context
 from strongbox.services.instance_build import PitrRecovery
+from strongbox.services.job_logs import logged
 from strongbox.services.restore_steps import ArtifactSource, StoredArtifacts, TargetRestorer
 from strongbox.services.state_moves import claim, move_restore
 from strongbox.storage.base import BackupStorage
@@ -75,6 +76,7 @@ class _Progress:
         _set(self._ctx, self._id, restored_bytes=total, heartbeat_at=self._ctx.clock.now())
 
 
+@logged("restore", Restore)
 def run(ctx: Context, restore_id: int, identities: Identities = None) -> None:
     """Run the queued restore `restore_id` to its end. Never raises: the outcome is on the row.
     `identities` open an encrypted backup (checked against its recipients when it was queued)."""
@@ -265,6 +267,7 @@ def _pending(items: list[PlannedDatabase]) -> list[dict[str, Any]]:
 def _end(ctx: Context, restore_id: int, state: JobState, **values: Any) -> None:
     with ctx.catalog.session() as session:
         move_restore(session, restore_id, state, finished_at=ctx.clock.now(), **values)
+    notify.restore_ended(ctx, restore_id, state, values.get("error"))
 
 
 def _set(ctx: Context, restore_id: int, **values: Any) -> None:

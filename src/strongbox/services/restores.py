@@ -49,6 +49,7 @@ from strongbox.services.busy import refuse_if_busy
 from strongbox.services.context import Context
 from strongbox.services.instance_build import instance_folder
 from strongbox.services.managed_instances import TRANSFER_PREFIX
+from strongbox.services.paging import Page, PageRequest, fetch
 from strongbox.services.schemas import (
     PlannedArtifact,
     RestoreCreate,
@@ -309,6 +310,15 @@ def list_for(ctx: Context, database: str) -> list[RestoreOut]:
             .order_by(Restore.created_at.desc(), Restore.id.desc())
         )
         return [to_out(r) for r in rows]
+
+
+def page_for(ctx: Context, database: str, request: PageRequest) -> Page[RestoreOut]:
+    """The database's restores, newest first, a page at a time."""
+    with ctx.catalog.session() as session:
+        databases.get_row(session, database)
+        statement = select(Restore).where(Restore.database == database)
+        rows, after = fetch(session, statement, Restore.created_at, Restore.id, request)
+        return Page[RestoreOut](items=[to_out(r) for r in rows], next=after)
 
 
 def get(ctx: Context, database: str, name: str) -> RestoreOut:

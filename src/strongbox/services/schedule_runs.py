@@ -20,7 +20,7 @@ from strongbox.domain.retention import RetainedBackup, choose_deletions
 from strongbox.domain.slots import next_runs, slots_between
 from strongbox.domain.states import JobState, RunState
 from strongbox.errors import StrongboxError
-from strongbox.services import audit, backups
+from strongbox.services import audit, backups, notify
 from strongbox.services.busy import busy_with
 from strongbox.services.context import Context
 from strongbox.services.schedules import TRIGGER_PREFIX, trigger_of
@@ -130,19 +130,19 @@ def _handle(ctx: Context, schedule_id: int, now: datetime) -> None:
     if not due:
         return
     newest, older = due[-1], due[:-1]
-    for slot in older:
-        _record(ctx, schedule_id, slot, MISSED, "the server was not running at this time")
+    reason = "the server was not running at this time"
+    missed = [s for s in older if _record(ctx, schedule_id, s, MISSED, reason) is not None]
     if now - newest <= ctx.settings.catch_up_window:
         _start_slot(ctx, schedule_id, newest)
     else:
-        _record(
-            ctx,
-            schedule_id,
-            newest,
-            MISSED,
+        reason = (
             f"the server was not running at this time, and it is more than "
-            f"{ctx.settings.catch_up_window} ago (STRONGBOX_CATCH_UP_WINDOW) to catch up",
+            f"{ctx.settings.catch_up_window} ago (STRONGBOX_CATCH_UP_WINDOW) to catch up"
         )
+        if _record(ctx, schedule_id, newest, MISSED, reason) is not None:
+            missed.append(newest)
+    if missed:  # one notification for the slots this pass found missed, not one each
+        notify.slots_missed(ctx, schedule_id, len(missed), reason)
 
 
 def _record(
@@ -239,3 +239,5 @@ _BUSY_CODES = frozenset({"backup-in-progress", "database-busy"})
 def _set_run(ctx: Context, run_id: int, state: RunState, reason: str | None) -> None:
     with ctx.catalog.session() as session:
         move_run(session, run_id, state, reason=reason)
+    if state == SKIPPED:
+        notify.slot_skipped(ctx, run_id, reason or "")

@@ -20,6 +20,7 @@ from strongbox.errors import conflict, not_found
 from strongbox.services import databases, hints
 from strongbox.services.backups import require_method_fits
 from strongbox.services.context import Context
+from strongbox.services.paging import Page, PageRequest, fetch
 from strongbox.services.schemas import (
     EstimateOut,
     LastRun,
@@ -163,6 +164,28 @@ def list_for(ctx: Context, database: str) -> list[ScheduleOut]:
             select(Schedule).where(Schedule.database == database).order_by(Schedule.name)
         ).all()
         return [_to_out(session, ctx, r, db_row, now) for r in rows]
+
+
+def page_for(ctx: Context, database: str, request: PageRequest) -> Page[ScheduleOut]:
+    """The database's schedules, newest first, a page at a time."""
+    now = ctx.clock.now()
+    with ctx.catalog.session() as session:
+        db_row = databases.get_row(session, database)
+        statement = select(Schedule).where(Schedule.database == database)
+        rows, after = fetch(session, statement, Schedule.created_at, Schedule.id, request)
+        items = [_to_out(session, ctx, r, db_row, now) for r in rows]
+    return Page[ScheduleOut](items=items, next=after)
+
+
+def runs_page(ctx: Context, database: str, name: str, request: PageRequest) -> Page[ScheduleRunOut]:
+    """The schedule's slots, newest first, a page at a time."""
+    with ctx.catalog.session() as session:
+        databases.get_row(session, database)
+        row = get_row(session, database, name)
+        statement = select(ScheduleRun).where(ScheduleRun.schedule_id == row.id)
+        found, after = fetch(session, statement, ScheduleRun.slot_at, ScheduleRun.id, request)
+        items = [_run_out(session, database, run) for run in found]
+    return Page[ScheduleRunOut](items=items, next=after)
 
 
 def get(ctx: Context, database: str, name: str) -> ScheduleOut:

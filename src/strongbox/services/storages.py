@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,6 +13,7 @@ from strongbox.domain.states import ACTIVE_STATES
 from strongbox.errors import conflict, invalid, not_found
 from strongbox.services import age_recipients, hints
 from strongbox.services.context import Context
+from strongbox.services.paging import Page, PageRequest, fetch
 from strongbox.storage import registry
 from strongbox.storage.base import BackupStorage
 from strongbox.storage.kind import OpenOptions
@@ -52,6 +55,13 @@ def create(ctx: Context, body: BaseModel) -> StorageOutBase:
 def list_all(ctx: Context) -> list[StorageOutBase]:
     with ctx.catalog.session() as session:
         return [to_out(r) for r in session.scalars(select(Storage).order_by(Storage.name))]
+
+
+def page(ctx: Context, request: PageRequest) -> Page[Any]:
+    """Backup storages, newest first, a page at a time (items of each kind's own shape)."""
+    with ctx.catalog.session() as session:
+        rows, after = fetch(session, select(Storage), Storage.created_at, Storage.id, request)
+        return Page[Any](items=[to_out(r) for r in rows], next=after)
 
 
 def get(ctx: Context, name: str) -> StorageOutBase:

@@ -18,6 +18,7 @@ from strongbox.errors import conflict, invalid, not_found
 from strongbox.services import access, auth
 from strongbox.services.auth import BOOTSTRAP_TOKEN, Principal
 from strongbox.services.context import Context
+from strongbox.services.paging import Page, PageRequest, fetch
 from strongbox.services.schemas.people import TokenCreate, TokenCreated, TokenOut
 
 
@@ -64,6 +65,16 @@ def list_for(ctx: Context, principal: Principal) -> list[TokenOut]:
         if not principal.role.covers(Role.ADMIN):
             query = query.where(*_own(principal))
         return [_out(row) for row in session.scalars(query)]
+
+
+def page_for(ctx: Context, principal: Principal, request: PageRequest) -> Page[TokenOut]:
+    """The tokens `list_for` shows, newest first, a page at a time."""
+    with ctx.catalog.session() as session:
+        query = select(ApiToken)
+        if not principal.role.covers(Role.ADMIN):
+            query = query.where(*_own(principal))
+        rows, after = fetch(session, query, ApiToken.created_at, ApiToken.id, request)
+        return Page[TokenOut](items=[_out(row) for row in rows], next=after)
 
 
 def revoke(ctx: Context, principal: Principal, name: str) -> None:

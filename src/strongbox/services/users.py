@@ -19,6 +19,7 @@ from strongbox.errors import conflict, invalid, not_found, unauthorized
 from strongbox.services import auth
 from strongbox.services.auth import Principal
 from strongbox.services.context import Context
+from strongbox.services.paging import Page, PageRequest, fetch
 from strongbox.services.schemas.people import PasswordChange, UserCreate, UserOut, UserUpdate
 
 _hasher = PasswordHasher()
@@ -53,6 +54,13 @@ def create(ctx: Context, body: UserCreate) -> UserOut:
 def list_all(ctx: Context) -> list[UserOut]:
     with ctx.catalog.session() as session:
         return [_out(row) for row in session.scalars(select(User).order_by(User.name))]
+
+
+def page(ctx: Context, request: PageRequest) -> Page[UserOut]:
+    """Users, newest first, a page at a time."""
+    with ctx.catalog.session() as session:
+        rows, after = fetch(session, select(User), User.created_at, User.id, request)
+        return Page[UserOut](items=[_out(row) for row in rows], next=after)
 
 
 def get(ctx: Context, name: str) -> UserOut:

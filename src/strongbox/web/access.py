@@ -53,11 +53,22 @@ RULES: tuple[Rule, ...] = (
     Rule("POST", "/settings/users/{name}", ADMIN),
     Rule("POST", "/settings/users/{name}/delete", ADMIN),
     Rule("GET", "/settings/audit", ADMIN),
+    Rule("GET", "/settings/notifications", VIEWER),
+    Rule("POST", "/settings/notifications", ADMIN),
+    Rule("POST", "/settings/notifications/{name}/test", ADMIN),
+    Rule("POST", "/settings/notifications/{name}/delete", ADMIN),
 )
 
 # Routes of the page answered without a session.
 PUBLIC: frozenset[tuple[str, str]] = frozenset(
-    {("GET", "/"), ("POST", "/sign-in"), ("GET", "/healthz")}
+    {
+        ("GET", "/"),
+        ("POST", "/sign-in"),
+        ("GET", "/healthz"),
+        ("GET", "/readyz"),
+        # Checks its own bearer token (STRONGBOX_METRICS_TOKEN or a viewer's API token).
+        ("GET", "/metrics"),
+    }
 )
 
 # POSTs of the page that change nothing (live previews): the audit log leaves them out.

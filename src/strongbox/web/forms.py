@@ -227,6 +227,7 @@ def database_create(form: FormLike) -> DatabaseCreate:
     data["age_recipients"] = recipients(form)
     _put(data, "max_rate_mb_per_s", text(form, "max_rate_mb_per_s"))
     _put(data, "lock_timeout_seconds", text(form, "lock_timeout_seconds"))
+    _put(data, "freshness_hours", text(form, "freshness_hours"))
     if text(form, "backup_source.host") or text(form, "backup_source.port"):
         data["backup_source"] = {
             "host": text(form, "backup_source.host"),

@@ -16,6 +16,7 @@ from strongbox.services import auth, users
 from strongbox.web import (
     routes_backups,
     routes_databases,
+    routes_notifications,
     routes_people,
     routes_pitr,
     routes_restores,
@@ -156,6 +157,7 @@ def install(app: FastAPI) -> None:
         routes_restores,
         routes_pitr,
         routes_people,
+        routes_notifications,
     ):
         app.include_router(module.router)
     app.include_router(router)

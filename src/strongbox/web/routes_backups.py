@@ -8,7 +8,8 @@ from fastapi.responses import HTMLResponse, Response
 from strongbox.domain.names import default_name
 from strongbox.domain.states import ACTIVE_STATES
 from strongbox.errors import StrongboxError
-from strongbox.services import backups, storages
+from strongbox.services import backup_lists, backups, storages
+from strongbox.services.paging import PageRequest
 from strongbox.services.schemas import BackupOut
 from strongbox.web import forms
 from strongbox.web.render import context_of, events, render
@@ -28,9 +29,16 @@ def rate_of(backup: BackupOut, now_seconds: float) -> float | None:
 
 
 @router.get("/partials/backups", response_class=HTMLResponse)
-def backups_table(request: Request, session: Session, database: str) -> Response:
+def backups_table(
+    request: Request, session: Session, database: str, cursor: str | None = None
+) -> Response:
+    """One page of the database's backups (the newest, or the older ones after `cursor`)."""
     ctx = context_of(request)
-    found = backups.list_for(ctx, database)
+    try:
+        page = backup_lists.page_for(ctx, database, PageRequest(cursor=cursor))
+    except StrongboxError:  # a cursor mangled in the address: start at the newest again
+        cursor, page = None, backup_lists.page_for(ctx, database, PageRequest())
+    found = page.items
     now = ctx.clock.now().timestamp()
     active = any(b.state in ACTIVE_STATES for b in found)
     return render(
@@ -39,6 +47,8 @@ def backups_table(request: Request, session: Session, database: str) -> Response
         session,
         database=database,
         backups=found,
+        cursor=cursor,
+        next=page.next,
         rates={b.name: rate_of(b, now) for b in found if b.state == "running"},
         poll=FAST_POLL if active else SLOW_POLL,
     )

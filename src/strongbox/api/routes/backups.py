@@ -1,12 +1,21 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
 
 from strongbox.api.deps import Ctx, NameInPath
-from strongbox.services import backups
+from strongbox.api.paging import PageQuery
+from strongbox.domain.states import JobState
+from strongbox.services import backup_lists, backups
+from strongbox.services.fields import Name
+from strongbox.services.paging import Page
 from strongbox.services.schemas import BackupCreate, BackupOut
+from strongbox.services.schemas.people import Timestamp
 
 router = APIRouter(prefix="/databases/{database}/backups", tags=["backups"])
+# Every database's backups, for dashboards (GET /api/v1/backups).
+across = APIRouter(prefix="/backups", tags=["backups"])
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED)
@@ -16,9 +25,9 @@ def create_backup(ctx: Ctx, database: NameInPath, body: BackupCreate) -> BackupO
 
 
 @router.get("")
-def list_backups(ctx: Ctx, database: NameInPath) -> list[BackupOut]:
-    """The database's backups, newest first."""
-    return backups.list_for(ctx, database)
+def list_backups(ctx: Ctx, database: NameInPath, page: PageQuery) -> Page[BackupOut]:
+    """The database's backups, newest first, a page at a time."""
+    return backup_lists.page_for(ctx, database, page)
 
 
 @router.get("/{name}")
@@ -31,3 +40,20 @@ def delete_backup(ctx: Ctx, database: NameInPath, name: NameInPath) -> Response:
     """Delete the backup's artifacts from its storage, then its record."""
     backups.delete(ctx, database, name)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@across.get("")
+def list_all_backups(
+    ctx: Ctx,
+    page: PageQuery,
+    state: JobState | None = None,
+    database: Annotated[Name | None, Query()] = None,
+    storage: Annotated[Name | None, Query()] = None,
+    since: Annotated[Timestamp | None, Query(description="created at or after")] = None,
+) -> Page[BackupOut]:
+    """Backups of every database, newest first, a page at a time; filtered by state,
+    database, storage and creation time."""
+    filters = backup_lists.BackupFilters(
+        state=state, database=database, storage=storage, since=since
+    )
+    return backup_lists.page_all(ctx, filters, page)

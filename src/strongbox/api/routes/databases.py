@@ -3,7 +3,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from strongbox.api.deps import Ctx, NameInPath
+from strongbox.api.paging import PageQuery
 from strongbox.services import databases
+from strongbox.services.paging import Page
 from strongbox.services.schemas import DatabaseCreate, DatabaseOut, DatabaseUpdate
 
 router = APIRouter(prefix="/databases", tags=["databases"])
@@ -16,8 +18,9 @@ def create_database(ctx: Ctx, body: DatabaseCreate) -> DatabaseOut:
 
 
 @router.get("")
-def list_databases(ctx: Ctx) -> list[DatabaseOut]:
-    return databases.list_all(ctx)
+def list_databases(ctx: Ctx, page: PageQuery) -> Page[DatabaseOut]:
+    """Registered databases, newest first, a page at a time."""
+    return databases.page(ctx, page)
 
 
 @router.get("/{name}")

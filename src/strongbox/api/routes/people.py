@@ -7,7 +7,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response, status
 
 from strongbox.api.deps import Caller, Ctx, NameInPath
+from strongbox.api.paging import PageQuery
 from strongbox.services import audit, tokens, users
+from strongbox.services.paging import Page
 from strongbox.services.schemas.people import (
     AuditPage,
     Me,
@@ -45,9 +47,9 @@ def create_token(ctx: Ctx, caller: Caller, body: TokenCreate) -> TokenCreated:
 
 
 @router.get("/tokens", tags=["tokens"])
-def list_tokens(ctx: Ctx, caller: Caller) -> list[TokenOut]:
+def list_tokens(ctx: Ctx, caller: Caller, page: PageQuery) -> Page[TokenOut]:
     """Your tokens (every token, for an admin), with when each was last used."""
-    return tokens.list_for(ctx, caller)
+    return tokens.page_for(ctx, caller, page)
 
 
 @router.delete("/tokens/{name}", tags=["tokens"], status_code=status.HTTP_204_NO_CONTENT)
@@ -63,8 +65,9 @@ def create_user(ctx: Ctx, body: UserCreate) -> UserOut:
 
 
 @router.get("/users", tags=["people"])
-def list_users(ctx: Ctx) -> list[UserOut]:
-    return users.list_all(ctx)
+def list_users(ctx: Ctx, page: PageQuery) -> Page[UserOut]:
+    """Users, newest first, a page at a time."""
+    return users.page(ctx, page)
 
 
 @router.get("/users/{name}", tags=["people"])

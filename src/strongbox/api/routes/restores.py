@@ -3,7 +3,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from strongbox.api.deps import Caller, Ctx, NameInPath
+from strongbox.api.paging import PageQuery
 from strongbox.services import restores
+from strongbox.services.paging import Page
 from strongbox.services.schemas import RestoreCreate, RestoreOut, RestorePlanOut
 
 router = APIRouter(prefix="/databases/{database}/restores", tags=["restores"])
@@ -32,9 +34,9 @@ def create_restore(
 
 
 @router.get("")
-def list_restores(ctx: Ctx, database: NameInPath) -> list[RestoreOut]:
-    """Restores of the database's backups, newest first."""
-    return restores.list_for(ctx, database)
+def list_restores(ctx: Ctx, database: NameInPath, page: PageQuery) -> Page[RestoreOut]:
+    """Restores of the database's backups, newest first, a page at a time."""
+    return restores.page_for(ctx, database, page)
 
 
 @router.get("/{name}")

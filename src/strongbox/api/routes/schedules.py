@@ -3,7 +3,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from strongbox.api.deps import Ctx, NameInPath
+from strongbox.api.paging import PageQuery
 from strongbox.services import schedules
+from strongbox.services.paging import Page
 from strongbox.services.schemas import ScheduleCreate, ScheduleOut, ScheduleRunOut, ScheduleUpdate
 
 router = APIRouter(prefix="/databases/{database}/schedules", tags=["schedules"])
@@ -31,8 +33,9 @@ def create_schedule(
 
 
 @router.get("")
-def list_schedules(ctx: Ctx, database: NameInPath) -> list[ScheduleOut]:
-    return schedules.list_for(ctx, database)
+def list_schedules(ctx: Ctx, database: NameInPath, page: PageQuery) -> Page[ScheduleOut]:
+    """The database's schedules, newest first, a page at a time."""
+    return schedules.page_for(ctx, database, page)
 
 
 @router.get("/{name}")
@@ -61,6 +64,8 @@ def delete_schedule(ctx: Ctx, database: NameInPath, name: NameInPath) -> Respons
 
 
 @router.get("/{name}/runs")
-def list_runs(ctx: Ctx, database: NameInPath, name: NameInPath) -> list[ScheduleRunOut]:
+def list_runs(
+    ctx: Ctx, database: NameInPath, name: NameInPath, page: PageQuery
+) -> Page[ScheduleRunOut]:
     """The schedule's slots, newest first: succeeded, failed, skipped, missed... with reasons."""
-    return schedules.runs(ctx, database, name)
+    return schedules.runs_page(ctx, database, name, page)

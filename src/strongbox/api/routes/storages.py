@@ -5,8 +5,10 @@ from typing import Any
 from fastapi import APIRouter, Response, status
 
 from strongbox.api.deps import Ctx, NameInPath
+from strongbox.api.paging import PageQuery
 from strongbox.services import imports, storages
 from strongbox.services import storage_kinds as registry
+from strongbox.services.paging import Page
 from strongbox.services.schemas import ImportOut, ImportRequest
 
 
@@ -34,9 +36,10 @@ def build_router() -> APIRouter:
     update_storage.__annotations__["body"] = update_body
     router.post("", status_code=status.HTTP_201_CREATED, response_model=out)(create_storage)
 
-    @router.get("", response_model=list[out])  # type: ignore[valid-type]
-    def list_storages(ctx: Ctx) -> Any:
-        return storages.list_all(ctx)
+    @router.get("", response_model=Page[out])  # type: ignore[valid-type]
+    def list_storages(ctx: Ctx, page: PageQuery) -> Any:
+        """Backup storages, newest first, a page at a time."""
+        return storages.page(ctx, page)
 
     @router.get("/{name}", response_model=out)
     def get_storage(ctx: Ctx, name: NameInPath) -> Any:

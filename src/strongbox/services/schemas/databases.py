@@ -39,6 +39,15 @@ LockTimeout = Annotated[
         "(MySQL/MariaDB) before the backup fails, instead of queueing behind DDL",
     ),
 ]
+FreshnessHours = Annotated[
+    float,
+    Field(
+        gt=0,
+        le=24 * 366,
+        description="notify (event `freshness`) when no backup succeeded for this many hours, "
+        "and again when one does",
+    ),
+]
 BACKUP_SOURCE_HELP = (
     "a standby (PostgreSQL) or replica (MySQL/MariaDB) of this server that dumps read instead "
     "of it, reached with the same user, password and TLS; checked to be one. Restores and "
@@ -86,6 +95,7 @@ class DatabaseCreate(Input):
     lock_timeout_seconds: LockTimeout = 60
     backup_source: BackupSourceAddress | None = Field(default=None, description=BACKUP_SOURCE_HELP)
     age_recipients: AgeRecipients = Field(default_factory=list)
+    freshness_hours: FreshnessHours | None = Field(default=None, description="default: not watched")
 
 
 class DatabaseUpdate(Input):
@@ -108,6 +118,7 @@ class DatabaseUpdate(Input):
     age_recipients: AgeRecipients | None = Field(
         default=None, description="replaces the list; [] stops encrypting"
     )
+    freshness_hours: FreshnessHours | None = Field(default=None, description="null: not watched")
 
 
 class DatabaseOut(BaseModel):
@@ -129,6 +140,7 @@ class DatabaseOut(BaseModel):
     age_recipients: list[str] = Field(
         description="age recipients this database's backups are encrypted to, besides the storage's"
     )
+    freshness_hours: float | None
     created_at: datetime
     updated_at: datetime
     warnings: list[str] = Field(
