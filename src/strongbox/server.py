@@ -38,6 +38,7 @@ def build_context(settings: Settings) -> Context:
     # Only the server's user may read the catalog, keys and token files (made on first start).
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     catalog = Catalog.open(settings.resolved_catalog_url())
+    log.info("catalog: %s", catalog.describe())
     try:
         secrets = secret_keys.open_secret_box(settings, catalog)
     except BaseException:
