@@ -6,6 +6,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import uvicorn
@@ -18,6 +19,7 @@ from strongbox.config import Settings
 from strongbox.jobs.local import LocalExecutor
 from strongbox.jobs.periodic import PeriodicTask
 from strongbox.jobs.wal_streams import WalStreams
+from strongbox.scheduler.leadership import Leadership, leadership_for
 from strongbox.scheduler.loop import SchedulerLoop
 from strongbox.services import (
     auth,
@@ -58,6 +60,8 @@ class Embedded:
     """The parts of `strongbox serve` around the HTTP server, started and stopped together."""
 
     context: Context
+    # Whether this replica leads: the scheduler and leader-only periodic checks ask it.
+    leadership: Leadership
     scheduler: SchedulerLoop
     janitor: PeriodicTask
     wal_streams: WalStreams
@@ -85,22 +89,40 @@ class Embedded:
                 file=sys.stderr,
                 flush=True,
             )
+        wake: list[Callable[[], None]] = []
+
+        def took_the_lead(leading: bool) -> None:
+            # A replica that takes the lead looks for due slots at once.
+            for listener in wake if leading else []:
+                listener()
+
+        leadership = leadership_for(ctx.catalog, on_change=took_the_lead)
         scheduler = SchedulerLoop(
             ctx.clock,
             next_due=lambda now: schedule_runs.next_due(ctx, now),
             run_due=lambda now: schedule_runs.run_due(ctx, now),
+            leads=leadership.is_leader,
         )
+        wake.append(scheduler.wake)
         ctx.wake_scheduler = scheduler.wake
         janitor = PeriodicTask(
             "strongbox-janitor",
             settings.cleanup_retry_seconds,
             lambda: backups.retry_cleanups(ctx),
+            when=leadership.is_leader,
         )
         wal_streams = WalStreams(ctx)
         ctx.pitr_changed = wal_streams.sync
-        return cls(context=ctx, scheduler=scheduler, janitor=janitor, wal_streams=wal_streams)
+        return cls(
+            context=ctx,
+            leadership=leadership,
+            scheduler=scheduler,
+            janitor=janitor,
+            wal_streams=wal_streams,
+        )
 
     def start(self) -> None:
+        self.leadership.start()
         self.scheduler.start()
         self.janitor.start()
         self.wal_streams.start()
@@ -109,6 +131,7 @@ class Embedded:
         self.wal_streams.stop()
         self.scheduler.stop()
         self.janitor.stop()
+        self.leadership.stop()
         executor = self.context.executor
         if isinstance(executor, LocalExecutor):
             executor.shutdown(wait=True)
