@@ -254,6 +254,9 @@ def real_minutes(ctx: Context, minutes: float) -> None:
     ctx.executor = recorder
     start = datetime.now(UTC)
     with ctx.catalog.engine.begin() as connection:  # only slots from now on
+        # The simulated day ran ahead of the wall clock: its runs would hide today's slots.
+        connection.execute(text("DELETE FROM schedule_runs"))
+        connection.execute(text("DELETE FROM backups"))
         connection.execute(text("UPDATE schedules SET slots_since = :now"), {"now": start})
     stop = threading.Event()
 
