@@ -9,6 +9,7 @@ pytest_plugins = [
     "fixtures.mariadb",
     "fixtures.app",
     "fixtures.instances",
+    "fixtures.catalogs",
 ]
 
 from hypothesis import settings  # noqa: E402

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from strongbox.catalog.url import normal_catalog_url
 from strongbox.secret_env import SERVER_SECRET_FIELDS, secret_from_env
 
 # An admin token shorter than this is refused: it would be guessable, and a value such as ""
@@ -31,8 +32,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="STRONGBOX_", extra="ignore")
 
     data_dir: Path = Path("./strongbox-data")
-    # SQLAlchemy URL of the catalog; default a SQLite file in the data folder.
-    catalog_url: str | None = None
+    # SQLAlchemy URL of the catalog (catalog/url.py); default a SQLite file in the data folder.
+    # Secret: it may hold the catalog's password.
+    catalog_url: SecretStr | None = None
     admin_token: SecretStr | None = None
     secret_key: SecretStr | None = None
     workers: int = Field(default=2, ge=1, le=64)
@@ -110,6 +112,12 @@ class Settings(BaseSettings):
                 f"(without surrounding spaces; got {len(token)}): set a longer one"
             )
         return SecretStr(token)
+    @field_validator("catalog_url")
+    @classmethod
+    def _catalog_url_supported(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None  # an empty variable (an unset one in a compose file) means the default
+        return SecretStr(normal_catalog_url(value.get_secret_value()))
 
     @field_validator("admin_token")
     @classmethod
@@ -140,6 +148,6 @@ class Settings(BaseSettings):
         return self.data_dir / "catalog.sqlite3"
 
     def resolved_catalog_url(self) -> str:
-        if self.catalog_url:
-            return self.catalog_url
+        if self.catalog_url is not None:
+            return self.catalog_url.get_secret_value()
         return f"sqlite:///{self.catalog_file.resolve()}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import uvicorn
@@ -18,6 +19,7 @@ from strongbox.jobs.local import LocalExecutor
 from strongbox.jobs.periodic import PeriodicTask
 from strongbox.jobs.wal_streams import WalStreams
 from strongbox.malloc_arenas import limit_malloc_arenas
+from strongbox.scheduler.leadership import Leadership, leadership_for
 from strongbox.scheduler.loop import SchedulerLoop
 from strongbox.services import (
     auth,
@@ -37,6 +39,7 @@ def build_context(settings: Settings) -> Context:
     # Only the server's user may read the catalog, keys and token files (made on first start).
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     catalog = Catalog.open(settings.resolved_catalog_url())
+    log.info("catalog: %s", catalog.describe())
     try:
         secrets = secret_keys.open_secret_box(settings, catalog)
     except BaseException:
@@ -56,6 +59,8 @@ class Embedded:
     """The parts of `strongbox serve` around the HTTP server, started and stopped together."""
 
     context: Context
+    # Whether this replica leads: the scheduler and leader-only periodic checks ask it.
+    leadership: Leadership
     scheduler: SchedulerLoop
     janitor: PeriodicTask
     wal_streams: WalStreams
@@ -85,26 +90,41 @@ class Embedded:
                 file=sys.stderr,
                 flush=True,
             )
+        wake: list[Callable[[], None]] = []
+
+        def took_the_lead(leading: bool) -> None:
+            # A replica that takes the lead looks for due slots at once.
+            for listener in wake if leading else []:
+                listener()
+
+        leadership = leadership_for(ctx.catalog, on_change=took_the_lead)
         scheduler = SchedulerLoop(
             ctx.clock,
             next_due=lambda now: schedule_runs.next_due(ctx, now),
             run_due=lambda now: schedule_runs.run_due(ctx, now),
+            leads=leadership.is_leader,
         )
+        wake.append(scheduler.wake)
         ctx.wake_scheduler = scheduler.wake
         janitor = PeriodicTask(
             "strongbox-janitor",
             settings.cleanup_retry_seconds,
             lambda: backups.retry_cleanups(ctx),
+            when=leadership.is_leader,
         )
         wal_streams = WalStreams(ctx)
         ctx.pitr_changed = wal_streams.sync
+        # Freshness is the leader's: one replica tells each breach (the catalog claim makes a
+        # second teller harmless, but there is no reason for two to look).
         freshness_task = PeriodicTask(
             "strongbox-freshness",
             settings.freshness_check_seconds,
             lambda: freshness.check(ctx),
+            when=leadership.is_leader,
         )
         return cls(
             context=ctx,
+            leadership=leadership,
             scheduler=scheduler,
             janitor=janitor,
             wal_streams=wal_streams,
@@ -112,6 +132,7 @@ class Embedded:
         )
 
     def start(self) -> None:
+        self.leadership.start()
         self.scheduler.start()
         self.janitor.start()
         self.wal_streams.start()
@@ -124,6 +145,7 @@ class Embedded:
         self.janitor.stop()
         if self.freshness is not None:
             self.freshness.stop()
+        self.leadership.stop()
         executor = self.context.executor
         if isinstance(executor, LocalExecutor):
             executor.shutdown(wait=True)

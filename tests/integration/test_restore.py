@@ -73,13 +73,16 @@ def second_pg(pg_server_factory: Callable[[], PostgresServer]) -> PostgresServer
 
 
 def test_postgresql_round_trips_into_a_new_database_and_another_server(
-    strongbox: RunningServer,
+    strongbox_on_each_catalog: RunningServer,
     pg_server: PostgresServer,
     second_pg: PostgresServer,
     seaweed: SeaweedServer,
     s3_bucket: str,
     shop: dict[str, Any],
 ) -> None:
+    # The representative flow of the API (register, back up, restore twice, list) on both
+    # kinds of catalog.
+    strongbox = strongbox_on_each_catalog
     register_pg(strongbox, "prod", pg_server, ["rshop"])
     register_pg(strongbox, "standby", second_pg, [])
     register_bucket(strongbox, seaweed, s3_bucket)

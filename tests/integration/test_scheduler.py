@@ -44,10 +44,16 @@ class ManualClock:
         self.current = moment
 
 
-def make_context(data_dir: Path, clock: ManualClock, **settings: Any) -> Context:
+def make_context(
+    data_dir: Path, clock: ManualClock, catalog_url: str | None = None, **settings: Any
+) -> Context:
     ctx = build_context(
         Settings(
-            data_dir=data_dir, secret_key="scheduler-test", check_timeout_seconds=5, **settings
+            data_dir=data_dir,
+            catalog_url=catalog_url,
+            secret_key="scheduler-test",
+            check_timeout_seconds=5,
+            **settings,
         )
     )
     ctx.clock = clock
@@ -99,9 +105,23 @@ def ctx(tmp_path: Path) -> Iterator[Context]:
     context.catalog.close()
 
 
+@pytest.fixture
+def ctx_on_each_catalog(tmp_path: Path, catalog_url: str) -> Iterator[Context]:
+    """The context of `ctx`, once on an SQLite catalog and once on a PostgreSQL one."""
+    context = make_context(tmp_path / "data", ManualClock(T0), catalog_url)
+    yield context
+    context.executor.shutdown(wait=True)  # type: ignore[attr-defined]
+    context.catalog.close()
+
+
 def test_a_due_slot_becomes_a_real_backup_named_after_the_schedule(
-    ctx: Context, pg_server: PostgresServer, small_db: str, seaweed: SeaweedServer, s3_bucket: str
+    ctx_on_each_catalog: Context,
+    pg_server: PostgresServer,
+    small_db: str,
+    seaweed: SeaweedServer,
+    s3_bucket: str,
 ) -> None:
+    ctx = ctx_on_each_catalog
     register(ctx, pg_server, seaweed, s3_bucket)
     schedules.create(
         ctx, "prod", ScheduleCreate(name="minutely", storage="bucket", cron="* * * * *")
@@ -138,11 +158,17 @@ def step_together(ctx: Context, barrier: threading.Barrier, now: datetime) -> No
 
 
 def test_two_schedulers_on_one_catalog_create_each_slot_once(
-    tmp_path: Path, pg_server: PostgresServer, small_db: str, seaweed: SeaweedServer, s3_bucket: str
+    tmp_path: Path,
+    catalog_url: str,
+    pg_server: PostgresServer,
+    small_db: str,
+    seaweed: SeaweedServer,
+    s3_bucket: str,
 ) -> None:
     clock = ManualClock(T0)
-    first = make_context(tmp_path / "data", clock)
-    second = make_context(tmp_path / "data", clock)  # a second server on the same catalog
+    first = make_context(tmp_path / "data", clock, catalog_url)
+    # A second server on the same catalog, with a data folder of its own.
+    second = make_context(tmp_path / "data2", clock, catalog_url)
     try:
         register(first, pg_server, seaweed, s3_bucket)
         schedules.create(

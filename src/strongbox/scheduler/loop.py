@@ -1,7 +1,8 @@
 """The scheduler's thread inside `strongbox serve`.
 
-It sleeps until the earliest due time that its `next_due` function reports, then calls `run_due`
-(both from `services/schedule_runs.py`).
+It runs only while this replica leads (`leadership.py`). It sleeps until the earliest due time
+that its `next_due` function reports, then calls `run_due` (both from
+`services/schedule_runs.py`).
 Sleeping on an Event (not a busy poll) lets `wake()` cut the sleep short when schedules change,
 and a bounded nap makes it robust to the wall clock jumping.
 """
@@ -26,10 +27,12 @@ class SchedulerLoop:
         clock: Clock,
         next_due: Callable[[datetime], datetime | None],
         run_due: Callable[[datetime], None],
+        leads: Callable[[], bool] = lambda: True,
     ) -> None:
         self._clock = clock
         self._next_due = next_due
         self._run_due = run_due
+        self._leads = leads
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="strongbox-scheduler", daemon=True)
@@ -48,7 +51,10 @@ class SchedulerLoop:
         self._wake.set()
 
     def step(self) -> float:
-        """Run what is due now; return how long to sleep before the next look (for tests too)."""
+        """Run what is due now; return how long to sleep before the next look (for tests too).
+        A replica that does not lead runs nothing (its leadership wakes it when it takes over)."""
+        if not self._leads():
+            return MAX_NAP_SECONDS
         now = self._clock.now()
         try:
             self._run_due(now)

@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 
 from strongbox.catalog.db import Catalog
@@ -66,15 +67,21 @@ def ensure_admin_token(ctx: Context) -> AdminTokenSetup:
         file = ctx.settings.data_dir / ADMIN_TOKEN_FILE
         file.unlink(missing_ok=True)
         write_private_file(file, (token + "\n").encode())
-    with ctx.catalog.session() as session:
-        session.add(
-            ApiToken(
-                name=BOOTSTRAP_TOKEN,
-                token_sha256=token_hash(token),
-                role=Role.ADMIN,
-                created_at=ctx.clock.now(),
+    try:
+        with ctx.catalog.session() as session:
+            session.add(
+                ApiToken(
+                    name=BOOTSTRAP_TOKEN,
+                    token_sha256=token_hash(token),
+                    role=Role.ADMIN,
+                    created_at=ctx.clock.now(),
+                )
             )
-        )
+    except IntegrityError:
+        # Another replica on the same catalog made it at the same moment: its token stands.
+        if file is not None:
+            file.unlink(missing_ok=True)
+        return AdminTokenSetup(token=None, file=None)
     return AdminTokenSetup(token=None if given else token, file=file)
 
 

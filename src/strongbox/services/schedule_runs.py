@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -41,9 +42,10 @@ WAITING_POLL = timedelta(seconds=2)
 def run_due(ctx: Context, now: datetime) -> None:
     """Start what is due at `now`: each enabled schedule's newest due slot (older ones since the
     last look are `missed`), then runs that waited for a busy database."""
-    with ctx.catalog.session() as session:
-        schedule_ids = session.scalars(select(Schedule.id).where(Schedule.enabled.is_(True))).all()
-    for schedule_id in schedule_ids:
+    for schedule_id, cron, tz, baseline in _enabled_baselines(ctx):
+        upcoming = _next_slot(cron, tz, baseline)
+        if upcoming is None or upcoming > now:
+            continue  # nothing due: most schedules at most looks, so this is kept cheap
         try:
             _handle(ctx, schedule_id, now)
         except Exception:  # one broken schedule must not stop the others
@@ -57,25 +59,46 @@ def next_due(ctx: Context, now: datetime) -> datetime | None:
     with ctx.catalog.session() as session:
         if session.scalars(select(ScheduleRun.id).where(ScheduleRun.state == WAITING)).first():
             return now + WAITING_POLL
-        rows = session.execute(
-            select(Schedule.id, Schedule.cron, Schedule.timezone, Schedule.slots_since).where(
-                Schedule.enabled.is_(True)
-            )
-        ).all()
-        latest = dict(
-            session.execute(
-                select(ScheduleRun.schedule_id, func.max(ScheduleRun.slot_at)).group_by(
-                    ScheduleRun.schedule_id
-                )
-            ).all()
-        )
     candidates = []
-    for schedule_id, cron, tz, since in rows:
-        baseline = max(since, latest.get(schedule_id) or since, now)
-        upcoming = next_runs(cron, tz, baseline, 1)
-        if upcoming:
-            candidates.append(upcoming[0])
+    for _schedule_id, cron, tz, baseline in _enabled_baselines(ctx):
+        upcoming = _next_slot(cron, tz, baseline)
+        if upcoming is not None and upcoming <= now:
+            # Due but not taken (its step failed): the next slot after now, as before.
+            after_now = next_runs(cron, tz, now, 1)
+            upcoming = after_now[0] if after_now else None
+        if upcoming is not None:
+            candidates.append(upcoming)
     return min(candidates, default=None)
+
+
+def _enabled_baselines(ctx: Context) -> list[tuple[int, str, str, datetime]]:
+    """(id, cron, zone, baseline) of every enabled schedule in one query: slots after the
+    baseline (its newest recorded slot, or when its slots start) are the ones not yet taken.
+    The newest slot is looked up per schedule in the (schedule, slot) index, so the cost does
+    not grow with the history of runs."""
+    newest = (
+        select(func.max(ScheduleRun.slot_at))
+        .where(ScheduleRun.schedule_id == Schedule.id)
+        .scalar_subquery()
+    )
+    with ctx.catalog.session() as session:
+        rows = session.execute(
+            select(
+                Schedule.id, Schedule.cron, Schedule.timezone, Schedule.slots_since, newest
+            ).where(Schedule.enabled.is_(True))
+        ).all()
+    return [
+        (schedule_id, cron, tz, max(since, last) if last is not None else since)
+        for schedule_id, cron, tz, since, last in rows
+    ]
+
+
+@lru_cache(maxsize=65_536)
+def _next_slot(cron: str, tz: str, after: datetime) -> datetime | None:
+    """The first slot strictly after `after`. Cached: between two slots of a schedule every
+    look asks the same question, and a cron walk costs far more than a dictionary look-up."""
+    upcoming = next_runs(cron, tz, after, 1)
+    return upcoming[0] if upcoming else None
 
 
 def backup_finished(ctx: Context, database: str, backup: str, trigger: str, state: str) -> None:
