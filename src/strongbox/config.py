@@ -112,6 +112,7 @@ class Settings(BaseSettings):
                 f"(without surrounding spaces; got {len(token)}): set a longer one"
             )
         return SecretStr(token)
+
     @field_validator("catalog_url")
     @classmethod
     def _catalog_url_supported(cls, value: SecretStr | None) -> SecretStr | None:
