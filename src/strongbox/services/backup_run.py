@@ -125,10 +125,6 @@ def _take(
         limits = backup_sources.dump_limits(db_row)
         source_address = db_row.backup_source
         recipients = age_recipients.recipients_for(session, row.database, row.storage)
-        if method == PHYSICAL:  # recipients may have been added since it was queued
-            age_recipients.refuse_unencrypted(
-                session, database, row.storage, "a physical backup", "body.method"
-            )
     engine = databases.engine_of(ctx, engine_name)
     timeout = ctx.settings.check_timeout_seconds
     info = engine.check(conn, wanted, timeout)

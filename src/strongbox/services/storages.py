@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from strongbox.catalog.models import Backup, Schedule, Storage
 from strongbox.domain.states import ACTIVE_STATES
 from strongbox.errors import conflict, invalid, not_found
-from strongbox.services import age_recipients, hints
+from strongbox.services import hints
 from strongbox.services.context import Context
 from strongbox.storage import registry
 from strongbox.storage.base import BackupStorage
@@ -80,8 +80,6 @@ def update(ctx: Context, name: str, body: BaseModel) -> StorageOutBase:
                 f"a {row.type} storage has no field {', '.join(wrong)}",
                 field_name=f"body.{wrong[0]}",
             )
-        if changes.get("age_recipients"):
-            age_recipients.refuse_if_streaming(session, database=None, storage=name)
         settings = dict(row.settings)
         settings.update({k: v for k, v in changes.items() if k in fields})
         kind.refuse_settings(settings)
