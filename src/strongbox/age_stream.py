@@ -309,3 +309,9 @@ class _ChunkReader:
         out = self._buffer[self._at : self._at + size] if size >= 0 else self._buffer[self._at :]
         self._at += len(out)
         return out
+
+
+def encrypt_bytes(data: bytes, recipients: Sequence[str]) -> bytes:
+    """`data` as one age stream to `recipients` (a stored WAL or binlog file: small enough to
+    be held in memory whole, as its compression already is)."""
+    return bytes(pyrage.encrypt(data, [x25519.Recipient.from_str(r) for r in recipients]))

@@ -117,13 +117,6 @@ def test_an_encrypted_postgresql_backup_needs_a_recipients_identity_and_keeps_it
     assert client.get("/api/v1/backup-storages/bucket").json()["age_recipients"] == [
         escrow.recipient
     ]
-    physical = client.post(
-        "/api/v1/databases/prod/backups", json={"storage": "bucket", "method": "physical"}
-    )
-    assert_problem(physical, 422, "age-unsupported")
-    pitr = client.put("/api/v1/databases/prod/pitr", json={"enabled": True, "storage": "bucket"})
-    assert fields_of(assert_problem(pitr, 422, "age-unsupported")) == {"body.enabled"}
-
     client.post(
         "/api/v1/databases/prod/backups", json={"storage": "bucket", "name": "sealed"}
     ).raise_for_status()

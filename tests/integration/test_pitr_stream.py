@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 import zstandard
-from pyrage import x25519
 from sqlalchemy import select
 
 from fixtures.app import RunningServer, start_server, stop_server
@@ -159,12 +158,6 @@ def test_streamed_wal_is_indexed_with_its_commit_times_and_opens_a_window(
     }
     assert status["warnings"] == []
     assert any(r.kind == "partial" for r in _index(strongbox, "prod"))
-
-    # WAL is not encrypted with age: recipients are refused while the stream writes.
-    key = {"age_recipients": [str(x25519.Identity.generate().to_public())]}
-    for path in ("/api/v1/databases/prod", "/api/v1/backup-storages/disk"):
-        assert_problem(strongbox.client.patch(path, json=key), 409, "age-unsupported")
-    assert strongbox.client.get("/api/v1/databases/prod").json()["age_recipients"] == []
 
     # Off: the slot is dropped, the stored WAL and its index stay.
     off = strongbox.client.put("/api/v1/databases/prod/pitr", json={"enabled": False})

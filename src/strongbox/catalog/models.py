@@ -354,6 +354,9 @@ class WalSegment(Base):
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     stored_bytes: Mapped[int] = mapped_column(BigInteger)
     stored_at: Mapped[datetime]
+    # The age recipients the stored object is encrypted to (its key ends with .age), as the
+    # stream's database and storage named them when it was stored; None: stored plain.
+    encrypted_to: Mapped[list[Any] | None] = mapped_column(JSON)
     # Binlog files: the id of the server that wrote it, and its first and last GTIDs.
     server_id: Mapped[int | None] = mapped_column(BigInteger)
     first_gtid: Mapped[str | None] = mapped_column(String(80))

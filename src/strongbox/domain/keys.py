@@ -7,6 +7,8 @@
 {prefix}/{database}/pitr/wal/{walfile}.zst          (a WAL segment, `.partial` or `.history` file)
 {prefix}/{database}/pitr/binlog/{binlogfile}.zst    (a MySQL/MariaDB binlog file, or its `.partial`)
 ```
+
+Each of these ends with `.age` after `.zst` when it is encrypted to age recipients.
 """
 
 from __future__ import annotations

@@ -136,10 +136,6 @@ def _take(
         limits = backup_sources.dump_limits(db_row)
         source_address = db_row.backup_source
         recipients = age_recipients.recipients_for(session, row.database, row.storage)
-        if method == PHYSICAL:  # recipients may have been added since it was queued
-            age_recipients.refuse_unencrypted(
-                session, database, row.storage, "a physical backup", "body.method"
-            )
         storage_name = row.storage
     stream_storage = storages.light_open_by_name(ctx, storage_name)
     engine = databases.engine_of(ctx, engine_name)

@@ -26,7 +26,7 @@ from strongbox.domain.states import ACTIVE_STATES, JobState, duration_seconds
 from strongbox.engines.base import PhysicalEngine
 from strongbox.engines.registry import kind_of
 from strongbox.errors import IllegalStateMove, StrongboxError, conflict, invalid, not_found
-from strongbox.services import age_recipients, backup_run, databases, hints, pitr, storages
+from strongbox.services import backup_run, databases, hints, pitr, storages
 from strongbox.services.busy import refuse_if_busy
 from strongbox.services.context import Context
 from strongbox.services.schemas import (
@@ -52,10 +52,6 @@ def create(
     Refused with 409 when the name is taken or another backup of the database is in progress.
     """
     if body.method == PHYSICAL:
-        with ctx.catalog.session() as session:
-            age_recipients.refuse_unencrypted(
-                session, database, body.storage, "a physical backup", "body.method"
-            )
         _check_physical(ctx, database)
     if body.name == PITR_FOLDER:
         raise invalid(

@@ -29,6 +29,7 @@ from strongbox.domain.pitr_target import utc_text
 from strongbox.domain.restore_plan import PlannedDatabase
 from strongbox.engines.base import BinlogReplayingEngine, ConnectionInfo
 from strongbox.errors import ErrorKind, StrongboxError
+from strongbox.restore_pipeline import Identities
 from strongbox.services import binlog_restores, pitr, pitr_binlog, pitr_restores, storages
 from strongbox.services.binlog_restores import BinlogChoice
 from strongbox.services.context import Context
@@ -146,6 +147,7 @@ def prepare(
     facts: dict[str, Any] | None,
     prepared: Prepared,
     folder: Path,
+    identities: Identities = None,
 ) -> BinlogReplay | None:
     """For a point-in-time restore of a logical MySQL/MariaDB backup: the target checked
     again and its binlog files fetched and verified into `folder`; None for any other
@@ -169,15 +171,21 @@ def prepare(
             ErrorKind.CONFLICT,
         )
     storage, _prefix = storages.open_by_name(ctx, choice.storage)
-    files = fetch(ctx, database, choice, storage, folder / "binlog")
+    files = fetch(ctx, database, choice, storage, folder / "binlog", identities)
     return BinlogReplay(ctx, restore_id, choice, engine, prepared.target_conn, files)
 
 
 def fetch(
-    ctx: Context, database: str, choice: BinlogChoice, storage: BackupStorage, into: Path
+    ctx: Context,
+    database: str,
+    choice: BinlogChoice,
+    storage: BackupStorage,
+    into: Path,
+    identities: Identities = None,
 ) -> dict[str, Path]:
-    """Download, verify and decompress each chosen file into `into` (made 0700) under its
-    checked binlog name; returns name -> local file."""
+    """Download, verify, decrypt (an encrypted file, with `identities`) and decompress each
+    chosen file into `into` (made 0700) under its checked binlog name; returns name -> local
+    file."""
     into.mkdir(mode=0o700)
     scratch.require_room(
         into, sum(r.size_bytes for r in choice.rows), f"the {len(choice.rows)} binlog files"
@@ -186,7 +194,7 @@ def fetch(
     for row in choice.rows:
         name = _local_name(row)
         path = into / name
-        _download(ctx, database, choice.storage, storage, row, name, path)
+        _download(ctx, database, choice.storage, storage, row, name, path, identities)
         with open(path, "rb") as head:
             if head.read(len(MAGIC)) != MAGIC:
                 raise StrongboxError(
@@ -218,6 +226,7 @@ def _download(
     row: WalSegment,
     name: str,
     path: Path,
+    identities: Identities,
 ) -> None:
     """Download `row` to `path`. The start of the file being written is replaced in the
     storage as the stream goes on (a longer start, then the whole file): when its bytes no
@@ -225,7 +234,14 @@ def _download(
     stall = ctx.settings.stall_timeout_seconds
     for _attempt in range(REREAD_ATTEMPTS):
         try:
-            size = restore_pipeline.download(storage, row.key, row.sha256, path, stall)
+            size = restore_pipeline.download(
+                storage,
+                row.key,
+                row.sha256,
+                path,
+                stall,
+                identities=identities if row.encrypted_to else None,
+            )
         except StrongboxError:
             fresh = pitr.current_entry(ctx, database, storage_name, name)
             if fresh is None or (fresh.key, fresh.sha256) == (row.key, row.sha256):

@@ -12,13 +12,11 @@ breaks the stream for a person to look at.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-import zstandard
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,6 +26,7 @@ from strongbox.domain.binlog import (
     BINLOG_KINDS,
     BINLOG_PARTIAL,
     PARTIAL_SUFFIX,
+    BinlogContents,
     BinlogName,
     parse_binlog_name,
     read_binlog,
@@ -36,7 +35,7 @@ from strongbox.domain.keys import binlog_key
 from strongbox.engines.base import BinlogServerStatus, BinlogStreamingEngine, ConnectionInfo
 from strongbox.errors import StrongboxError
 from strongbox.process import ToolProcess
-from strongbox.services import databases, pitr, storages
+from strongbox.services import databases, pitr, storages, stored_logs
 from strongbox.services.context import Context
 from strongbox.services.wal_streaming import SLOT_PROBLEM, record_seen
 from strongbox.services.wal_uploads import WAL_DIVERGED, StreamBroken
@@ -175,11 +174,14 @@ def store_file(
     raw = raw[: contents.end_position]
     indexed = name + PARTIAL_SUFFIX if partial else name
     storage, prefix = storages.open_by_name(ctx, storage_name)
-    key = binlog_key(prefix, database, indexed)
     with ctx.catalog.session() as session:
-        known = not partial and _row(session, database, storage_name, name) is not None
-    if known:
-        if _stored_content(ctx, storage_name, key) == raw:
+        existing = _row(session, database, storage_name, indexed)
+        if existing is not None:
+            session.expunge(existing)
+    if existing is not None and not partial:
+        if stored_logs.is_stored_already(
+            storage, existing, raw, lambda: _same_facts(existing, contents)
+        ):
             return False
         raise StreamBroken(
             f"binlog file {name} is already stored with other content: the server's binary log "
@@ -187,8 +189,11 @@ def store_file(
             "point-in-time recovery to start a new stream, and take a new backup",
             WAL_DIVERGED,
         )
-    compressed = zstandard.ZstdCompressor(level=ctx.settings.zstd_level).compress(raw)
-    storage.put_bytes(key, compressed)
+    sealed = stored_logs.seal(
+        ctx, database, storage_name, binlog_key(prefix, database, indexed), raw
+    )
+    stored_logs.drop_moved(storage, existing.key if existing is not None else None, sealed.key)
+    storage.put_bytes(sealed.key, sealed.data)
     now = ctx.clock.now()
     with ctx.catalog.session() as session:
         row = _row(session, database, storage_name, indexed)
@@ -201,9 +206,10 @@ def store_file(
         row.first_commit_at, row.last_commit_at = contents.first_event_at, contents.last_event_at
         row.server_id = contents.server_id
         row.first_gtid, row.last_gtid = contents.first_gtid, contents.last_gtid
-        row.key = key
-        row.sha256 = hashlib.sha256(compressed).hexdigest()
-        row.size_bytes, row.stored_bytes = len(raw), len(compressed)
+        row.key = sealed.key
+        row.sha256 = sealed.sha256
+        row.size_bytes, row.stored_bytes = len(raw), len(sealed.data)
+        row.encrypted_to = sealed.encrypted_to
         row.stored_at = now
         stream = session.scalars(select(PitrStream).where(PitrStream.database == database)).first()
         if stream is not None:
@@ -213,13 +219,14 @@ def store_file(
     return True
 
 
-def _stored_content(ctx: Context, storage_name: str, key: str) -> bytes | None:
-    storage, _ = storages.open_by_name(ctx, storage_name)
-    try:
-        data = storage.get_bytes(key)
-    except StrongboxError:
-        return None
-    return zstandard.ZstdDecompressor().decompressobj().decompress(data)
+def _same_facts(row: WalSegment, contents: BinlogContents) -> bool:
+    return (row.start_lsn, row.end_lsn, row.first_gtid, row.last_gtid, row.server_id) == (
+        contents.start_position,
+        contents.end_position,
+        contents.first_gtid,
+        contents.last_gtid,
+        contents.server_id,
+    )
 
 
 def _drop_partial(ctx: Context, database: str, storage_name: str, indexed: str) -> None:
@@ -229,7 +236,7 @@ def _drop_partial(ctx: Context, database: str, storage_name: str, indexed: str) 
             return
         key = row.key
     storage, _ = storages.open_by_name(ctx, storage_name)
-    storage.delete_prefix(key)  # the key ends with .zst: no other object starts with it
+    storage.delete_prefix(key)  # the key ends with .zst(.age): no other object starts with it
     with ctx.catalog.session() as session:
         row = _row(session, database, storage_name, indexed)
         if row is not None:

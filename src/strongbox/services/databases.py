@@ -15,7 +15,7 @@ from strongbox.engines.base import ConnectionInfo, Engine, ServerInfo
 from strongbox.engines.registry import engine_for, kind_of
 from strongbox.engines.tls import VERIFYING_MODES, ssl_ca_rule
 from strongbox.errors import StrongboxError, conflict, invalid, not_found
-from strongbox.services import age_recipients, backup_sources, hints, managed_instances
+from strongbox.services import backup_sources, hints, managed_instances
 from strongbox.services.busy import busy_with
 from strongbox.services.context import Context
 from strongbox.services.paging import Page, PageRequest, fetch
@@ -111,8 +111,6 @@ def _pitr_warnings(session: Session) -> dict[str, list[str]]:
 def update(ctx: Context, name: str, body: DatabaseUpdate) -> DatabaseOut:
     with ctx.catalog.session() as session:
         row = get_row(session, name)
-        if body.age_recipients:
-            age_recipients.refuse_if_streaming(session, database=name, storage=None)
         engine_name = row.engine
         ssl_mode, ssl_ca = _tls_after(body, row)
         conn = ConnectionInfo(

@@ -30,6 +30,7 @@ from strongbox.engines.postgresql import instance as pg_instance
 from strongbox.engines.postgresql.instance import InstanceFolder, Server
 from strongbox.engines.postgresql.recovery_watch import RecoveryOutcome, recover
 from strongbox.errors import ErrorKind, StrongboxError, conflict, refused
+from strongbox.restore_pipeline import Identities
 from strongbox.services import managed_instances, wal_staging
 from strongbox.services.context import Context
 from strongbox.storage.base import BackupStorage
@@ -42,7 +43,8 @@ TARGET_NOT_REACHED = "pitr-target-not-reached"
 class InstanceSpec:
     """What to build: the instance's name and port, the base (its catalog-recorded artifact in
     `storage`), the PostgreSQL major that runs it, and the source's role and password (which
-    the copy holds)."""
+    the copy holds); `identities` open the base and the WAL when they are encrypted with age
+    (held in memory by the restore's job only: `restore_keys`)."""
 
     name: str
     port: int
@@ -51,6 +53,7 @@ class InstanceSpec:
     server_major: int
     username: str
     password: str
+    identities: Identities = None
 
 
 @dataclass(frozen=True)
@@ -214,7 +217,11 @@ def build_instance(
         pg_instance.give_to(folder.root, os_user)
         pg_instance.require_reachable(folder.root, os_user)
         chunks = restore_pipeline.verified_chunks(
-            spec.storage, spec.base.object_keys(), spec.base.sha256, settings.stall_timeout_seconds
+            spec.storage,
+            spec.base.object_keys(),
+            spec.base.sha256,
+            settings.stall_timeout_seconds,
+            spec.identities if spec.base.encrypted_to else None,
         )
         pg_instance.extract_base(_counted(chunks, on_raw_bytes), folder.data_dir)
         pg_instance.configure(folder, spec.port, recovery)
@@ -225,6 +232,7 @@ def build_instance(
                 folder.wal_dir,
                 stall_seconds=settings.stall_timeout_seconds,
                 reread=wal.reread,
+                identities=spec.identities,
             )
         pg_instance.give_to(folder.root, os_user)
         conn = ConnectionInfo(

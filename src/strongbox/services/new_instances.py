@@ -17,12 +17,14 @@ from strongbox.domain.recovery import instance_settings, recovery_settings
 from strongbox.domain.states import JobState
 from strongbox.engines.postgresql.instance import find_pg_ctl
 from strongbox.errors import StrongboxError, conflict, invalid
+from strongbox.restore_pipeline import Identities
 from strongbox.services import (
     backups,
     databases,
     managed_instances,
     physical_transfer,
     pitr_restores,
+    restore_keys,
     restores,
     storages,
 )
@@ -86,6 +88,7 @@ def plan(
     spec = body.new_instance
     assert spec is not None
     base, manifest, _storage = trusted_base(ctx, database, body.backup_name())
+    identities_for(body, base, choice)
     folder = instance_folder(ctx, spec.name)
     os_user = managed_instances.os_user(ctx)
     if choice is None:
@@ -138,6 +141,7 @@ def queue(
     spec = body.new_instance
     assert spec is not None
     base, _manifest, _storage = trusted_base(ctx, database, body.backup_name())
+    identities = identities_for(body, base, choice)
     now = ctx.clock.now()
     name = body.name or default_name("restore", now)
     with ctx.catalog.session() as session:
@@ -169,13 +173,24 @@ def queue(
         out = restores.to_out(row)
     from strongbox.services import restore_run  # the runner imports this module
 
-    ctx.executor.submit(lambda: restore_run.run(ctx, restore_id))
+    # The identities live in this closure only: the job gets them in memory, the row never.
+    ctx.executor.submit(lambda: restore_run.run(ctx, restore_id, identities))
     return out
 
 
-def run(ctx: Context, restore_id: int) -> None:
+def identities_for(
+    body: RestoreCreate, base: ManifestArtifact, choice: PitrChoice | None
+) -> Identities:
+    """The identities that open the base and the WAL the restore needs (None when none of it
+    is encrypted); refused before anything is touched when they are missing or wrong."""
+    segments = choice.rows if choice is not None else []
+    return restore_keys.identities_for([base], body.identity, body.backup_name(), segments)
+
+
+def run(ctx: Context, restore_id: int, identities: Identities = None) -> None:
     """Build the instance of the claimed restore `restore_id` and register it; raises
-    StrongboxError (the caller records it) with nothing left behind."""
+    StrongboxError (the caller records it) with nothing left behind. `identities` open an
+    encrypted base and WAL (checked against their recipients when it was queued)."""
     with ctx.catalog.session() as session:
         row = session.get(Restore, restore_id)
         assert row is not None
@@ -197,6 +212,7 @@ def run(ctx: Context, restore_id: int) -> None:
         server_major=physical_transfer.server_major(manifest),
         username=username,
         password=password,
+        identities=identities,
     )
     progress = _Progress(ctx, restore_id)
     pitr = (

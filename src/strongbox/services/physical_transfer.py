@@ -23,7 +23,7 @@ from strongbox.domain.restore_plan import PlannedDatabase
 from strongbox.engines.base import ConnectionInfo, DumpCommand, Engine, RestoreCommand
 from strongbox.engines.postgresql.connection import parse_server_version
 from strongbox.errors import StrongboxError, invalid
-from strongbox.restore_pipeline import download_from_tool, feed_from_tool
+from strongbox.restore_pipeline import Identities, download_from_tool, feed_from_tool
 from strongbox.services import databases
 from strongbox.services.context import Context
 from strongbox.services.instance_build import (
@@ -128,6 +128,7 @@ def recovered_source(
     engine: Engine,
     *,
     pitr: PitrRecovery | None = None,
+    identities: Identities = None,
 ) -> Iterator[tuple[ArtifactSource, list[PlannedDatabase]]]:
     """Recover `base` into a temporary instance (to the end of the base, or to the point in
     time of `pitr`) and yield the source of its databases' dumps with `planned`
@@ -144,6 +145,7 @@ def recovered_source(
         server_major=server_major(manifest),
         username=username,
         password=password,
+        identities=identities,
     )
     built = build_instance(ctx, spec, pitr)
     try:

@@ -34,7 +34,7 @@ from strongbox.domain.states import ACTIVE_STATES, JobState
 from strongbox.domain.wal import parse_lsn, slot_name
 from strongbox.engines.base import BinlogStreamingEngine, ConnectionInfo, StreamingEngine
 from strongbox.errors import invalid
-from strongbox.services import age_recipients, databases, pitr_binlog, storages
+from strongbox.services import databases, pitr_binlog, storages
 from strongbox.services.context import Context
 from strongbox.services.schemas import GapOut, PitrOut, PitrUpdate, WindowOut
 from strongbox.services.storage_choice import require_storage
@@ -119,9 +119,6 @@ def _enable(ctx: Context, database: str, body: PitrUpdate) -> list[str]:
     engine, conn = _streaming_engine(ctx, database)
     with ctx.catalog.session() as session:
         require_storage(session, body.storage)
-        age_recipients.refuse_unencrypted(
-            session, database, body.storage, "point-in-time recovery", "body.enabled"
-        )
         reader = pitr_binlog.reader_id(stream_row(session, database))
     timeout = ctx.settings.check_timeout_seconds
     warnings: list[str] = []

@@ -97,7 +97,7 @@ def run(ctx: Context, restore_id: int, identities: Identities = None) -> None:
         if into_new_instance:
             from strongbox.services import new_instances  # it queues through this module
 
-            new_instances.run(ctx, restore_id)
+            new_instances.run(ctx, restore_id, identities)
             _end(ctx, restore_id, JobState.SUCCEEDED)
             return
         prepared = restores.prepare(ctx, database, backup, target, database_map, overwrite)
@@ -117,7 +117,9 @@ def run(ctx: Context, restore_id: int, identities: Identities = None) -> None:
                 planned,
             ),
         ):
-            replay = binlog_replays.prepare(ctx, restore_id, point_in_time, prepared, folder)
+            replay = binlog_replays.prepare(
+                ctx, restore_id, point_in_time, prepared, folder, identities
+            )
             restorer = TargetRestorer(
                 ctx,
                 source,
@@ -178,6 +180,7 @@ def _sources(
         prepared.planned,
         prepared.engine,
         pitr=pitr,
+        identities=identities,
     ) as found:
         yield found
 

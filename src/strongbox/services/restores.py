@@ -115,7 +115,9 @@ def create(
         _check_request(session, database, target, body)
     prepared = prepare(ctx, database, body.backup_name(), target, body.database_map, body.overwrite)
     artifacts = [*prepared.manifest.artifacts, *([prepared.base] if prepared.base else [])]
-    identities = restore_keys.identities_for(artifacts, body.identity, body.backup_name())
+    identities = restore_keys.identities_for(
+        artifacts, body.identity, body.backup_name(), choice.rows if choice is not None else ()
+    )
     if dry_run:
         if isinstance(choice, BinlogChoice):
             timeout = ctx.settings.check_timeout_seconds

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from strongbox.catalog.models import Backup, Schedule, Storage
 from strongbox.domain.states import ACTIVE_STATES
 from strongbox.errors import conflict, invalid, not_found
-from strongbox.services import age_recipients, hints
+from strongbox.services import hints
 from strongbox.services.context import Context
 from strongbox.services.paging import Page, PageRequest, fetch
 from strongbox.storage import registry
@@ -91,8 +91,6 @@ def update(ctx: Context, name: str, body: BaseModel) -> StorageOutBase:
                 f"a {row.type} storage has no field {', '.join(wrong)}",
                 field_name=f"body.{wrong[0]}",
             )
-        if changes.get("age_recipients"):
-            age_recipients.refuse_if_streaming(session, database=None, storage=name)
         settings = dict(row.settings)
         settings.update({k: v for k, v in changes.items() if k in fields})
         kind.refuse_settings(settings)

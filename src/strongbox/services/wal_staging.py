@@ -19,6 +19,7 @@ from strongbox.catalog.models import WalSegment
 from strongbox.domain.wal import PARTIAL, parse_wal_name
 from strongbox.engines.postgresql.instance import give_to
 from strongbox.errors import ErrorKind, StrongboxError
+from strongbox.restore_pipeline import Identities
 from strongbox.storage.base import BackupStorage
 
 BAD_WAL_ENTRY = "wal-index-bad-entry"
@@ -49,12 +50,15 @@ def stage_wal_segments(
     stall_seconds: float,
     os_user: str | None = None,
     reread: Callable[[str], WalSegment | None] | None = None,
+    identities: Identities = None,
 ) -> list[Path]:
     """Download, verify (SHA-256 of the stored bytes against the index) and decompress each of
     `segments` into `staging` (made 0700 if missing), each under `staged_name`; a complete
     segment wins over a partial one of the same name. With `os_user`, the folder and files are
-    given to that user. Returns the staged files. Raises StrongboxError (a checksum mismatch, a
-    bad name, no room) with nothing half-written left in `staging`."""
+    given to that user. An encrypted file is decrypted with `identities` on its way (so the
+    `restore_command` never needs a key). Returns the staged files. Raises StrongboxError (a
+    checksum mismatch, a bad name, no file opened by the identities, no room) with nothing
+    half-written left in `staging`."""
     chosen: dict[str, WalSegment] = {}
     for segment in segments:
         name = staged_name(segment)
@@ -72,7 +76,7 @@ def stage_wal_segments(
     for name, segment in sorted(chosen.items()):
         part = staging / f".{name}.download"
         part.unlink(missing_ok=True)
-        _download(storage, name, segment, part, stall_seconds, reread)
+        _download(storage, name, segment, part, stall_seconds, reread, identities)
         final = staging / name
         os.replace(part, final)
         staged.append(final)
@@ -88,17 +92,35 @@ def _download(
     part: Path,
     stall_seconds: float,
     reread: Callable[[str], WalSegment | None] | None,
+    identities: Identities,
 ) -> None:
     """Download `segment` to `part`. A partial segment is replaced in the storage as the
     stream goes on (a newer partial, then the whole segment): when its bytes no longer match,
     the index is read again (`reread`, by staged name) and the newer entry is fetched."""
     for _attempt in range(REREAD_ATTEMPTS):
         try:
-            restore_pipeline.download(storage, segment.key, segment.sha256, part, stall_seconds)
+            _fetch(storage, segment, part, stall_seconds, identities)
             return
         except StrongboxError:
             fresh = reread(name) if reread is not None and segment.kind == PARTIAL else None
             if fresh is None or (fresh.key, fresh.sha256) == (segment.key, segment.sha256):
                 raise
             segment = fresh
-    restore_pipeline.download(storage, segment.key, segment.sha256, part, stall_seconds)
+    _fetch(storage, segment, part, stall_seconds, identities)
+
+
+def _fetch(
+    storage: BackupStorage,
+    segment: WalSegment,
+    part: Path,
+    stall_seconds: float,
+    identities: Identities,
+) -> None:
+    restore_pipeline.download(
+        storage,
+        segment.key,
+        segment.sha256,
+        part,
+        stall_seconds,
+        identities=identities if segment.encrypted_to else None,
+    )

@@ -1,7 +1,7 @@
 """Storing what the WAL receiver wrote to its spool folder: each completed segment and history
-file once (zstd, SHA-256 of the stored bytes, an index row, then removed from the spool), and
-the segment being written as `{name}.partial` (its object and index row replaced each time,
-both removed when the whole segment is stored).
+file once (zstd, then age when the stream has recipients; SHA-256 of the stored bytes, an
+index row, then removed from the spool), and the segment being written as `{name}.partial`
+(its object and index row replaced each time, both removed when the whole segment is stored).
 
 A file already stored under the same name with the same content is not stored twice (a
 restart between the upload and the removal from the spool); one with other content is
@@ -11,12 +11,10 @@ history diverged (a restored or re-created cluster), which a person must look at
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-import zstandard
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,7 +23,7 @@ from strongbox.domain.keys import wal_key
 from strongbox.domain.wal import HISTORY, PARTIAL, SEGMENT, WalName, parse_wal_name
 from strongbox.engines.base import StreamingEngine, WalContents
 from strongbox.errors import StrongboxError
-from strongbox.services import storages
+from strongbox.services import storages, stored_logs
 from strongbox.services.context import Context
 from strongbox.storage.base import BackupStorage
 
@@ -75,15 +73,19 @@ def upload_ready(ctx: Context, spool: Spool, *, partial: bool) -> int:
 
 
 def store_file(ctx: Context, spool: Spool, wal: WalName, raw: bytes) -> bool:
-    """Store one WAL file and index it; False when it was stored already (same content).
-    Raises StreamBroken when a file of that name is stored with other content."""
+    """Store one WAL file (encrypted when the stream has age recipients: `stored_logs.seal`)
+    and index it; False when it was stored already (same content). Raises StreamBroken when a
+    file of that name is stored with other content."""
     storage, prefix = storages.open_by_name(ctx, spool.storage)
-    key = wal_key(prefix, spool.database, wal.name)
+    contents = _contents(spool, wal, raw)
     with ctx.catalog.session() as session:
         existing = _row(session, spool, wal.name)
-        known = existing is not None and wal.kind != PARTIAL
-    if known:
-        if _stored_content(storage, key) == raw:
+        if existing is not None:
+            session.expunge(existing)
+    if existing is not None and wal.kind != PARTIAL:
+        if stored_logs.is_stored_already(
+            storage, existing, raw, lambda: _same_facts(existing, contents)
+        ):
             return False
         raise StreamBroken(
             f"WAL file {wal.name} is already stored with other content: the server's WAL "
@@ -92,9 +94,11 @@ def store_file(ctx: Context, spool: Spool, wal: WalName, raw: bytes) -> bool:
             "start a new stream, and take a new base backup",
             WAL_DIVERGED,
         )
-    contents = _contents(spool, wal, raw)
-    compressed = zstandard.ZstdCompressor(level=ctx.settings.zstd_level).compress(raw)
-    storage.put_bytes(key, compressed)
+    sealed = stored_logs.seal(
+        ctx, spool.database, spool.storage, wal_key(prefix, spool.database, wal.name), raw
+    )
+    stored_logs.drop_moved(storage, existing.key if existing is not None else None, sealed.key)
+    storage.put_bytes(sealed.key, sealed.data)
     now = ctx.clock.now()
     with ctx.catalog.session() as session:
         row = _row(session, spool, wal.name)
@@ -105,9 +109,10 @@ def store_file(ctx: Context, spool: Spool, wal: WalName, raw: bytes) -> bool:
         row.timeline = wal.timeline
         row.start_lsn, row.end_lsn = contents.start_lsn, contents.end_lsn
         row.first_commit_at, row.last_commit_at = contents.first_commit_at, contents.last_commit_at
-        row.key = key
-        row.sha256 = hashlib.sha256(compressed).hexdigest()
-        row.size_bytes, row.stored_bytes = len(raw), len(compressed)
+        row.key = sealed.key
+        row.sha256 = sealed.sha256
+        row.size_bytes, row.stored_bytes = len(raw), len(sealed.data)
+        row.encrypted_to = sealed.encrypted_to
         row.stored_at = now
         stream = session.scalars(
             select(PitrStream).where(PitrStream.database == spool.database)
@@ -117,6 +122,15 @@ def store_file(ctx: Context, spool: Spool, wal: WalName, raw: bytes) -> bool:
     if wal.kind == SEGMENT:
         _drop_partial(ctx, spool, wal.name + ".partial", storage)
     return True
+
+
+def _same_facts(row: WalSegment, contents: WalContents) -> bool:
+    return (row.start_lsn, row.end_lsn, row.first_commit_at, row.last_commit_at) == (
+        contents.start_lsn,
+        contents.end_lsn,
+        contents.first_commit_at,
+        contents.last_commit_at,
+    )
 
 
 def _contents(spool: Spool, wal: WalName, raw: bytes) -> WalContents:
@@ -131,21 +145,13 @@ def _contents(spool: Spool, wal: WalName, raw: bytes) -> WalContents:
         snapshot.unlink(missing_ok=True)
 
 
-def _stored_content(storage: BackupStorage, key: str) -> bytes | None:
-    try:
-        data = storage.get_bytes(key)
-    except StrongboxError:
-        return None
-    return zstandard.ZstdDecompressor().decompressobj().decompress(data)
-
-
 def _drop_partial(ctx: Context, spool: Spool, name: str, storage: BackupStorage) -> None:
     with ctx.catalog.session() as session:
         row = _row(session, spool, name)
         if row is None:
             return
         key = row.key
-    storage.delete_prefix(key)  # the key ends with .zst: no other object starts with it
+    storage.delete_prefix(key)  # the key ends with .zst(.age): no other object starts with it
     with ctx.catalog.session() as session:
         row = _row(session, spool, name)
         if row is not None:
