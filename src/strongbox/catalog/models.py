@@ -150,6 +150,8 @@ class Database(Base):
     max_rate_mb_per_s: Mapped[float | None] = mapped_column(Float)
     lock_timeout_seconds: Mapped[int] = mapped_column(default=60, server_default="60")
     backup_source: Mapped[dict[str, Any] | None]
+    # The Celery queue its backups and restores run on (None: the default queue).
+    worker_queue: Mapped[str | None] = mapped_column(String(63))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -183,6 +185,11 @@ class Backup(Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]
+    # Which runner claimed the job (host, process), and a cancel asked for: when and by whom
+    # (the runner reads it with its heartbeat and stops the tool).
+    claimed_by: Mapped[str | None] = mapped_column(String(255))
+    cancel_requested_at: Mapped[datetime | None]
+    canceled_by: Mapped[str | None] = mapped_column(String(255))
     size_bytes: Mapped[int | None] = mapped_column(BigInteger)
     stored_bytes: Mapped[int | None] = mapped_column(BigInteger)
     # Raw bytes read from the dump so far, for progress displays while running.
@@ -225,6 +232,11 @@ class Restore(Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]
+    # Which runner claimed the job (host, process), and a cancel asked for: when and by whom
+    # (the runner reads it with its heartbeat and stops the tool).
+    claimed_by: Mapped[str | None] = mapped_column(String(255))
+    cancel_requested_at: Mapped[datetime | None]
+    canceled_by: Mapped[str | None] = mapped_column(String(255))
     restored_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     expected_bytes: Mapped[int | None] = mapped_column(BigInteger)
     # Per source database: target, tables, rows, duration_seconds.

@@ -46,6 +46,14 @@ BackupSourceOpt = Annotated[
     ),
 ]
 
+WorkerQueueOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--worker-queue",
+        help="the worker queue its backups and restores run on (strongbox worker --queues)",
+    ),
+]
+
 
 @app.command("add")
 def add(
@@ -67,6 +75,7 @@ def add(
     max_rate_mb_per_s: MaxRateOpt = None,
     lock_timeout_seconds: LockTimeoutOpt = None,
     backup_source: BackupSourceOpt = None,
+    worker_queue: WorkerQueueOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add a database; Strongbox tests the connection (and the backup source) before saving."""
@@ -84,6 +93,7 @@ def add(
         "max_rate_mb_per_s": max_rate_mb_per_s,
         "lock_timeout_seconds": lock_timeout_seconds,
         "backup_source": parse_backup_source(backup_source),
+        "worker_queue": worker_queue,
     }
     show_one(
         ApiClient().post("/databases", {k: v for k, v in body.items() if v is not None}), as_json
@@ -140,6 +150,10 @@ def edit(
     no_backup_source: Annotated[
         bool, typer.Option("--no-backup-source", help="back up the server itself again")
     ] = False,
+    worker_queue: WorkerQueueOpt = None,
+    no_worker_queue: Annotated[
+        bool, typer.Option("--no-worker-queue", help="run its jobs on the default queue again")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Change a database; options left out keep their value (a --ssl-mode that verifies
@@ -156,6 +170,7 @@ def edit(
         "max_rate_mb_per_s": max_rate_mb_per_s,
         "lock_timeout_seconds": lock_timeout_seconds,
         "backup_source": parse_backup_source(backup_source),
+        "worker_queue": worker_queue,
     }
     body: dict[str, Any] = {k: v for k, v in changes.items() if v is not None}
     # null removes a setting; the flags say so explicitly.
@@ -163,6 +178,8 @@ def edit(
         body["max_rate_mb_per_s"] = None
     if no_backup_source:
         body["backup_source"] = None
+    if no_worker_queue:
+        body["worker_queue"] = None
     show_one(ApiClient().patch(f"/databases/{name}", body), as_json)
 
 

@@ -60,6 +60,7 @@ def create(ctx: Context, body: DatabaseCreate) -> DatabaseOut:
         max_rate_mb_per_s=body.max_rate_mb_per_s,
         lock_timeout_seconds=body.lock_timeout_seconds,
         backup_source=source,
+        worker_queue=body.worker_queue,
         created_at=now,
         updated_at=now,
     )
@@ -141,6 +142,8 @@ def update(ctx: Context, name: str, body: DatabaseUpdate) -> DatabaseOut:
             row.max_rate_mb_per_s = body.max_rate_mb_per_s
         if body.lock_timeout_seconds is not None:
             row.lock_timeout_seconds = body.lock_timeout_seconds
+        if "worker_queue" in body.model_fields_set:
+            row.worker_queue = body.worker_queue
         row.backup_source = source
         row.updated_at = ctx.clock.now()
         return to_out(row)
@@ -289,6 +292,7 @@ def to_out(row: Database, warnings: list[str] | None = None) -> DatabaseOut:
         backup_source=(
             BackupSourceOut.model_validate(row.backup_source) if row.backup_source else None
         ),
+        worker_queue=row.worker_queue,
         created_at=row.created_at,
         updated_at=row.updated_at,
         warnings=warnings or [],

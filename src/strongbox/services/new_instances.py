@@ -11,6 +11,7 @@ from sqlalchemy import update
 
 from strongbox.catalog.models import Backup, ManagedInstance, Restore
 from strongbox.domain.backup_methods import PHYSICAL
+from strongbox.domain.jobs import JobKind
 from strongbox.domain.manifest import Manifest, ManifestArtifact
 from strongbox.domain.names import default_name
 from strongbox.domain.recovery import instance_settings, recovery_settings
@@ -20,6 +21,7 @@ from strongbox.errors import StrongboxError, conflict, invalid
 from strongbox.services import (
     backups,
     databases,
+    job_rows,
     managed_instances,
     physical_transfer,
     pitr_restores,
@@ -167,9 +169,7 @@ def queue(
         session.flush()
         restore_id = row.id
         out = restores.to_out(row)
-    from strongbox.services import restore_run  # the runner imports this module
-
-    ctx.executor.submit(lambda: restore_run.run(ctx, restore_id))
+    job_rows.enqueue(ctx, JobKind.RESTORE, restore_id, database)
     return out
 
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from strongbox.api.deps import Ctx, NameInPath
-from strongbox.services import backups
+from strongbox.api.deps import Caller, Ctx, NameInPath
+from strongbox.services import backups, cancels
 from strongbox.services.schemas import BackupCreate, BackupOut
 
 router = APIRouter(prefix="/databases/{database}/backups", tags=["backups"])
@@ -31,3 +31,10 @@ def delete_backup(ctx: Ctx, database: NameInPath, name: NameInPath) -> Response:
     """Delete the backup's artifacts from its storage, then its record."""
     backups.delete(ctx, database, name)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{name}/cancel", status_code=status.HTTP_202_ACCEPTED)
+def cancel_backup(ctx: Ctx, caller: Caller, database: NameInPath, name: NameInPath) -> BackupOut:
+    """Cancel a queued or running backup: its dump is stopped wherever it runs, its upload
+    aborted and what it stored removed; it ends `canceled`. Poll it until it does."""
+    return cancels.cancel_backup(ctx, caller, database, name)

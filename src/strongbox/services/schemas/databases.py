@@ -13,6 +13,11 @@ from strongbox.services.fields import DbName, Description, Host, Name, Password,
 from strongbox.services.schemas.shared import LIST_MAX, Input, PemBundle, SslMode
 
 Port = Annotated[int, Field(ge=1, le=65535)]
+WORKER_QUEUE_HELP = (
+    "with STRONGBOX_EXECUTOR=celery: the worker queue its backups and restores run on (workers "
+    "started with `strongbox worker --queues NAME`, e.g. near the database); default: the "
+    "default queue"
+)
 MaxRate = Annotated[
     float,
     Field(
@@ -77,6 +82,7 @@ class DatabaseCreate(Input):
     max_rate_mb_per_s: MaxRate | None = Field(default=None, description="default: no limit")
     lock_timeout_seconds: LockTimeout = 60
     backup_source: BackupSourceAddress | None = Field(default=None, description=BACKUP_SOURCE_HELP)
+    worker_queue: Name | None = Field(default=None, description=WORKER_QUEUE_HELP)
 
 
 class DatabaseUpdate(Input):
@@ -96,6 +102,7 @@ class DatabaseUpdate(Input):
     backup_source: BackupSourceAddress | None = Field(
         default=None, description="null: back up the server itself"
     )
+    worker_queue: Name | None = Field(default=None, description="null: the default queue")
 
 
 class DatabaseOut(BaseModel):
@@ -114,6 +121,9 @@ class DatabaseOut(BaseModel):
     max_rate_mb_per_s: float | None
     lock_timeout_seconds: int
     backup_source: BackupSourceOut | None
+    worker_queue: str | None = Field(
+        default=None, description="the worker queue its jobs run on; null: the default queue"
+    )
     created_at: datetime
     updated_at: datetime
     warnings: list[str] = Field(
