@@ -59,7 +59,8 @@ def cancel_and_wait(running: RunningServer, path: str) -> dict[str, Any]:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[RunningServer]:
-    running, uvicorn_server = start_server(tmp_path / "data")
+    # Beats every second: a cancel reaches the job within a second.
+    running, uvicorn_server = start_server(tmp_path / "data", job_lost_after=3)
     yield running
     stop_server(running, uvicorn_server)
 
@@ -178,7 +179,7 @@ def test_a_postgres_overwrite_restore_canceled_drops_its_side_database_and_keeps
     before = pg_server.query(content, "cancelpgr")
     # pg_restore that reads nothing and never ends: the restore runs until it is canceled.
     bin_dir = pg_bin_with(tmp_path / "bin", READS_NOTHING, program="pg_restore")
-    running, uvicorn_server = start_server(tmp_path / "data", pg_bin_dir=bin_dir)
+    running, uvicorn_server = start_server(tmp_path / "data", pg_bin_dir=bin_dir, job_lost_after=3)
     try:
         running.client.post(
             "/api/v1/databases", json=postgres_database(pg_server, ["cancelpgr"], name="pgr")

@@ -199,7 +199,8 @@ def test_a_worker_killed_during_a_backup_is_found_by_its_heartbeat(
         assert failed["state"] == "failed"
         assert failed["error"].startswith("worker lost: last heartbeat at ")
         assert failed["heartbeat_at"] is not None
-        assert list(folder.rglob("*")) == []
+        # The server removes what the lost backup stored right after failing it.
+        wait_for("the lost backup's files removed", lambda: list(folder.rglob("*")) == [])
     finally:
         worker.close()
         for pid in processes_running(tool):  # the killed worker's orphaned tool

@@ -179,7 +179,13 @@ def test_a_backup_of_a_killed_server_fails_as_worker_lost_and_leaves_nothing_in_
         )
         assert datetime.fromisoformat(backup["started_at"]).replace(microsecond=0) <= beat
         client = seaweed.client()
-        assert client.list_objects_v2(Bucket=s3_bucket, Prefix="prod/cut/").get("Contents") is None
+        # The leader removes what the lost backup stored right after failing it.
+        wait_for(
+            "the lost backup's objects removed",
+            lambda: (
+                client.list_objects_v2(Bucket=s3_bucket, Prefix="prod/cut/").get("Contents") is None
+            ),
+        )
         assert client.list_multipart_uploads(Bucket=s3_bucket, Prefix="prod/cut/").get(
             "Uploads"
         ) in (None, [])

@@ -88,9 +88,10 @@ def carry_out(ctx: Context, backup_id: int, cancel: threading.Event) -> bool:
         reason = str(exc) if isinstance(exc, StrongboxError) else f"unexpected error: {exc!r}"
         if not isinstance(exc, StrongboxError):
             log.exception("backup %s/%s failed unexpectedly", database, name)
-        _fail(ctx, backup_id, reason, cancel)
-        if storage is not None and not remove_leftovers(storage, prefix):
-            _set(ctx, backup_id, cleanup_pending=True)
+        # What it stored goes first: a backup is shown failed or canceled once it is clean (or
+        # marked for the janitor when the storage refused).
+        clean = storage is None or remove_leftovers(storage, prefix)
+        _fail(ctx, backup_id, reason, cancel, cleanup_pending=not clean)
         return False
 
 
@@ -284,13 +285,23 @@ def _finish(ctx: Context, backup_id: int, manifest: Manifest, location: str) -> 
         )
 
 
-def _fail(ctx: Context, backup_id: int, reason: str, cancel: threading.Event) -> None:
+def _fail(
+    ctx: Context, backup_id: int, reason: str, cancel: threading.Event, *, cleanup_pending: bool
+) -> None:
     state = JobState.CANCELED if cancel.is_set() else JobState.FAILED
     try:
         with ctx.catalog.session() as session:
-            move_backup(session, backup_id, state, error=reason, finished_at=ctx.clock.now())
-    except IllegalStateMove:
-        pass  # already ended elsewhere (logged by the move); its leftovers are still removed
+            move_backup(
+                session,
+                backup_id,
+                state,
+                error=reason,
+                finished_at=ctx.clock.now(),
+                cleanup_pending=cleanup_pending,
+            )
+    except IllegalStateMove:  # already ended elsewhere (logged by the move)
+        if cleanup_pending:
+            _set(ctx, backup_id, cleanup_pending=True)
 
 
 def remove_leftovers(storage: BackupStorage, prefix: str) -> bool:

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from strongbox.catalog.models import Backup, Restore
-from strongbox.domain.jobs import lost_before, lost_reason
+from strongbox.domain.jobs import is_lost, lost_before, lost_reason
 from strongbox.domain.states import JobState
 from strongbox.errors import IllegalStateMove
 from strongbox.services import backups, restores
@@ -40,13 +40,17 @@ def fail_lost(ctx: Context) -> list[str]:
 def _fail_backups(ctx: Context, cutoff: datetime, now: datetime) -> list[str]:
     with ctx.catalog.session() as session:
         rows = session.execute(
-            select(Backup.id, Backup.database, Backup.name, Backup.heartbeat_at).where(
+            select(
+                Backup.id, Backup.database, Backup.name, Backup.heartbeat_at, Backup.started_at
+            ).where(
                 Backup.state == JobState.RUNNING,
                 func.coalesce(Backup.heartbeat_at, Backup.started_at) < cutoff,
             )
         ).all()
     failed = []
-    for backup_id, database, name, beat in rows:
+    for backup_id, database, name, beat, started in rows:
+        if not is_lost(beat, started, now, ctx.settings.job_lost_after):
+            continue  # the query's rule, checked again by the rule itself
         try:
             with ctx.catalog.session() as session:
                 move_backup(
@@ -73,6 +77,7 @@ def _fail_restores(ctx: Context, cutoff: datetime, now: datetime) -> list[str]:
                 Restore.database,
                 Restore.name,
                 Restore.heartbeat_at,
+                Restore.started_at,
                 Restore.target,
                 Restore.summary,
             ).where(
@@ -81,7 +86,9 @@ def _fail_restores(ctx: Context, cutoff: datetime, now: datetime) -> list[str]:
             )
         ).all()
     failed = []
-    for restore_id, database, name, beat, target, summary in rows:
+    for restore_id, database, name, beat, started, target, summary in rows:
+        if not is_lost(beat, started, now, ctx.settings.job_lost_after):
+            continue
         reason = f"{lost_reason(beat)}; {restores.interrupted_state(target, summary)}"
         try:
             with ctx.catalog.session() as session:
