@@ -75,14 +75,19 @@ class Settings(BaseSettings):
     # How long a new instance may take to recover and be promoted before the restore fails.
     recovery_timeout_seconds: float = Field(default=600.0, gt=0)
     log_format: str = Field(default="console", pattern="^(console|json)$")
+    # Who runs backups and restores: threads inside `strongbox serve` (local), or Celery workers
+    # (`strongbox worker`) reached through the broker.
+    executor: str = Field(default="local", pattern="^(local|celery)$")
+    broker_url: SecretStr | None = None
+    # A running job whose heartbeat is older than this is failed as "worker lost".
+    job_lost_after: float = Field(default=60.0, gt=0, le=86_400)
     # The address people use, e.g. https://backups.example.com; an https one makes the page's
     # session cookie Secure even when a proxy in front talks plain http to Strongbox.
     public_url: str | None = Field(default=None, pattern=r"^https?://[!-~]+$", max_length=1024)
 
     # Watching Strongbox: a bearer token that opens /metrics only (any viewer API token does
-    # too), and the broker /readyz checks when one is set.
+    # too). /readyz also checks the broker when `broker_url` is set.
     metrics_token: SecretStr | None = None
-    broker_url: str | None = Field(default=None, max_length=2048)
     # How often databases with freshness_hours are checked for a backup that is too old.
     freshness_check_seconds: float = Field(default=60.0, gt=0)
 
@@ -133,6 +138,14 @@ class Settings(BaseSettings):
                 "it to have one generated"
             )
         return SecretStr(token)
+
+    @model_validator(mode="after")
+    def _celery_needs_a_broker(self) -> Settings:
+        if self.executor == "celery" and self.broker_url is None:
+            raise ValueError(
+                "STRONGBOX_EXECUTOR=celery needs STRONGBOX_BROKER_URL (redis://... or amqp://...)"
+            )
+        return self
 
     def resolved_scratch_dir(self) -> Path:
         return self.scratch_dir if self.scratch_dir is not None else self.data_dir / "scratch"

@@ -37,6 +37,45 @@ def tool_failure(name: str, why: str, stderr_tail: str) -> ToolFailedError:
     return ToolFailedError(detail, TOOL_FAILED, ErrorKind.REFUSED)
 
 
+class ToolScope:
+    """The tools one job started, so that canceling the job stops them wherever they are
+    (blocked on a pipe, paused by a rate cap, waiting on a lock). A job's thread enters its
+    scope (`with scope:`); every ToolProcess started on that thread joins it, and one started
+    after `stop` is stopped at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tools: list[ToolProcess] = []
+        self.stopped_because: str | None = None
+
+    def add(self, tool: ToolProcess) -> None:
+        with self._lock:
+            self._tools = [t for t in self._tools if t.poll() is None]
+            self._tools.append(tool)
+            reason = self.stopped_because
+        if reason is not None:
+            tool.kill(reason)
+
+    def stop(self, reason: str) -> None:
+        """Kill every tool of the job that still runs, and any it starts from now on."""
+        with self._lock:
+            self.stopped_because = reason
+            tools = list(self._tools)
+        for tool in tools:
+            if tool.poll() is None:
+                tool.kill(reason)
+
+    def __enter__(self) -> ToolScope:
+        _current.scope = self
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _current.scope = None
+
+
+_current = threading.local()
+
+
 class ToolProcess:
     """A running tool whose stdout (or stdin) the caller streams.
 
@@ -75,6 +114,9 @@ class ToolProcess:
         self._stderr_reader = threading.Thread(target=self._drain_stderr, daemon=True)
         self._stderr_reader.start()
         self.killed_because: str | None = None
+        scope: ToolScope | None = getattr(_current, "scope", None)
+        if scope is not None:
+            scope.add(self)
 
     @property
     def stdout(self) -> IO[bytes]:

@@ -21,7 +21,7 @@ from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 
 # The server's secret settings (config.Settings field names).
-SERVER_SECRET_FIELDS = ("admin_token", "secret_key", "catalog_url", "metrics_token")
+SERVER_SECRET_FIELDS = ("admin_token", "secret_key", "catalog_url", "metrics_token", "broker_url")
 # The CLI's secret variables.
 CLIENT_SECRET_VARIABLES = (
     "STRONGBOX_TOKEN",

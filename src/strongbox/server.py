@@ -15,8 +15,12 @@ from strongbox.api.app import create_app
 from strongbox.catalog.db import Catalog
 from strongbox.clock import SystemClock
 from strongbox.config import Settings
+from strongbox.domain.jobs import beat_interval
+from strongbox.errors import StrongboxError
+from strongbox.jobs.celery_jobs import CeleryExecutor, run_worker
 from strongbox.jobs.local import LocalExecutor
 from strongbox.jobs.periodic import PeriodicTask
+from strongbox.jobs.runner import Runner
 from strongbox.jobs.wal_streams import WalStreams
 from strongbox.malloc_arenas import limit_malloc_arenas
 from strongbox.scheduler.leadership import Leadership, leadership_for
@@ -25,8 +29,9 @@ from strongbox.services import (
     auth,
     backups,
     freshness,
+    job_rows,
+    lost_jobs,
     managed_instances,
-    restores,
     schedule_runs,
     secret_keys,
 )
@@ -45,13 +50,19 @@ def build_context(settings: Settings) -> Context:
     except BaseException:
         catalog.close()
         raise
-    return Context(
-        settings=settings,
-        catalog=catalog,
-        secrets=secrets,
-        clock=SystemClock(),
-        executor=LocalExecutor(settings.workers),
+    executor: LocalExecutor | CeleryExecutor
+    if settings.executor == "celery":
+        assert settings.broker_url is not None  # the settings refuse celery without it
+        # Its own threads run only the restores that carry an age identity (held here).
+        executor = CeleryExecutor(settings.broker_url.get_secret_value(), LocalExecutor(2))
+    else:
+        executor = LocalExecutor(settings.workers)
+    ctx = Context(
+        settings=settings, catalog=catalog, secrets=secrets, clock=SystemClock(), executor=executor
     )
+    local = executor if isinstance(executor, LocalExecutor) else executor.here
+    local.bind(Runner(ctx).run)
+    return ctx
 
 
 @dataclass
@@ -63,6 +74,7 @@ class Embedded:
     leadership: Leadership
     scheduler: SchedulerLoop
     janitor: PeriodicTask
+    lost_jobs: PeriodicTask
     wal_streams: WalStreams
     # Watching: tells when a database has gone too long without a successful backup.
     freshness: PeriodicTask | None = None
@@ -70,13 +82,11 @@ class Embedded:
     @classmethod
     def prepare(cls, settings: Settings) -> Embedded:
         ctx = build_context(settings)
-        interrupted = backups.recover_interrupted(ctx)
-        for name in interrupted:
-            log.warning("backup %s was interrupted by a stop and is now failed", name)
+        # Jobs other processes run are left alone: only a stale heartbeat fails a job.
+        lost_jobs.fail_lost(ctx)
+        backups.retry_cleanups(ctx)
         for name in managed_instances.remove_leftovers(ctx):
             log.warning("removed the half-made instance %s, left by an interrupted restore", name)
-        for name in restores.recover_interrupted(ctx):
-            log.warning("restore %s was interrupted by a stop and is now failed", name)
         for name in scratch.remove_leftovers(scratch.prepare_root(settings.resolved_scratch_dir())):
             log.warning("removed %s, left in the scratch folder by an interrupted restore", name)
         for name in managed_instances.start_stopped(ctx):
@@ -112,6 +122,12 @@ class Embedded:
             lambda: backups.retry_cleanups(ctx),
             when=leadership.is_leader,
         )
+        lost = PeriodicTask(
+            "strongbox-lost-jobs",
+            beat_interval(settings.job_lost_after),
+            lambda: lost_jobs.fail_lost(ctx),
+            when=leadership.is_leader,
+        )
         wal_streams = WalStreams(ctx)
         ctx.pitr_changed = wal_streams.sync
         # Freshness is the leader's: one replica tells each breach (the catalog claim makes a
@@ -127,6 +143,7 @@ class Embedded:
             leadership=leadership,
             scheduler=scheduler,
             janitor=janitor,
+            lost_jobs=lost,
             wal_streams=wal_streams,
             freshness=freshness_task,
         )
@@ -135,9 +152,16 @@ class Embedded:
         self.leadership.start()
         self.scheduler.start()
         self.janitor.start()
+        self.lost_jobs.start()
         self.wal_streams.start()
         if self.freshness is not None:
             self.freshness.start()
+        # Queued jobs survive a restart: the ones nobody claimed are handed to the threads again
+        # (a job another worker claims first is refused by the claim). With Celery, the broker
+        # keeps them.
+        if isinstance(self.context.executor, LocalExecutor):
+            for job in job_rows.unclaimed(self.context):
+                self.context.executor.submit(job)
 
     def stop(self) -> None:
         self.wal_streams.stop()
@@ -145,10 +169,13 @@ class Embedded:
         self.janitor.stop()
         if self.freshness is not None:
             self.freshness.stop()
+        self.lost_jobs.stop()
         self.leadership.stop()
         executor = self.context.executor
         if isinstance(executor, LocalExecutor):
             executor.shutdown(wait=True)
+        elif isinstance(executor, CeleryExecutor):
+            executor.close()
         self.context.catalog.close()
 
 
@@ -168,3 +195,23 @@ def serve(settings: Settings, host: str, port: int) -> None:
         )
     finally:
         embedded.stop()
+
+
+def work(settings: Settings, queues: list[str]) -> None:
+    """`strongbox worker`: a Celery worker that runs the jobs of `queues` with the runner."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if settings.broker_url is None:
+        raise StrongboxError(
+            "strongbox worker needs the broker: set STRONGBOX_BROKER_URL (redis://... or "
+            "amqp://...), the same as the servers'",
+            "broker-missing",
+        )
+    ctx = build_context(settings)
+    try:
+        run_worker(
+            settings.broker_url.get_secret_value(), queues, settings.workers, Runner(ctx).run
+        )
+    finally:
+        ctx.catalog.close()

@@ -183,3 +183,29 @@ def test_restore_a_backup_into_a_new_database(
     expect(page.locator("#restores tbody tr").first).to_contain_text("Succeeded", timeout=60_000)
     assert pg_server.query("SELECT count(*) FROM items", "web_copy") == [(321,)]
     pg_server.execute("DROP DATABASE web_copy")
+
+
+def test_a_running_backup_is_canceled_with_its_button(
+    signed_in: Page,
+    web: RunningServer,
+    pg_server: PostgresServer,
+    seaweed: SeaweedServer,
+    s3_bucket: str,
+) -> None:
+    page = signed_in
+    add_s3_storage(web, seaweed, s3_bucket, "cancel-bucket")
+    add_pg_database(web, pg_server, "cancel-db", "cancel_shop", rows=400_000)
+    # The rate cap keeps the dump running long enough to be canceled on the page.
+    web.client.patch(
+        "/api/v1/databases/cancel-db", json={"max_rate_mb_per_s": 1}
+    ).raise_for_status()
+    web.client.post(  # not back_up(): that one waits for the backup to end
+        "/api/v1/databases/cancel-db/backups", json={"storage": "cancel-bucket", "name": "long"}
+    ).raise_for_status()
+    page.goto("/databases/cancel-db")
+    row = page.locator('tr[data-backup="long"]')
+    expect(row).to_contain_text("Running", timeout=30_000)
+    page.get_by_role("button", name="Cancel long").click()
+    expect(row).to_contain_text("Canceled", timeout=60_000)
+    expect(page.get_by_role("button", name="Cancel long")).to_have_count(0)
+    expect(page.locator("#backups")).to_contain_text("Cancel asked for by token:admin")

@@ -108,6 +108,8 @@ def test_an_unknown_database_name_is_refused_naming_it(
         ({"databases": "app"}, "body.databases"),
         ({"username": None}, "body.username"),
         ({"superpower": True}, "body.superpower"),
+        ({"worker_queue": "Near DC"}, "body.worker_queue"),
+        ({"worker_queue": "q" * 64}, "body.worker_queue"),
     ],
 )
 def test_bad_database_input_names_the_field(
@@ -117,6 +119,25 @@ def test_bad_database_input_names_the_field(
         strongbox.client.post("/api/v1/databases", json=pg_body(pg_server, **overrides)), 422
     )
     assert field in fields_of(problem), problem
+
+
+def test_a_database_is_pinned_to_a_worker_queue_and_unpinned_again(
+    strongbox: RunningServer, pg_server: PostgresServer
+) -> None:
+    created = strongbox.client.post(
+        "/api/v1/databases", json=pg_body(pg_server, worker_queue="dc-east")
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["worker_queue"] == "dc-east"
+    assert strongbox.client.get("/api/v1/databases/prod").json()["worker_queue"] == "dc-east"
+    kept = strongbox.client.patch("/api/v1/databases/prod", json={"description": "x"})
+    assert kept.json()["worker_queue"] == "dc-east"
+    moved = strongbox.client.patch("/api/v1/databases/prod", json={"worker_queue": "dc-west"})
+    assert moved.json()["worker_queue"] == "dc-west"
+    unpinned = strongbox.client.patch("/api/v1/databases/prod", json={"worker_queue": None})
+    assert unpinned.json()["worker_queue"] is None
+    refused = strongbox.client.patch("/api/v1/databases/prod", json={"worker_queue": "A B"})
+    assert "body.worker_queue" in fields_of(assert_problem(refused, 422))
 
 
 def test_patch_checks_the_connection_and_keeps_the_password(

@@ -144,6 +144,10 @@ def test_a_failed_backup_with_wait_exits_1_with_the_reason(
         (["backup", "list", "ghost"], ["ghost"]),
         (["backup", "create"], ["database"]),
         (["db", "list", "--bogus"], ["--bogus"]),
+        (["backup", "cancel", "ghost", "b"], ["ghost"]),
+        (["restore", "cancel", "ghost"], ["strongbox restore cancel DB NAME"]),
+        (["restore", "cancel", "ghost", "r"], ["ghost"]),
+        (["worker", "--queues", "Near DC"], ["--queues", "Near DC"]),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(
@@ -410,6 +414,11 @@ def test_db_limits_are_set_changed_and_removed_with_flags(
     )
     assert added["max_rate_mb_per_s"] == 25
     assert added["lock_timeout_seconds"] == 15
+    assert added["worker_queue"] is None
+    pinned = json_of(cli(strongbox, "db", "edit", "prod", "--worker-queue", "dc-east", "--json"))
+    assert pinned["worker_queue"] == "dc-east"
+    unpinned = json_of(cli(strongbox, "db", "edit", "prod", "--no-worker-queue", "--json"))
+    assert unpinned["worker_queue"] is None
     assert added["backup_source"]["port"] == standby.port
 
     edited = json_of(

@@ -220,7 +220,7 @@ def test_health_and_readiness_check_the_catalog_and_the_broker(strongbox: Runnin
         listener.listen()
         port = listener.getsockname()[1]
         ctx.settings = ctx.settings.model_copy(
-            update={"broker_url": f"redis://:secret@127.0.0.1:{port}/0"}
+            update={"broker_url": SecretStr(f"redis://:secret@127.0.0.1:{port}/0")}
         )
         reachable = httpx.get(f"{strongbox.url}/readyz")
         assert reachable.json()["checks"] == {"catalog": "ok", "broker": "ok"}

@@ -363,38 +363,50 @@ def test_a_new_catalog_imports_backups_from_the_storage_and_restores_one(
         stop_server(fresh, server)
 
 
-def test_a_restore_cut_by_a_stop_is_failed_on_the_next_start(tmp_path: Path) -> None:
+def test_at_start_only_a_restore_whose_heartbeat_is_stale_is_failed_as_worker_lost(
+    tmp_path: Path,
+) -> None:
+    from datetime import timedelta
+
     from strongbox.catalog.models import Restore
     from strongbox.config import Settings
     from strongbox.server import Embedded
 
     settings = Settings(data_dir=tmp_path / "data", secret_key="k", admin_token="t" * 24)
     first = Embedded.prepare(settings)
+    now = first.context.clock.now()
     with first.context.catalog.session() as session:
-        session.add(
-            Restore(
-                name="r1",
-                database="prod",
-                backup="b1",
-                target="standby",
-                database_map={},
-                overwrite=False,
-                restore_globals=False,
-                parallel_jobs=1,
-                state="running",
-                created_at=first.context.clock.now(),
-                restored_bytes=0,
-                summary=[{"source": "app", "target": "app", "action": "create", "writing": True}],
+        for name, beat in (("r1", now - timedelta(seconds=120)), ("r2", now)):
+            session.add(
+                Restore(
+                    name=name,
+                    database="prod",
+                    backup="b1",
+                    target="standby",
+                    database_map={},
+                    overwrite=False,
+                    restore_globals=False,
+                    parallel_jobs=1,
+                    state="running",
+                    created_at=beat,
+                    started_at=beat,
+                    heartbeat_at=beat,
+                    restored_bytes=0,
+                    summary=[
+                        {"source": "app", "target": "app", "action": "create", "writing": True}
+                    ],
+                )
             )
-        )
     first.stop()
     second = Embedded.prepare(settings)
     try:
         with second.context.catalog.session() as session:
-            row = session.query(Restore).one()
-            assert row.state == "failed"
-            assert row.error.startswith("interrupted: the server stopped during the restore")
-            assert "standby" in row.error
-            assert "app" in row.error
+            lost, alive = session.query(Restore).order_by(Restore.name).all()
+            assert lost.state == "failed"
+            assert lost.error.startswith("worker lost: last heartbeat at ")
+            assert "standby" in lost.error
+            assert "app may be incomplete" in lost.error
+            # Another process's restore, beating: a start does not touch it.
+            assert (alive.state, alive.error) == ("running", None)
     finally:
         second.stop()

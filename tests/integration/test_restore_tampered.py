@@ -317,7 +317,8 @@ def test_a_queued_restore_that_meets_a_tampered_manifest_fails_and_touches_nothi
     tshop: dict[str, Any],
 ) -> None:
     from strongbox.catalog.models import Restore
-    from strongbox.services import restore_run
+    from strongbox.domain.jobs import JobKind, JobRef
+    from strongbox.jobs.runner import Runner
 
     ctx = strongbox.embedded.context
     manifest = two_backups.manifest("prod", "b1")
@@ -343,7 +344,7 @@ def test_a_queued_restore_that_meets_a_tampered_manifest_fails_and_touches_nothi
         session.add(row)
         session.flush()
         restore_id = row.id
-    restore_run.run(ctx, restore_id)
+    assert Runner(ctx).run(JobRef(JobKind.RESTORE, restore_id))
 
     done = strongbox.client.get("/api/v1/databases/prod/restores/late").json()
     assert done["state"] == "failed"

@@ -10,10 +10,11 @@ import pytest
 
 from strongbox.catalog.models import Backup, Restore, Schedule, ScheduleRun
 from strongbox.config import Settings
+from strongbox.domain.jobs import JobKind, JobRef
 from strongbox.domain.states import JobState, RunState
 from strongbox.errors import IllegalStateMove
+from strongbox.jobs.runner import Runner
 from strongbox.server import build_context
-from strongbox.services import backup_run, backups, restore_run, restores
 from strongbox.services.context import Context
 from strongbox.services.state_moves import move_backup, move_restore, move_run
 
@@ -107,7 +108,8 @@ def test_a_succeeded_backup_cannot_be_set_running(ctx: Context) -> None:
 
 def test_a_worker_does_not_run_a_backup_that_already_succeeded(ctx: Context) -> None:
     backup_id = add_backup(ctx, JobState.SUCCEEDED)
-    backup_run.run(ctx, backup_id)  # its claim is refused: nothing runs, nothing changes
+    # Its claim is refused: nothing runs, nothing changes.
+    assert not Runner(ctx).run(JobRef(JobKind.BACKUP, backup_id))
     with ctx.catalog.session() as session:
         row = session.get(Backup, backup_id)
         assert row is not None
@@ -122,7 +124,8 @@ def test_a_failed_restore_cannot_be_set_succeeded(ctx: Context) -> None:
     ):
         move_restore(session, restore_id, JobState.SUCCEEDED)
     assert state_of(ctx, Restore, restore_id) == JobState.FAILED
-    restore_run.run(ctx, restore_id)  # a worker handed it anyway does not touch it
+    # A worker handed it anyway does not touch it.
+    assert not Runner(ctx).run(JobRef(JobKind.RESTORE, restore_id))
     assert state_of(ctx, Restore, restore_id) == JobState.FAILED
 
 
@@ -145,16 +148,3 @@ def test_a_move_of_a_row_that_does_not_exist_is_refused(ctx: Context) -> None:
         ctx.catalog.session() as session,
     ):
         move_backup(session, 4242, JobState.FAILED)
-
-
-def test_recovery_at_start_fails_only_what_was_in_progress(ctx: Context) -> None:
-    running = add_backup(ctx, JobState.RUNNING)
-    done = add_backup(ctx, JobState.SUCCEEDED)
-    queued_restore = add_restore(ctx, JobState.QUEUED)
-    failed_restore = add_restore(ctx, JobState.FAILED)
-    assert backups.recover_interrupted(ctx) == ["prod/b-running"]
-    assert restores.recover_interrupted(ctx) == ["prod/r-queued"]
-    assert state_of(ctx, Backup, running) == JobState.FAILED
-    assert state_of(ctx, Backup, done) == JobState.SUCCEEDED
-    assert state_of(ctx, Restore, queued_restore) == JobState.FAILED
-    assert state_of(ctx, Restore, failed_restore) == JobState.FAILED

@@ -33,16 +33,18 @@ RULES: tuple[Rule, ...] = (
     Rule("POST", "/api/v1/databases", ADMIN),
     Rule("PATCH", "/api/v1/databases/{name}", ADMIN),
     Rule("DELETE", "/api/v1/databases/{name}", ADMIN),
-    # Backups: taken by operators, deleted by admins.
+    # Backups: taken and canceled by operators, deleted by admins.
     Rule("GET", f"{DB}/backups", VIEWER),
     Rule("GET", f"{DB}/backups/{{name}}", VIEWER),
     Rule("POST", f"{DB}/backups", OPERATOR),
     Rule("DELETE", f"{DB}/backups/{{name}}", ADMIN),
     Rule("GET", "/api/v1/backups", VIEWER),
+    Rule("POST", f"{DB}/backups/{{name}}/cancel", OPERATOR),
     # Restores: operators restore into new or empty databases; overwrite needs admin (body).
     Rule("GET", f"{DB}/restores", VIEWER),
     Rule("GET", f"{DB}/restores/{{name}}", VIEWER),
     Rule("POST", f"{DB}/restores", OPERATOR),
+    Rule("POST", f"{DB}/restores/{{name}}/cancel", OPERATOR),
     # Schedules: managed by operators.
     Rule("GET", f"{DB}/schedules", VIEWER),
     Rule("GET", f"{DB}/schedules/{{name}}", VIEWER),

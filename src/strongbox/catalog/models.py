@@ -165,6 +165,8 @@ class Database(Base):
     # since when the current breach lasts (None: fresh), so each breach is told once.
     freshness_hours: Mapped[float | None] = mapped_column(Float)
     freshness_breached_at: Mapped[datetime | None]
+    # The Celery queue its backups and restores run on (None: the default queue).
+    worker_queue: Mapped[str | None] = mapped_column(String(63))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -200,6 +202,11 @@ class Backup(Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]
+    # Which runner claimed the job (host, process), and a cancel asked for: when and by whom
+    # (the runner reads it with its heartbeat and stops the tool).
+    claimed_by: Mapped[str | None] = mapped_column(String(255))
+    cancel_requested_at: Mapped[datetime | None]
+    canceled_by: Mapped[str | None] = mapped_column(String(255))
     size_bytes: Mapped[int | None] = mapped_column(BigInteger)
     stored_bytes: Mapped[int | None] = mapped_column(BigInteger)
     # Raw bytes read from the dump so far, for progress displays while running.
@@ -244,6 +251,11 @@ class Restore(Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]
+    # Which runner claimed the job (host, process), and a cancel asked for: when and by whom
+    # (the runner reads it with its heartbeat and stops the tool).
+    claimed_by: Mapped[str | None] = mapped_column(String(255))
+    cancel_requested_at: Mapped[datetime | None]
+    canceled_by: Mapped[str | None] = mapped_column(String(255))
     restored_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     expected_bytes: Mapped[int | None] = mapped_column(BigInteger)
     # Per source database: target, tables, rows, duration_seconds.

@@ -1,4 +1,4 @@
-"""`strongbox backup create|list|show|delete`."""
+"""`strongbox backup create|list|show|cancel|delete`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from strongbox.cli.client import ApiClient, CliError
 from strongbox.cli.output import human_bytes, print_json, print_record, print_table
 from strongbox.cli.progress import follow
 
-app = typer.Typer(help="Backups: take one now, list, show and delete them.")
+app = typer.Typer(help="Backups: take one now, list, show, cancel and delete them.")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
 
@@ -80,6 +80,24 @@ def delete(database: str, name: str) -> None:
     """Delete a backup: its artifacts in the storage, then its record."""
     ApiClient().delete(f"/databases/{database}/backups/{name}")
     print(f"deleted backup {database}/{name}")
+
+
+@app.command("cancel")
+def cancel(
+    database: str,
+    name: str,
+    wait: Annotated[bool, typer.Option(help="wait until the backup has ended")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Cancel a queued or running backup: its dump is stopped, its upload aborted and what it
+    stored removed."""
+    client = ApiClient()
+    backup = client.post(f"/databases/{database}/backups/{name}/cancel", None)
+    if wait:
+        backup = follow(
+            client, f"/databases/{database}/backups/{name}", "progress_bytes", show_progress=False
+        )
+    _print_one(backup, as_json)
 
 
 def _print_one(backup: dict[str, Any], as_json: bool) -> None:

@@ -54,6 +54,14 @@ BackupSourceOpt = Annotated[
     ),
 ]
 
+WorkerQueueOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--worker-queue",
+        help="the worker queue its backups and restores run on (strongbox worker --queues)",
+    ),
+]
+
 
 @app.command("add")
 def add(
@@ -77,6 +85,7 @@ def add(
     backup_source: BackupSourceOpt = None,
     age_recipient: AgeRecipientOpt = None,
     freshness_hours: FreshnessOpt = None,
+    worker_queue: WorkerQueueOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add a database; Strongbox tests the connection (and the backup source) before saving."""
@@ -96,6 +105,7 @@ def add(
         "backup_source": parse_backup_source(backup_source),
         "age_recipients": list(age_recipient) if age_recipient else None,
         "freshness_hours": freshness_hours,
+        "worker_queue": worker_queue,
     }
     show_one(
         ApiClient().post("/databases", {k: v for k, v in body.items() if v is not None}), as_json
@@ -158,6 +168,10 @@ def edit(
     no_freshness: Annotated[
         bool, typer.Option("--no-freshness", help="stop watching how old the last backup is")
     ] = False,
+    worker_queue: WorkerQueueOpt = None,
+    no_worker_queue: Annotated[
+        bool, typer.Option("--no-worker-queue", help="run its jobs on the default queue again")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Change a database; options left out keep their value (a --ssl-mode that verifies
@@ -175,6 +189,7 @@ def edit(
         "lock_timeout_seconds": lock_timeout_seconds,
         "backup_source": parse_backup_source(backup_source),
         "freshness_hours": freshness_hours,
+        "worker_queue": worker_queue,
     }
     body: dict[str, Any] = {k: v for k, v in changes.items() if v is not None}
     # null removes a setting; the flags say so explicitly.
@@ -185,6 +200,8 @@ def edit(
     recipients_change(body, age_recipient, no_age_recipients)
     if no_freshness:
         body["freshness_hours"] = None
+    if no_worker_queue:
+        body["worker_queue"] = None
     show_one(ApiClient().patch(f"/databases/{name}", body), as_json)
 
 

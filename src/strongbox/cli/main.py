@@ -27,6 +27,7 @@ from strongbox.cli import (
     wal_fetch,
 )
 from strongbox.cli.client import CliError
+from strongbox.domain.names import is_valid_name
 from strongbox.errors import StrongboxError
 from strongbox.secret_env import CLIENT_SECRET_VARIABLES, SecretEnvError, resolve_file_variants
 
@@ -64,6 +65,36 @@ def serve(
     try:
         run_server(settings, host, port)
     except StrongboxError as exc:  # e.g. STRONGBOX_SECRET_KEY does not open the stored secrets
+        raise CliError(exc.detail) from None
+
+
+@app.command()
+def worker(
+    queues: Annotated[
+        str,
+        typer.Option(
+            help="comma-separated worker queues to take jobs from (databases pinned with "
+            "--worker-queue); default: the default queue"
+        ),
+    ] = "default",
+) -> None:
+    """Run a Celery worker that carries out backups and restores (STRONGBOX_BROKER_URL, and
+    the servers' catalog and secret key)."""
+    from strongbox.cli.settings import load_settings
+    from strongbox.server import work
+
+    names = [q.strip() for q in queues.split(",") if q.strip()]
+    bad = [q for q in names if not is_valid_name(q)]
+    if not names or bad:
+        raise CliError(
+            f"--queues takes names of lowercase letters, digits and '-' separated by commas; "
+            f"got {queues!r}",
+            2,
+        )
+    settings = load_settings()
+    try:
+        work(settings, names)
+    except StrongboxError as exc:
         raise CliError(exc.detail) from None
 
 

@@ -1,5 +1,5 @@
-"""`strongbox restore DB --backup NAME ...` (or `--time T` / `--latest` to a point in time) and
-`strongbox restore list DB`."""
+"""`strongbox restore DB --backup NAME ...` (or `--time T` / `--latest` to a point in time),
+`strongbox restore list DB` and `strongbox restore cancel DB NAME`."""
 
 from __future__ import annotations
 
@@ -19,7 +19,11 @@ def restore(
         str, typer.Argument(help="the database whose backup to restore ('list' lists restores)")
     ],
     list_of: Annotated[
-        str | None, typer.Argument(help="with 'list': the database", show_default=False)
+        str | None,
+        typer.Argument(help="with 'list' or 'cancel': the database", show_default=False),
+    ] = None,
+    restore_name: Annotated[
+        str | None, typer.Argument(help="with 'cancel': the restore", show_default=False)
     ] = None,
     backup: Annotated[str | None, typer.Option(help="the backup to restore")] = None,
     to: Annotated[
@@ -59,8 +63,19 @@ def restore(
     dry_run: Annotated[bool, typer.Option(help="print the plan and do nothing")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON for scripts")] = False,
 ) -> None:
-    """Restore a backup into the same database or another one; or `restore list DB`."""
+    """Restore a backup into the same database or another one; or `restore list DB`, or
+    `restore cancel DB NAME` (its tool is stopped; the target is left as after a failure)."""
     client = ApiClient()
+    if database == "cancel":
+        if not list_of or not restore_name:
+            raise CliError(
+                "restore cancel needs the database and the restore: "
+                "strongbox restore cancel DB NAME"
+            )
+        _print_restore(client.post(f"/databases/{list_of}/restores/{restore_name}/cancel", None))
+        return
+    if restore_name is not None:
+        raise CliError(f"unexpected argument '{restore_name}'")
     if database == "list":
         if not list_of:
             raise CliError("restore list needs the database: strongbox restore list DB")

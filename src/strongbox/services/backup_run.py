@@ -1,5 +1,5 @@
-"""Carrying out one backup: claim it, dump every database through the pipeline, write the
-manifest, check what is stored, and record the outcome on the backup's row."""
+"""Carrying out one backup (claimed by the runner): dump every database through the pipeline,
+write the manifest, check what is stored, and record the outcome on the backup's row."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from strongbox import __version__, age_stream
 from strongbox.catalog.models import Backup, Database
@@ -32,7 +32,7 @@ from strongbox.services import (
 from strongbox.services.context import Context
 from strongbox.services.job_logs import logged
 from strongbox.services.load_sampler import LoadSampler
-from strongbox.services.state_moves import claim, move_backup
+from strongbox.services.state_moves import move_backup
 from strongbox.storage.base import BackupStorage
 from strongbox.storage.light_open import LightOpen
 from strongbox.stream.runner import dump_in_child
@@ -74,48 +74,44 @@ class _Progress:
 
 
 @logged("backup", Backup)
-def run(ctx: Context, backup_id: int, cancel: threading.Event | None = None) -> None:
-    """Run the queued backup `backup_id` to its end. Never raises: the outcome is on the row."""
-    started = ctx.clock.now()
-    if not claim(ctx.catalog, move_backup, backup_id, started):
-        return
+def carry_out(ctx: Context, backup_id: int, cancel: threading.Event) -> bool:
+    """Carry out the backup `backup_id`, claimed by the caller (the runner), to its end: True
+    when it succeeded. Never raises: the outcome is on the row (`canceled` when `cancel` was
+    set, and everything it stored is removed then as on a failure)."""
     with ctx.catalog.session() as session:
         row = session.get(Backup, backup_id)
         assert row is not None
         name, database, storage_name = row.name, row.database, row.storage
+        started = row.started_at or ctx.clock.now()
     storage: BackupStorage | None = None
     prefix = ""
     try:
         storage, storage_prefix = storages.open_by_name(ctx, storage_name)
         prefix = backup_prefix(storage_prefix, database, name)
         manifest = _take(ctx, backup_id, storage, storage_prefix, started, cancel)
+        if cancel.is_set():
+            raise StrongboxError("the backup was canceled", "canceled")
         _verify_stored(storage, prefix, manifest)
         location = storages.location_of(ctx, storage_name, prefix)
         _finish(ctx, backup_id, manifest, location)
-        _after_success(ctx, database, name)
+        return True
     except Exception as exc:
         reason = str(exc) if isinstance(exc, StrongboxError) else f"unexpected error: {exc!r}"
         if not isinstance(exc, StrongboxError):
             log.exception("backup %s/%s failed unexpectedly", database, name)
-        _fail(ctx, backup_id, reason, cancel)
-        if storage is not None and not remove_leftovers(storage, prefix):
-            _set(ctx, backup_id, cleanup_pending=True)
+        # What it stored goes first: a backup is shown failed or canceled once it is clean (or
+        # marked for the janitor when the storage refused).
+        clean = storage is None or remove_leftovers(storage, prefix)
+        _fail(ctx, backup_id, reason, cancel, cleanup_pending=not clean)
+        return False
 
 
-def _after_success(ctx: Context, database: str, name: str) -> None:
-    # Imported here: schedule_runs builds on backups, which builds on this module.
-    from strongbox.services import schedule_runs
-
+def identity(ctx: Context, backup_id: int) -> tuple[str, str, str]:
+    """The backup's database, name and trigger."""
     with ctx.catalog.session() as session:
-        trigger = session.scalars(
-            select(Backup.trigger).where(Backup.database == database, Backup.name == name)
-        ).one()
-    try:
-        schedule_runs.backup_finished(ctx, database, name, trigger, JobState.SUCCEEDED)
-    except Exception:  # retention trouble must not turn a stored backup into a failure
-        log.exception(
-            "after backup %s/%s succeeded, its schedule's retention failed", database, name
-        )
+        row = session.get(Backup, backup_id)
+        assert row is not None
+        return row.database, row.name, row.trigger
 
 
 def _take(
@@ -337,13 +333,23 @@ def _finish(ctx: Context, backup_id: int, manifest: Manifest, location: str) -> 
         )
 
 
-def _fail(ctx: Context, backup_id: int, reason: str, cancel: threading.Event | None) -> None:
-    state = JobState.CANCELED if cancel is not None and cancel.is_set() else JobState.FAILED
+def _fail(
+    ctx: Context, backup_id: int, reason: str, cancel: threading.Event, *, cleanup_pending: bool
+) -> None:
+    state = JobState.CANCELED if cancel.is_set() else JobState.FAILED
     try:
         with ctx.catalog.session() as session:
-            move_backup(session, backup_id, state, error=reason, finished_at=ctx.clock.now())
-    except IllegalStateMove:
-        pass  # already ended elsewhere (logged by the move); its leftovers are still removed
+            move_backup(
+                session,
+                backup_id,
+                state,
+                error=reason,
+                finished_at=ctx.clock.now(),
+                cleanup_pending=cleanup_pending,
+            )
+    except IllegalStateMove:  # already ended elsewhere (logged by the move)
+        if cleanup_pending:
+            _set(ctx, backup_id, cleanup_pending=True)
     else:
         if state == JobState.FAILED:
             notify.backup_failed(ctx, backup_id, reason)

@@ -18,6 +18,7 @@ from strongbox.domain.backup_methods import (
     physical_unsupported,
 )
 from strongbox.domain.estimate import seconds_left
+from strongbox.domain.jobs import JobKind
 from strongbox.domain.keys import PITR_FOLDER, backup_prefix
 from strongbox.domain.manifest_checks import BASE
 from strongbox.domain.names import default_name
@@ -25,8 +26,8 @@ from strongbox.domain.pacing import BYTES_PER_MB
 from strongbox.domain.states import ACTIVE_STATES, JobState, duration_seconds
 from strongbox.engines.base import PhysicalEngine
 from strongbox.engines.registry import kind_of
-from strongbox.errors import IllegalStateMove, StrongboxError, conflict, invalid, not_found
-from strongbox.services import backup_run, databases, hints, pitr, storages
+from strongbox.errors import StrongboxError, conflict, invalid, not_found
+from strongbox.services import backup_run, databases, hints, job_rows, pitr, storages
 from strongbox.services.busy import refuse_if_busy
 from strongbox.services.context import Context
 from strongbox.services.schemas import (
@@ -36,12 +37,9 @@ from strongbox.services.schemas import (
     BackupSourceUsed,
     SourceLoad,
 )
-from strongbox.services.state_moves import move_backup
 from strongbox.services.storage_choice import require_storage
 
 log = logging.getLogger(__name__)
-
-INTERRUPTED = "interrupted: the server stopped during the backup"
 
 
 def create(
@@ -93,7 +91,7 @@ def create(
         raise conflict(
             f"database '{database}' already has a backup named '{name}'", "name-taken"
         ) from None
-    ctx.executor.submit(lambda: backup_run.run(ctx, backup_id))
+    job_rows.enqueue(ctx, JobKind.BACKUP, backup_id, database)
     return out
 
 
@@ -157,31 +155,6 @@ def delete(ctx: Context, database: str, name: str) -> None:
         pruned = pitr.prune_wal(ctx, database)
         if pruned:
             log.info("deleted %d log files of %s older than its oldest base", pruned, database)
-
-
-def recover_interrupted(ctx: Context) -> list[str]:
-    """Mark backups that were queued or running when the server stopped as failed, and remove
-    what they left in their storage. Run once at start, before workers take new jobs."""
-    with ctx.catalog.session() as session:
-        rows = session.scalars(select(Backup).where(Backup.state.in_(ACTIVE_STATES))).all()
-        found = [(r.id, r.database, r.name) for r in rows]
-    failed = []
-    for backup_id, database, name in found:
-        try:
-            with ctx.catalog.session() as session:
-                move_backup(
-                    session,
-                    backup_id,
-                    JobState.FAILED,
-                    error=INTERRUPTED,
-                    finished_at=ctx.clock.now(),
-                    cleanup_pending=True,
-                )
-        except IllegalStateMove:
-            continue  # it ended in between (logged by the move): not ours to clean
-        failed.append(f"{database}/{name}")
-    retry_cleanups(ctx)
-    return failed
 
 
 def retry_cleanups(ctx: Context) -> int:
@@ -269,6 +242,10 @@ def to_out(row: Backup, now: datetime, pitr_ready: frozenset[str] = frozenset())
         trigger=row.trigger,
         state=row.state,
         error=row.error,
+        claimed_by=row.claimed_by,
+        heartbeat_at=row.heartbeat_at,
+        canceled_by=row.canceled_by,
+        canceled_at=row.cancel_requested_at,
         created_at=row.created_at,
         started_at=row.started_at,
         finished_at=row.finished_at,

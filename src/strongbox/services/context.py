@@ -9,12 +9,19 @@ from typing import Protocol
 from strongbox.catalog.db import Catalog
 from strongbox.clock import Clock
 from strongbox.config import Settings
+from strongbox.domain.jobs import JobRef
 from strongbox.secretbox import SecretBox
 
 
 class Executor(Protocol):
-    def submit(self, job: Callable[[], None]) -> None:
-        """Run `job` soon, on a worker; never raises the job's errors into the caller."""
+    def submit(self, job: JobRef) -> None:
+        """Hand the job (a kind and a row id) to a worker, which claims and runs it soon; never
+        raises the job's errors into the caller."""
+        ...
+
+    def submit_here(self, job: JobRef) -> None:
+        """Run the job in this process's own threads, whatever the executor (it needs what only
+        this process holds: `held_identities`)."""
         ...
 
 

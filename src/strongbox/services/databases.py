@@ -63,6 +63,7 @@ def create(ctx: Context, body: DatabaseCreate) -> DatabaseOut:
         freshness_hours=body.freshness_hours,
         backup_source=source,
         age_recipients=list(body.age_recipients),
+        worker_queue=body.worker_queue,
         created_at=now,
         updated_at=now,
     )
@@ -157,6 +158,8 @@ def update(ctx: Context, name: str, body: DatabaseUpdate) -> DatabaseOut:
             row.freshness_hours = body.freshness_hours
             if body.freshness_hours is None:  # no longer watched: no breach to recover from
                 row.freshness_breached_at = None
+        if "worker_queue" in body.model_fields_set:
+            row.worker_queue = body.worker_queue
         row.backup_source = source
         if body.age_recipients is not None:
             row.age_recipients = list(body.age_recipients)
@@ -309,6 +312,7 @@ def to_out(row: Database, warnings: list[str] | None = None) -> DatabaseOut:
             BackupSourceOut.model_validate(row.backup_source) if row.backup_source else None
         ),
         age_recipients=list(row.age_recipients or []),
+        worker_queue=row.worker_queue,
         created_at=row.created_at,
         updated_at=row.updated_at,
         warnings=warnings or [],

@@ -16,24 +16,24 @@ from strongbox.services.context import Context
 
 log = logging.getLogger("strongbox.jobs")
 
-F = TypeVar("F", bound=Callable[..., None])
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def logged(kind: str, model: type[Backup] | type[Restore]) -> Callable[[F], F]:
-    """Decorates `run(ctx, row_id, ...)` of a job whose row is in `model`."""
+    """Decorates `run(ctx, row_id, ...)` of a job whose row is in `model`; its answer is passed
+    on."""
 
     def decorate(run: F) -> F:
         @functools.wraps(run)
-        def wrapper(ctx: Context, row_id: int, *args: Any, **kwargs: Any) -> None:
+        def wrapper(ctx: Context, row_id: int, *args: Any, **kwargs: Any) -> Any:
             found = _row(ctx, model, row_id)
             if found is None:  # nothing to name: run it as it is
-                run(ctx, row_id, *args, **kwargs)
-                return
+                return run(ctx, row_id, *args, **kwargs)
             database, name, _state = found
             with job_scope(kind, database, name):
                 log.info("%s %s/%s starts", kind, database, name)
                 try:
-                    run(ctx, row_id, *args, **kwargs)
+                    return run(ctx, row_id, *args, **kwargs)
                 finally:
                     ended = _row(ctx, model, row_id)
                     state = ended[2] if ended is not None else "gone"

@@ -21,6 +21,7 @@ from strongbox.restore_pipeline import Identities
 from strongbox.services import (
     backups,
     databases,
+    held_identities,
     managed_instances,
     physical_transfer,
     pitr_restores,
@@ -171,10 +172,7 @@ def queue(
         session.flush()
         restore_id = row.id
         out = restores.to_out(row)
-    from strongbox.services import restore_run  # the runner imports this module
-
-    # The identities live in this closure only: the job gets them in memory, the row never.
-    ctx.executor.submit(lambda: restore_run.run(ctx, restore_id, identities))
+    held_identities.enqueue(ctx, restore_id, database, identities)
     return out
 
 

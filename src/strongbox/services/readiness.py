@@ -45,9 +45,10 @@ def catalog_check(ctx: Context) -> ReadinessCheck:
 def broker_check(ctx: Context) -> ReadinessCheck | None:
     """A TCP connection to the broker's host and port: it says the broker is reachable from
     here without needing its client library, and sends no credentials."""
-    url = ctx.settings.broker_url
-    if not url:
+    secret = ctx.settings.broker_url
+    if secret is None or not secret.get_secret_value():
         return None
+    url = secret.get_secret_value()
     timeout = ctx.settings.check_timeout_seconds
 
     def probe() -> None:

@@ -1,53 +1,49 @@
-"""Carrying out one restore: claim it, check the scratch folder has room, apply the roles, restore
-each database (see `restore_steps` for how an existing one is protected), and record an honest
-outcome and summary on the restore's row.
+"""Carrying out one restore (claimed by the runner): check the scratch folder has room, apply
+the roles, restore each database (see `restore_steps` for how an existing one is protected),
+and record an honest outcome and summary on the restore's row.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import update
 
 from strongbox import restore_pipeline, scratch
 from strongbox.catalog.models import Restore
-from strongbox.domain.manifest import Manifest, ManifestArtifact
+from strongbox.domain.manifest import ManifestArtifact
 from strongbox.domain.restore_plan import PlannedDatabase
 from strongbox.domain.states import JobState
 from strongbox.engines.base import GlobalsEngine
-from strongbox.engines.registry import KINDS
 from strongbox.errors import IllegalStateMove, StrongboxError
 from strongbox.restore_pipeline import Identities
-from strongbox.services import binlog_replays, database_properties, notify, physical_transfer
+from strongbox.services import (
+    binlog_replays,
+    database_properties,
+    held_identities,
+    new_instances,
+    notify,
+    physical_transfer,
+    pitr_restores,
+    restores,
+)
 from strongbox.services.context import Context
 from strongbox.services.instance_build import PitrRecovery
 from strongbox.services.job_logs import logged
 from strongbox.services.restore_steps import ArtifactSource, StoredArtifacts, TargetRestorer
-from strongbox.services.state_moves import claim, move_restore
+from strongbox.services.restores import Prepared
+from strongbox.services.state_moves import move_restore
 from strongbox.storage.base import BackupStorage
-
-if TYPE_CHECKING:
-    from strongbox.services.restores import Prepared
 
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY_SECONDS = 1.0
 MAX_GLOBALS_BYTES = 64 * 1024 * 1024  # roles and tablespaces; read whole to filter them
-
-
-def parallel_jobs_for(engine_name: str, requested: int) -> int:
-    """How many restore processes run at once: `requested` where the engine kind restores in
-    parallel (from a local file), else 1."""
-    kind = KINDS.get(engine_name)
-    return requested if kind is not None and kind.parallel_restore else 1
-
-
-def globals_of(manifest: Manifest) -> ManifestArtifact | None:
-    return next((a for a in manifest.artifacts if a.kind == "globals"), None)
 
 
 class _Progress:
@@ -77,13 +73,13 @@ class _Progress:
 
 
 @logged("restore", Restore)
-def run(ctx: Context, restore_id: int, identities: Identities = None) -> None:
-    """Run the queued restore `restore_id` to its end. Never raises: the outcome is on the row.
-    `identities` open an encrypted backup (checked against its recipients when it was queued)."""
-    from strongbox.services import restores  # the planning side; imported late to avoid a cycle
-
-    if not claim(ctx.catalog, move_restore, restore_id, ctx.clock.now()):
-        return
+def carry_out(ctx: Context, restore_id: int, cancel: threading.Event) -> bool:
+    """Carry out the restore `restore_id`, claimed by the caller (the runner), to its end: True
+    when it succeeded. Never raises: the outcome is on the row. When `cancel` is set (its
+    tools are stopped by the runner) it ends `canceled`, through the same steps as a failure,
+    so the target is left as the restore-safety rules say. The age identities of an encrypted
+    backup are the ones this process holds for it in memory (`held_identities.take`)."""
+    identities = held_identities.take(restore_id)
     with ctx.catalog.session() as session:
         row = session.get(Restore, restore_id)
         assert row is not None
@@ -95,11 +91,10 @@ def run(ctx: Context, restore_id: int, identities: Identities = None) -> None:
         point_in_time = row.point_in_time
     try:
         if into_new_instance:
-            from strongbox.services import new_instances  # it queues through this module
-
             new_instances.run(ctx, restore_id, identities)
+            _stop_if_canceled(cancel)
             _end(ctx, restore_id, JobState.SUCCEEDED)
-            return
+            return True
         prepared = restores.prepare(ctx, database, backup, target, database_map, overwrite)
         engine = restores.as_restoring(prepared.engine)
         summary = _Summary(ctx, restore_id, prepared.planned)
@@ -125,7 +120,7 @@ def run(ctx: Context, restore_id: int, identities: Identities = None) -> None:
                 source,
                 engine,
                 prepared.target_conn,
-                parallel_jobs=parallel_jobs_for(prepared.manifest.engine, requested_jobs),
+                parallel_jobs=restores.parallel_jobs_for(prepared.manifest.engine, requested_jobs),
                 folder=folder,
                 progress=_Progress(ctx, restore_id),
                 after_fill=replay.apply if replay is not None else None,
@@ -137,22 +132,39 @@ def run(ctx: Context, restore_id: int, identities: Identities = None) -> None:
             )
             if restore_globals:
                 _apply_globals(
-                    ctx, restorer, prepared.storage, globals_of(prepared.manifest), identities
+                    ctx,
+                    restorer,
+                    prepared.storage,
+                    restores.globals_of(prepared.manifest),
+                    identities,
                 )
             for index, item in enumerate(planned):
+                _stop_if_canceled(cancel)
                 facts = restorer.restore(index, item, summary.noter(index))
                 if replay is not None:
                     facts["warnings"] = [*facts["warnings"], *replay.warnings_for(item.source)]
                 summary.done(index, facts)
             if replay is not None and point_in_time is not None:
                 replay.report(point_in_time)
+        _stop_if_canceled(cancel)
         _end(ctx, restore_id, JobState.SUCCEEDED)
+        return True
     except Exception as exc:
         reason = str(exc) if isinstance(exc, StrongboxError) else f"unexpected error: {exc!r}"
         if not isinstance(exc, StrongboxError):
             log.exception("restore %s/%s failed unexpectedly", database, backup)
         with contextlib.suppress(IllegalStateMove):  # ended elsewhere; the move logged it
-            _end(ctx, restore_id, JobState.FAILED, error=reason)
+            if cancel.is_set():  # the reason says what the restore left on the target
+                _end(ctx, restore_id, JobState.CANCELED, error=reason)
+            else:
+                _end(ctx, restore_id, JobState.FAILED, error=reason)
+        return False
+
+
+def _stop_if_canceled(cancel: threading.Event) -> None:
+    """Between steps: a canceled restore goes no further (its tools are already stopped)."""
+    if cancel.is_set():
+        raise StrongboxError("the restore was canceled", "canceled")
 
 
 @contextlib.contextmanager
@@ -192,8 +204,6 @@ def _pitr(
     replays its binlog instead: `binlog_replays`)."""
     if facts is None or prepared.base is None:
         return None
-    from strongbox.services import pitr_restores  # it reads the restore schemas' module
-
     return pitr_restores.recovery_for_row(ctx, restore_id, facts)
 
 

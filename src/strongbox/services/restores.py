@@ -26,19 +26,20 @@ from strongbox.domain.restore_plan import (
     target_names,
 )
 from strongbox.domain.roles import Role
-from strongbox.domain.states import ACTIVE_STATES, JobState, duration_seconds
+from strongbox.domain.states import JobState, duration_seconds
 from strongbox.engines.base import ConnectionInfo, Engine, RestoringEngine, SwappingEngine
-from strongbox.errors import IllegalStateMove, StrongboxError, conflict, invalid, not_found
+from strongbox.engines.registry import KINDS
+from strongbox.errors import StrongboxError, conflict, invalid, not_found
 from strongbox.services import (
     access,
     backups,
     binlog_restores,
     databases,
+    held_identities,
     hints,
     physical_transfer,
     pitr_restores,
     restore_keys,
-    restore_run,
     restore_steps,
     storages,
     stored_manifests,
@@ -58,10 +59,8 @@ from strongbox.services.schemas import (
     RestorePlanOut,
 )
 from strongbox.services.schemas.restores import NewInstanceOut, PointInTimeOut
-from strongbox.services.state_moves import move_restore
 from strongbox.storage.base import BackupStorage
 
-INTERRUPTED = "interrupted: the server stopped during the restore"
 TEMP_FILE_PLACEHOLDER = "<decompressed artifact in a temporary file>"
 
 
@@ -154,8 +153,7 @@ def create(
         session.flush()
         restore_id = row.id
         out = to_out(row)
-    # The identities live in this closure only: the job gets them in memory, the row never.
-    ctx.executor.submit(lambda: restore_run.run(ctx, restore_id, identities))
+    held_identities.enqueue(ctx, restore_id, database, identities)
     return out
 
 
@@ -243,9 +241,20 @@ def as_restoring(engine: Engine) -> RestoringEngine:
     return engine
 
 
+def parallel_jobs_for(engine_name: str, requested: int) -> int:
+    """How many restore processes run at once: `requested` where the engine kind restores in
+    parallel (from a local file), else 1."""
+    kind = KINDS.get(engine_name)
+    return requested if kind is not None and kind.parallel_restore else 1
+
+
+def globals_of(manifest: Manifest) -> ManifestArtifact | None:
+    return next((a for a in manifest.artifacts if a.kind == "globals"), None)
+
+
 def plan_out(prepared: Prepared, body: RestoreCreate, target: str) -> RestorePlanOut:
     restoring = as_restoring(prepared.engine)
-    parallel_jobs = restore_run.parallel_jobs_for(prepared.manifest.engine, body.jobs)
+    parallel_jobs = parallel_jobs_for(prepared.manifest.engine, body.jobs)
     steps: list[str] = []
     commands: list[list[str]] = []
     artifacts: list[PlannedArtifact] = []
@@ -255,7 +264,7 @@ def plan_out(prepared: Prepared, body: RestoreCreate, target: str) -> RestorePla
             "instance on this host, recover it to the end of the base, and pg_dump each "
             "database below from it; the temporary instance is removed at the end"
         )
-    globals_artifact = restore_run.globals_of(prepared.manifest) if body.restore_globals else None
+    globals_artifact = globals_of(prepared.manifest) if body.restore_globals else None
     if globals_artifact is not None:
         globals_command = restoring.plan_globals_restore(prepared.target_conn)
         if globals_command is not None:
@@ -334,31 +343,6 @@ def get(ctx: Context, database: str, name: str) -> RestoreOut:
                 "restore-not-found",
             )
         return to_out(row)
-
-
-def recover_interrupted(ctx: Context) -> list[str]:
-    """Mark restores that were queued or running when the server stopped as failed, naming the
-    target databases left incomplete. Run once at start."""
-    with ctx.catalog.session() as session:
-        rows = session.scalars(select(Restore).where(Restore.state.in_(ACTIVE_STATES))).all()
-        found = [
-            (r.id, f"{r.database}/{r.name}", interrupted_state(r.target, r.summary)) for r in rows
-        ]
-    names = []
-    for restore_id, name, left in found:
-        try:
-            with ctx.catalog.session() as session:
-                move_restore(
-                    session,
-                    restore_id,
-                    JobState.FAILED,
-                    error=f"{INTERRUPTED}; {left}",
-                    finished_at=ctx.clock.now(),
-                )
-        except IllegalStateMove:
-            continue  # it ended in between; the move logged it
-        names.append(name)
-    return names
 
 
 def interrupted_state(server: str, summary: list[dict[str, Any]]) -> str:
@@ -492,6 +476,10 @@ def to_out(row: Restore) -> RestoreOut:
         exact_counts=row.exact_counts,
         state=row.state,
         error=row.error,
+        claimed_by=row.claimed_by,
+        heartbeat_at=row.heartbeat_at,
+        canceled_by=row.canceled_by,
+        canceled_at=row.cancel_requested_at,
         created_at=row.created_at,
         started_at=row.started_at,
         finished_at=row.finished_at,

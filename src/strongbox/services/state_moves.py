@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from strongbox.catalog.db import Catalog
 from strongbox.catalog.models import Backup, Restore, ScheduleRun
@@ -28,14 +29,29 @@ log = logging.getLogger(__name__)
 _Row = type[Backup] | type[Restore] | type[ScheduleRun]
 
 
-def move_backup(session: Session, backup_id: int, new: JobState, **values: Any) -> None:
-    """Move backup `backup_id` to `new`, writing `values` on it in the same UPDATE."""
-    _move(session, Backup, "backup", JOBS, backup_id, new, values)
+def move_backup(
+    session: Session,
+    backup_id: int,
+    new: JobState,
+    *,
+    only_if: ColumnElement[bool] | None = None,
+    **values: Any,
+) -> None:
+    """Move backup `backup_id` to `new`, writing `values` on it in the same UPDATE; `only_if`
+    adds a condition to the move (such as the heartbeat still being the one that was read)."""
+    _move(session, Backup, "backup", JOBS, backup_id, new, values, only_if)
 
 
-def move_restore(session: Session, restore_id: int, new: JobState, **values: Any) -> None:
+def move_restore(
+    session: Session,
+    restore_id: int,
+    new: JobState,
+    *,
+    only_if: ColumnElement[bool] | None = None,
+    **values: Any,
+) -> None:
     """Move restore `restore_id` to `new`, writing `values` on it in the same UPDATE."""
-    _move(session, Restore, "restore", JOBS, restore_id, new, values)
+    _move(session, Restore, "restore", JOBS, restore_id, new, values, only_if)
 
 
 def move_run(session: Session, run_id: int, new: RunState, **values: Any) -> None:
@@ -43,13 +59,23 @@ def move_run(session: Session, run_id: int, new: RunState, **values: Any) -> Non
     _move(session, ScheduleRun, "schedule run", RUNS, run_id, new, values)
 
 
-def claim(catalog: Catalog, move: Callable[..., None], row_id: int, now: datetime) -> bool:
+def claim(
+    catalog: Catalog, move: Callable[..., None], row_id: int, now: datetime, owner: str
+) -> bool:
     """Move a queued backup or restore (`move` is `move_backup` or `move_restore`) to running,
-    started at `now`; False when it is not queued any more: another worker has it, or it ended
-    (the refusal is logged). Of two workers handed the same job, only one claims it."""
+    started at `now` and claimed by `owner`; False when it is not queued any more: another
+    worker has it, or it ended (the refusal is logged). Of two workers handed the same job,
+    only one claims it."""
     try:
         with catalog.session() as session:
-            move(session, row_id, JobState.RUNNING, started_at=now, heartbeat_at=now)
+            move(
+                session,
+                row_id,
+                JobState.RUNNING,
+                started_at=now,
+                heartbeat_at=now,
+                claimed_by=owner,
+            )
     except IllegalStateMove:
         return False
     return True
@@ -63,17 +89,19 @@ def _move(
     row_id: int,
     new: str,
     values: dict[str, Any],
+    only_if: ColumnElement[bool] | None = None,
 ) -> None:
     sources = machine.sources_of(new)
-    result = session.execute(
-        update(model)
-        .where(model.id == row_id, model.state.in_(sorted(sources)))
-        .values(state=new, **values)
-    )
+    conditions = [model.id == row_id, model.state.in_(sorted(sources))]
+    if only_if is not None:
+        conditions.append(only_if)
+    result = session.execute(update(model).where(*conditions).values(state=new, **values))
     if result.rowcount:  # type: ignore[attr-defined]
         return
     current = session.scalar(select(model.state).where(model.id == row_id))
-    if current is None:
+    if current is not None and only_if is not None and current in sources:
+        detail = f"{label} {row_id} cannot move to '{new}': it changed since it was read"
+    elif current is None:
         detail = f"{label} {row_id} cannot move to '{new}': it does not exist"
     else:
         allowed = ", ".join(f"'{s}'" for s in sorted(sources)) or "no state"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from strongbox.domain.names import default_name
 from strongbox.domain.states import ACTIVE_STATES
 from strongbox.errors import StrongboxError
-from strongbox.services import backup_lists, backups, storages
+from strongbox.services import backup_lists, backups, cancels, storages
 from strongbox.services.paging import PageRequest
 from strongbox.services.schemas import BackupOut
 from strongbox.web import forms
@@ -114,3 +116,11 @@ def delete(request: Request, session: Session, form: Form, database: str, name: 
             error=exc.detail,
         )
     return events(Response(), "strongbox:close-dialog", "backups-changed")
+
+
+@router.post("/backups/{name}/cancel", response_class=HTMLResponse)
+def cancel(request: Request, session: Session, form: Form, database: str, name: str) -> Response:
+    # A backup that ended meanwhile (409) needs no cancel: the refreshed table shows its end.
+    with contextlib.suppress(StrongboxError):
+        cancels.cancel_backup(context_of(request), session.principal, database, name)
+    return events(Response(), "backups-changed")

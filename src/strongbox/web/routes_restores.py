@@ -4,15 +4,18 @@ and the Restores tab."""
 
 from __future__ import annotations
 
+import contextlib
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from strongbox.domain.states import ACTIVE_STATES
-from strongbox.services import backups, databases, pitr, restores
+from strongbox.errors import StrongboxError
+from strongbox.services import backups, cancels, databases, pitr, restores
 from strongbox.services.context import Context
 from strongbox.services.schemas import RestorePlanOut
 from strongbox.web import forms
-from strongbox.web.render import context_of, render
+from strongbox.web.render import context_of, events, render
 from strongbox.web.session import Form, Session
 
 router = APIRouter(prefix="/databases/{database}", include_in_schema=False)
@@ -83,3 +86,11 @@ def create(request: Request, session: Session, form: Form, database: str) -> Res
     if refused.errors is not None:
         return render(request, "_restore_plan.html", session, plan=None, errors=refused.errors)
     return Response(headers={"HX-Redirect": f"/databases/{database}?tab=restores"})
+
+
+@router.post("/restores/{name}/cancel", response_class=HTMLResponse)
+def cancel(request: Request, session: Session, form: Form, database: str, name: str) -> Response:
+    # A restore that ended meanwhile (409) needs no cancel: the refreshed table shows its end.
+    with contextlib.suppress(StrongboxError):
+        cancels.cancel_restore(context_of(request), session.principal, database, name)
+    return events(Response(), "restores-changed")

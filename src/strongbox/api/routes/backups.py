@@ -4,10 +4,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from strongbox.api.deps import Ctx, NameInPath
+from strongbox.api.deps import Caller, Ctx, NameInPath
 from strongbox.api.paging import PageQuery
 from strongbox.domain.states import JobState
-from strongbox.services import backup_lists, backups
+from strongbox.services import backup_lists, backups, cancels
 from strongbox.services.fields import Name
 from strongbox.services.paging import Page
 from strongbox.services.schemas import BackupCreate, BackupOut
@@ -57,3 +57,10 @@ def list_all_backups(
         state=state, database=database, storage=storage, since=since
     )
     return backup_lists.page_all(ctx, filters, page)
+
+
+@router.post("/{name}/cancel", status_code=status.HTTP_202_ACCEPTED)
+def cancel_backup(ctx: Ctx, caller: Caller, database: NameInPath, name: NameInPath) -> BackupOut:
+    """Cancel a queued or running backup: its dump is stopped wherever it runs, its upload
+    aborted and what it stored removed; it ends `canceled`. Poll it until it does."""
+    return cancels.cancel_backup(ctx, caller, database, name)

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Response, status
 
 from strongbox.api.deps import Caller, Ctx, NameInPath
 from strongbox.api.paging import PageQuery
-from strongbox.services import restores
+from strongbox.services import cancels, restores
 from strongbox.services.paging import Page
 from strongbox.services.schemas import RestoreCreate, RestoreOut, RestorePlanOut
 
@@ -42,3 +42,11 @@ def list_restores(ctx: Ctx, database: NameInPath, page: PageQuery) -> Page[Resto
 @router.get("/{name}")
 def get_restore(ctx: Ctx, database: NameInPath, name: NameInPath) -> RestoreOut:
     return restores.get(ctx, database, name)
+
+
+@router.post("/{name}/cancel", status_code=status.HTTP_202_ACCEPTED)
+def cancel_restore(ctx: Ctx, caller: Caller, database: NameInPath, name: NameInPath) -> RestoreOut:
+    """Cancel a queued or running restore: its tool is stopped wherever it runs and it ends
+    `canceled`; the target is left as after a failed restore (a side database dropped, an
+    existing target untouched). Poll it until it ends."""
+    return cancels.cancel_restore(ctx, caller, database, name)

@@ -21,6 +21,11 @@ from strongbox.services.fields import (
 from strongbox.services.schemas.shared import LIST_MAX, Input, PemBundle, SslMode
 
 Port = Annotated[int, Field(ge=1, le=65535)]
+WORKER_QUEUE_HELP = (
+    "with STRONGBOX_EXECUTOR=celery: the worker queue its backups and restores run on (workers "
+    "started with `strongbox worker --queues NAME`, e.g. near the database); default: the "
+    "default queue"
+)
 MaxRate = Annotated[
     float,
     Field(
@@ -96,6 +101,7 @@ class DatabaseCreate(Input):
     backup_source: BackupSourceAddress | None = Field(default=None, description=BACKUP_SOURCE_HELP)
     age_recipients: AgeRecipients = Field(default_factory=list)
     freshness_hours: FreshnessHours | None = Field(default=None, description="default: not watched")
+    worker_queue: Name | None = Field(default=None, description=WORKER_QUEUE_HELP)
 
 
 class DatabaseUpdate(Input):
@@ -119,6 +125,7 @@ class DatabaseUpdate(Input):
         default=None, description="replaces the list; [] stops encrypting"
     )
     freshness_hours: FreshnessHours | None = Field(default=None, description="null: not watched")
+    worker_queue: Name | None = Field(default=None, description="null: the default queue")
 
 
 class DatabaseOut(BaseModel):
@@ -141,6 +148,9 @@ class DatabaseOut(BaseModel):
         description="age recipients this database's backups are encrypted to, besides the storage's"
     )
     freshness_hours: float | None
+    worker_queue: str | None = Field(
+        default=None, description="the worker queue its jobs run on; null: the default queue"
+    )
     created_at: datetime
     updated_at: datetime
     warnings: list[str] = Field(

@@ -213,6 +213,16 @@ class RestoreOut(BaseModel):
     exact_counts: bool
     state: str
     error: str | None
+    claimed_by: str | None = Field(
+        default=None, description="the worker that runs or ran it (host:process:id)"
+    )
+    heartbeat_at: datetime | None = Field(
+        default=None, description="while running: when its worker last showed it is alive"
+    )
+    canceled_by: str | None = Field(
+        default=None, description="who asked for the cancel (set once it was asked for)"
+    )
+    canceled_at: datetime | None = Field(default=None, description="when the cancel was asked for")
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
