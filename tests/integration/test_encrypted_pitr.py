@@ -68,7 +68,7 @@ def _refusals(box: RunningServer, database: str, body: dict[str, Any], keys: lis
         assert fields_of(problem) == {"body.identity"}
         for key in keys[:-1]:
             assert key.recipient in problem["detail"]
-    assert box.client.get(f"/api/v1/databases/{database}/restores").json() == []
+    assert box.client.get(f"/api/v1/databases/{database}/restores").json()["items"] == []
 
 
 def _pg_insert(source: PostgresServer, label: str) -> datetime:

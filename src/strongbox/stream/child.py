@@ -90,6 +90,9 @@ class _Control:
             message = protocol.decode(line)
             if message["type"] == "cancel":
                 self.cancel.set()
+                # At once: a dump that writes nothing (paused, or waiting on a lock) would keep
+                # the stream waiting for its next byte before the flag is seen.
+                self._kill("was canceled")
             elif message["type"] == "kill":
                 self._kill(str(message.get("reason") or "was stopped"))
         self._kill(SERVER_GONE)  # stdin closed: nobody waits for this dump any more

@@ -176,7 +176,8 @@ def storage_create(form: FormLike) -> Any:
 def storage_update(form: FormLike, kind: str) -> Any:
     """Changes (the registry's update model) from the edit form of a storage of `kind`."""
     data: dict[str, Any] = {"description": text(form, "description")}
-    data["age_recipients"] = recipients(form)
+    if form.get("age_recipients") is not None:  # the box is on the page: empty clears the list
+        data["age_recipients"] = recipients(form)
     for spec in registry.kind_named(kind).form_fields:
         _put_change(data, spec, form)
     model = registry.update_model()
