@@ -39,6 +39,9 @@ from strongbox.services.context import Context
 
 log = logging.getLogger("strongbox")
 
+# How often the PITR receivers are matched with the catalog and with the leadership.
+WAL_RESYNC_SECONDS = 10.0
+
 
 def build_context(settings: Settings) -> Context:
     # Only the server's user may read the catalog, keys and token files (made on first start).
@@ -78,6 +81,8 @@ class Embedded:
     wal_streams: WalStreams
     # Watching: tells when a database has gone too long without a successful backup.
     freshness: PeriodicTask | None = None
+    # Keeps the PITR receivers in step with the catalog and with this replica's leadership.
+    wal_resync: PeriodicTask | None = None
 
     @classmethod
     def prepare(cls, settings: Settings) -> Embedded:
@@ -101,10 +106,14 @@ class Embedded:
                 flush=True,
             )
         wake: list[Callable[[], None]] = []
+        follow: list[Callable[[], None]] = []
 
         def took_the_lead(leading: bool) -> None:
-            # A replica that takes the lead looks for due slots at once.
+            # A replica that takes the lead looks for due slots at once; the receivers of PITR
+            # streams follow the lead both ways.
             for listener in wake if leading else []:
+                listener()
+            for listener in follow:
                 listener()
 
         leadership = leadership_for(ctx.catalog, on_change=took_the_lead)
@@ -128,8 +137,13 @@ class Embedded:
             lambda: lost_jobs.fail_lost(ctx),
             when=leadership.is_leader,
         )
-        wal_streams = WalStreams(ctx)
+        wal_streams = WalStreams(ctx, leads=leadership.is_leader)
         ctx.pitr_changed = wal_streams.sync
+        follow.append(wal_streams.sync)
+        # A stream turned on or off through another replica reaches the leader at its next look.
+        wal_resync = PeriodicTask(
+            "strongbox-wal-streams", WAL_RESYNC_SECONDS, lambda: wal_streams.sync()
+        )
         # Freshness is the leader's: one replica tells each breach (the catalog claim makes a
         # second teller harmless, but there is no reason for two to look).
         freshness_task = PeriodicTask(
@@ -146,6 +160,7 @@ class Embedded:
             lost_jobs=lost,
             wal_streams=wal_streams,
             freshness=freshness_task,
+            wal_resync=wal_resync,
         )
 
     def start(self) -> None:
@@ -154,6 +169,8 @@ class Embedded:
         self.janitor.start()
         self.lost_jobs.start()
         self.wal_streams.start()
+        if self.wal_resync is not None:
+            self.wal_resync.start()
         if self.freshness is not None:
             self.freshness.start()
         # Queued jobs survive a restart: the ones nobody claimed are handed to the threads again
@@ -164,6 +181,8 @@ class Embedded:
                 self.context.executor.submit(job)
 
     def stop(self) -> None:
+        if self.wal_resync is not None:
+            self.wal_resync.stop()
         self.wal_streams.stop()
         self.scheduler.stop()
         self.janitor.stop()
