@@ -24,11 +24,13 @@ second, medians over the rounds. Results and their reading: docs/performance.md.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import io
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import types
 from collections.abc import Callable
@@ -97,8 +99,14 @@ def stage_at(revision: str) -> types.ModuleType:
         capture_output=True,
         text=True,
     ).stdout
-    module = types.ModuleType(f"age_stream_at_{revision}")
-    exec(compile(source, f"age_stream.py@{revision}", "exec"), module.__dict__)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "age_stream_before.py"
+        path.write_text(source)
+        spec = importlib.util.spec_from_file_location(f"age_stream_at_{revision}", path)
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
     return module
 
 
