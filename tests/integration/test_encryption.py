@@ -173,7 +173,7 @@ def test_an_encrypted_postgresql_backup_needs_a_recipients_identity_and_keeps_it
             if code != "age-identity-invalid":
                 assert team.recipient in problem["detail"]
                 assert escrow.recipient in problem["detail"]
-    assert client.get("/api/v1/databases/prod/restores").json() == []
+    assert client.get("/api/v1/databases/prod/restores").json()["items"] == []
     assert pg_fingerprint(pg_server, "eshop") == changed
     assert pg_server.query("SELECT count(*) FROM pg_database WHERE datname = 'eshop_none'") == [
         (0,)
