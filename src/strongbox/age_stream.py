@@ -3,9 +3,13 @@ their way to the storage, and decrypting them on their way back. Nothing is writ
 
 pyrage's streaming functions, `encrypt_io(reader, writer, recipients)` and
 `decrypt_io(reader, writer, identities)`, copy a whole stream from a reader to a writer, in
-age's 64 KiB chunks. Both streams of Strongbox pull (the storage pulls the backup stream, the
-restore tool is fed from an iterator), so each runs pyrage in a thread of its own between a
-reader on one side and a small bounded queue on the other: memory stays at a few MiB.
+8 KiB reads and 64 KiB (encrypting) or 8 KiB (decrypting) writes. Both streams of Strongbox pull
+(the storage pulls the backup stream, the restore tool is fed from an iterator), so each runs
+pyrage in a thread of its own between a reader on one side and a small bounded queue on the
+other: memory stays at a few MiB. pyrage lets go of the GIL while it works, so the two threads
+do run side by side; what costs is every handoff and every copy of the bytes. So pyrage's
+writes are gathered as they are, uncopied, and handed over 1 MiB at a time; the consumer joins
+them once into what it hands out (benchmarks/age_stage.py measures the stage).
 
 An artifact is ONE age stream, whatever the number of objects it is stored as: the encrypted
 stream is cut into objects at `cut_at` stored bytes, so `cat` of the objects in order is what
@@ -15,9 +19,9 @@ stream is cut into objects at `cut_at` stored bytes, so `cat` of the objects in 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import queue
 import threading
+from collections import deque
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
@@ -25,10 +29,12 @@ import pyrage
 from pyrage import x25519
 
 from strongbox.errors import ErrorKind, StrongboxError
+from strongbox.stream_hashes import StreamHashes
 
 SUFFIX = ".age"
 QUEUE_CHUNKS = 4  # of HANDOFF_BYTES each: a few MiB in flight at most
-# pyrage writes 64 KiB at a time; handing over larger pieces saves most of the thread switches.
+# pyrage writes 64 KiB (encrypting) or 8 KiB (decrypting) at a time; handing its writes over in
+# lists of about 1 MiB saves most of the queue operations and thread switches.
 HANDOFF_BYTES = 1024 * 1024
 PLAIN_CHUNK = 1024 * 1024
 DECRYPT_FAILED = "age-decrypt-failed"
@@ -69,7 +75,8 @@ class _Handoff:
     def __init__(self) -> None:
         self.items: queue.Queue[object] = queue.Queue(maxsize=QUEUE_CHUNKS)
         self.stop = threading.Event()
-        self._gathered = bytearray()
+        self._gathered: list[bytes] = []
+        self._gathered_bytes = 0
 
     def put(self, item: object) -> None:
         while not self.stop.is_set():
@@ -81,11 +88,16 @@ class _Handoff:
         raise _Stopped
 
     def write(self, data: bytes) -> int:  # pyrage's writer
-        self._gathered += data
-        if len(self._gathered) >= HANDOFF_BYTES:
-            self.put(bytes(self._gathered))
-            self._gathered.clear()
+        # pyrage hands a new bytes object to each write: kept as it is, not copied.
+        self._gathered.append(data if isinstance(data, bytes) else bytes(data))
+        self._gathered_bytes += len(data)
+        if self._gathered_bytes >= HANDOFF_BYTES:
+            self._hand_over()
         return len(data)
+
+    def _hand_over(self) -> None:
+        pieces, self._gathered, self._gathered_bytes = self._gathered, [], 0
+        self.put(pieces)
 
     def flush(self) -> None:
         pass
@@ -93,8 +105,7 @@ class _Handoff:
     def end(self) -> None:
         """Hand over what is gathered, then the end of the stream."""
         if self._gathered:
-            self.put(bytes(self._gathered))
-            self._gathered.clear()
+            self._hand_over()
         self.put(_END)
 
 
@@ -110,10 +121,9 @@ class EncryptingReader:
         self._thread = threading.Thread(target=self._encrypt, name="strongbox-age", daemon=True)
         self._started = False
         self._failure: BaseException | None = None
-        self._pending = bytearray()
+        self._pending = _Pieces()
         self._done = False
-        self._sha = hashlib.sha256()
-        self._object_sha = hashlib.sha256()
+        self._hashes = StreamHashes()
         self.stored_bytes = 0
         self.object_bytes = 0
 
@@ -152,13 +162,10 @@ class EncryptingReader:
     def read(self, size: int = -1, /) -> bytes:
         room = self._room()
         want = room if size < 0 else min(size, room)
-        while not self._done and len(self._pending) < want:
+        while not self._done and self._pending.size < want:
             self._take()
-        with memoryview(self._pending) as view:
-            out = bytes(view[:want])
-        del self._pending[: len(out)]
-        self._sha.update(out)
-        self._object_sha.update(out)
+        out = self._pending.take(want)
+        self._hashes.update(out)
         self.stored_bytes += len(out)
         self.object_bytes += len(out)
         return out
@@ -179,33 +186,62 @@ class EncryptingReader:
             self._done = True
             raise item
         else:
-            assert isinstance(item, bytes)
-            self._pending += item
+            assert isinstance(item, list)
+            self._pending.extend(item)
 
     @property
     def finished(self) -> bool:
         """Every encrypted byte was handed out (looks ahead so that no empty object follows)."""
-        while not self._done and not self._pending:
+        while not self._done and not self._pending.size:
             self._take()
-        return self._done and not self._pending
+        return self._done and not self._pending.size
 
     def object_sha256(self) -> str:
-        return self._object_sha.hexdigest()
+        return self._hashes.current_object()
 
     def next_object(self) -> None:
         if self._room() > 0:
             raise RuntimeError("the current object was not read to its end")
-        self._object_sha = hashlib.sha256()
+        self._hashes.next_object()
         self.object_bytes = 0
 
     def sha256(self) -> str:
-        return self._sha.hexdigest()
+        return self._hashes.whole()
 
     def close(self) -> None:
         """Stop the pyrage thread (when the stream was not read to its end)."""
         self._handoff.stop.set()
         if self._started:
             self._thread.join(timeout=_JOIN_SECONDS)
+
+
+class _Pieces:
+    """The encrypted bytes handed over and not yet handed out, as pyrage wrote them."""
+
+    def __init__(self) -> None:
+        self._pieces: deque[bytes | memoryview] = deque()
+        self.size = 0
+
+    def extend(self, pieces: list[bytes]) -> None:
+        self._pieces.extend(pieces)
+        self.size += sum(map(len, pieces))
+
+    def take(self, size: int) -> bytes:
+        """The next `size` bytes (fewer when fewer are held), copied once."""
+        taken: list[bytes | memoryview] = []
+        left = min(size, self.size)
+        self.size -= left
+        while left:
+            piece = self._pieces.popleft()
+            if len(piece) > left:  # the rest of it stays for the next read
+                view = memoryview(piece)
+                self._pieces.appendleft(view[left:])
+                piece = view[:left]
+            taken.append(piece)
+            left -= len(piece)
+        if len(taken) == 1 and isinstance(taken[0], bytes):
+            return taken[0]
+        return b"".join(taken)
 
 
 class _PlainReader:
@@ -268,8 +304,8 @@ def decrypted(
         while (item := handoff.items.get()) is not _END:
             if isinstance(item, BaseException):
                 raise item
-            assert isinstance(item, bytes)
-            yield item
+            assert isinstance(item, list)
+            yield b"".join(item)
     finally:
         handoff.stop.set()
         thread.join(timeout=_JOIN_SECONDS)

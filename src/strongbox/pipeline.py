@@ -11,7 +11,6 @@ so each object is a whole zstd stream and their concatenation is the artifact.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from strongbox.domain.partsize import continuation_key
 from strongbox.errors import ErrorKind, StrongboxError
 from strongbox.process import TOOL_FAILED, ToolFailedError, ToolProcess
 from strongbox.storage.base import BackupStorage
+from strongbox.stream_hashes import StreamHashes
 
 READ_CHUNK = 1024 * 1024
 HEAD_BYTES = 256 * 1024
@@ -96,6 +96,9 @@ class CompressingReader:
 
     With `cut_at`, the stream of one object ends (its frame closed) once about that many bytes
     were handed out for it; `next_object()` then starts the next object's frame.
+
+    `hashed=False` leaves the hashing to a stage after this one (age encryption: what is stored,
+    and so checksummed, is its output); `sha256()` and `object_sha256()` then refuse.
     """
 
     def __init__(
@@ -109,6 +112,7 @@ class CompressingReader:
         cancel: threading.Event | None = None,
         pacer: Pacer | None = None,
         cut_at: int | None = None,
+        hashed: bool = True,
     ) -> None:
         threads = -1 if options.zstd_threads == 0 else options.zstd_threads
         # 1 MiB jobs instead of zstd's default (several MiB per worker at level 3) keep the
@@ -120,13 +124,12 @@ class CompressingReader:
         self._compress = self._compressor.compressobj()
         self._cut_at = cut_at
         self._object_ended = False
-        self._object_sha = hashlib.sha256()
+        self._hashes = StreamHashes() if hashed else None
         self.object_bytes = 0
         self._source = source
         self._tool = tool
         self._pending = bytearray()
         self._done = False
-        self._sha = hashlib.sha256()
         self._on_raw_bytes = on_raw_bytes
         self._position_from_head = position_from_head
         self._head = bytearray()
@@ -153,8 +156,8 @@ class CompressingReader:
             with memoryview(self._pending) as view:  # one copy, not two
                 out = bytes(view[:size])
             del self._pending[:size]
-        self._sha.update(out)
-        self._object_sha.update(out)
+        if self._hashes is not None:
+            self._hashes.update(out)
         self.stored_bytes += len(out)
         self.object_bytes += len(out)
         return out
@@ -165,7 +168,12 @@ class CompressingReader:
         return self._done and not self._pending
 
     def object_sha256(self) -> str:
-        return self._object_sha.hexdigest()
+        return self._hashed().current_object()
+
+    def _hashed(self) -> StreamHashes:
+        if self._hashes is None:
+            raise RuntimeError("this stream is not hashed: a later stage hashes what is stored")
+        return self._hashes
 
     def next_object(self) -> None:
         """Start the next object, after the current one was read to its end."""
@@ -173,7 +181,8 @@ class CompressingReader:
             raise RuntimeError("the current object was not read to its end")
         self._compress = self._compressor.compressobj()
         self._object_ended = False
-        self._object_sha = hashlib.sha256()
+        if self._hashes is not None:
+            self._hashes.next_object()
         self.object_bytes = 0
 
     def _pull(self) -> None:
@@ -218,7 +227,7 @@ class CompressingReader:
         self._done = True
 
     def sha256(self) -> str:
-        return self._sha.hexdigest()
+        return self._hashed().whole()
 
 
 class Progressing(Protocol):
@@ -289,6 +298,7 @@ def dump_to_storage(
             cancel=cancel,
             pacer=_pacer(options, cancel),
             cut_at=storage.cut_at,
+            hashed=not options.age_recipients,  # the age stage hashes what is stored
         )
         with (
             StallWatchdog(reader, tool, options.stall_timeout_seconds),
