@@ -4,7 +4,11 @@ MySQL/MariaDB, `mariadb-binlog` where the stored binlog ends), stores each file 
 and the partial one every upload interval, restarts the receiver with a growing pause when it
 dies, and records the stream's state.
 
-The server starts them with itself and calls `sync()` whenever a stream is turned on or off.
+The server starts them with itself and calls `sync()` whenever a stream is turned on or off, and
+every `WAL_RESYNC_SECONDS` (a stream turned on through another replica). Only the scheduler
+leader runs receivers: two replicas reading one slot (or one binlog) would fight over it or
+store every file twice. A replica that stops leading stops its receivers; the new leader
+resumes each stream from its slot or from the last stored binlog position.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from strongbox.errors import StrongboxError
 from strongbox.services import binlog_streaming, pitr, wal_streaming
@@ -26,10 +31,11 @@ BACKOFF_FIRST, BACKOFF_MAX = 1.0, 60.0
 
 
 class WalStreams:
-    """Starts, stops and keeps in step the receivers of the enabled streams."""
+    """Starts, stops and keeps in step the receivers of the enabled streams, while `leads`."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, leads: Callable[[], bool] = lambda: True) -> None:
         self._ctx = ctx
+        self._leads = leads
         self._lock = threading.Lock()
         self._running: dict[str, _Supervisor] = {}
 
@@ -41,7 +47,7 @@ class WalStreams:
         ones (returning once they have ended), and start the one of `changed` afresh (its
         stream was just turned on again: its slot may be new)."""
         with self._lock:
-            wanted = pitr.enabled_streams(self._ctx)
+            wanted = pitr.enabled_streams(self._ctx) if self._leads() else set()
             for database in list(self._running):
                 if database == changed or database not in wanted:
                     self._running.pop(database).stop()
