@@ -11,6 +11,7 @@ so each object is a whole zstd stream and their concatenation is the artifact.
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from collections.abc import Callable
@@ -147,20 +148,28 @@ class CompressingReader:
         return False
 
     def read(self, size: int = -1, /) -> bytes:
-        while not (self._done or self._object_ended) and (size < 0 or len(self._pending) < size):
-            self._pull()
-        if size < 0 or size >= len(self._pending):
-            out = bytes(self._pending)
-            self._pending.clear()
-        else:
-            with memoryview(self._pending) as view:  # one copy, not two
-                out = bytes(view[:size])
-            del self._pending[:size]
-        if self._hashes is not None:
-            self._hashes.update(out)
-        self.stored_bytes += len(out)
-        self.object_bytes += len(out)
-        return out
+        # What is handed out is gathered in a BytesIO, whose value is its own buffer: one copy
+        # of the data however large the read (an upload part is 8 MiB), while `_pending` holds
+        # at most what one pull compressed.
+        out = io.BytesIO()
+        while size < 0 or out.tell() < size:
+            if self._pending:
+                wanted = len(self._pending) if size < 0 else size - out.tell()
+                self._hand_out(out, min(wanted, len(self._pending)))
+            elif self._done or self._object_ended:
+                break
+            else:
+                self._pull()
+        return out.getvalue()
+
+    def _hand_out(self, out: io.BytesIO, count: int) -> None:
+        with memoryview(self._pending) as view, view[:count] as piece:
+            out.write(piece)
+            if self._hashes is not None:
+                self._hashes.update(piece)
+        del self._pending[:count]
+        self.stored_bytes += count
+        self.object_bytes += count
 
     @property
     def finished(self) -> bool:

@@ -17,7 +17,7 @@ class StreamHashes:
         self._whole = hashlib.sha256()
         self._object: hashlib._Hash | None = None  # None: in the first object, hashed by _whole
 
-    def update(self, data: bytes) -> None:
+    def update(self, data: bytes | memoryview) -> None:
         self._whole.update(data)
         if self._object is not None:
             self._object.update(data)

@@ -7,6 +7,7 @@ from strongbox.domain.partsize import (
     MAX_PARTS,
     MIB,
     MIN_PART_SIZE,
+    PART_SIZE,
     continuation_key,
     part_plan,
 )
@@ -53,6 +54,15 @@ def test_every_object_of_the_plan_fits_in_s3s_part_limit(
     # The cut leaves room for the compressor's last flush, and is not the whole object away.
     assert plan.object_bytes // 2 <= plan.cut_at < plan.object_bytes
     assert plan.memory_bytes == part_plan(None, concurrency=concurrency).memory_bytes
+
+
+def test_the_parts_in_memory_are_one_per_upload_thread_and_the_next_one() -> None:
+    # s3transfer holds at most `parts_in_memory` parts (uploading or waiting for a thread) and
+    # reads no further part until the one it read has a place among them.
+    for concurrency in (1, 2, 4):
+        plan = part_plan(None, concurrency=concurrency)
+        assert plan.parts_in_memory == concurrency
+        assert plan.memory_bytes == (concurrency + 1) * PART_SIZE
 
 
 def test_the_split_points_of_an_artifact() -> None:

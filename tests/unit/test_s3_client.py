@@ -8,6 +8,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+import botocore.session
 from botocore.awsrequest import AWSResponse
 
 from strongbox.storage.kind import OpenOptions
@@ -86,3 +87,27 @@ def test_a_changed_storage_gets_a_new_client(tmp_path: Path) -> None:
     assert moved._client is not before._client
     assert new_secret._client is not before._client
     assert new_secret._client is not moved._client
+
+
+def test_the_client_model_is_botocores_without_its_prose() -> None:
+    settings = S3Settings(
+        endpoint_url="http://s3.example.test:8333",
+        bucket="b",
+        region="us-east-1",
+        access_key_id="key",
+        secret_access_key="secret",
+    )
+    lean = make_client(settings, concurrency=1).meta.service_model
+    stock = botocore.session.Session().get_service_model("s3")
+    assert stock.documentation
+    assert lean.documentation == ""
+    assert lean.operation_names == stock.operation_names
+    for name in ("CreateMultipartUpload", "UploadPart", "ListMultipartUploads"):
+        lean_input = lean.operation_model(name).input_shape
+        stock_input = stock.operation_model(name).input_shape
+        assert list(lean_input.members) == list(stock_input.members)
+        assert lean_input.metadata == stock_input.metadata
+    # botocore reads every client context parameter's documentation key to resolve endpoints.
+    assert [p.name for p in lean.client_context_parameters] == [
+        p.name for p in stock.client_context_parameters
+    ]

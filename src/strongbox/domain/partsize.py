@@ -27,7 +27,7 @@ class PartPlan:
 
     >>> plan = part_plan(1024**4, concurrency=4)  # 1 TiB expected
     >>> plan.part_size // MIB, plan.memory_bytes // MIB, plan.expected_objects
-    (8, 48, 14)
+    (8, 40, 14)
     >>> plan.object_bytes // MIB, plan.cut_at // MIB  # about 78 GiB per object
     (80000, 79936)
     """
@@ -45,14 +45,18 @@ class PartPlan:
 
     @property
     def memory_bytes(self) -> int:
-        """The most part data held at once: the parts being uploaded, those waiting for an
-        upload thread (s3transfer's `max_in_memory_upload_chunks`) and the one being read."""
+        """The most part data held at once: the parts s3transfer holds (`parts_in_memory`) and
+        the next one, being read or, once read, waiting for a place among them (s3transfer
+        reads no further part until that one has a place; the stream hands each part out in
+        one copy, `pipeline.CompressingReader.read`)."""
         return self.part_size * (self.parts_in_memory + 1)
 
     @property
     def parts_in_memory(self) -> int:
-        """Parts s3transfer may hold read but not yet uploaded (its queue of waiting parts)."""
-        return self.concurrency + 1
+        """Parts s3transfer may hold read, uploading or waiting for an upload thread (its
+        `max_in_memory_upload_chunks`): one per thread. It reads the next part before it waits
+        for a place, so that part is ready when a thread frees one, and the threads stay busy."""
+        return self.concurrency
 
     @property
     def object_bytes(self) -> int:

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from strongbox.malloc_arenas import limit_malloc_arenas
+from strongbox.malloc_arenas import limit_malloc_arenas, map_large_blocks
 from strongbox.pipeline import dump_to_storage
 from strongbox.process import ToolProcess
 from strongbox.storage.light_open import open_light
@@ -108,6 +108,7 @@ class _Control:
 
 def main() -> int:
     limit_malloc_arenas()  # before any thread starts, as in the server
+    map_large_blocks()
     # Only messages go to the real stdout; anything else a library prints lands on stderr.
     report_out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)

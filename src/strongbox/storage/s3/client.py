@@ -13,6 +13,8 @@ import boto3
 from botocore.config import Config
 from urllib3.exceptions import InsecureRequestWarning
 
+from strongbox.storage.s3.lean_models import lean_botocore_session
+
 # Few attempts: a person waits on check(), and a backup that cannot reach its storage should fail
 # within seconds rather than minutes. "standard" retries throttling and 5xx with backoff.
 MAX_ATTEMPTS = 3
@@ -52,7 +54,7 @@ def make_client(settings: S3Settings, concurrency: int) -> Any:
         _silence_insecure_warning(settings.endpoint_url)
     # A session of its own: boto3's default session is shared and not safe to create
     # clients from in several threads at once.
-    session = boto3.session.Session()
+    session = boto3.session.Session(botocore_session=lean_botocore_session())
     return session.client(
         "s3",
         endpoint_url=settings.endpoint_url,
