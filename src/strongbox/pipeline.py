@@ -229,7 +229,10 @@ class CompressingReader:
             self.log_position = self._position_from_head(bytes(self._head))
 
     def _finish(self) -> None:
-        # The dump ended: it counts only if the tool says it succeeded.
+        # The dump ended: it counts only if the tool says it succeeded. One stopped because the
+        # job was canceled (the stream process stops it at once) ended by the cancel.
+        if self._cancel is not None and self._cancel.is_set():
+            raise CanceledError("the backup was canceled", CANCELED, ErrorKind.CONFLICT)
         self._tool.check()
         self._read_position()
         self._pending += self._compress.flush()

@@ -120,7 +120,7 @@ def runs_by_slot(replica: Replica) -> dict[str, list[dict[str, Any]]]:
     answer = replica.client.get("/api/v1/databases/prod/schedules/minutely/runs")
     assert answer.status_code == 200, answer.text
     by_slot: dict[str, list[dict[str, Any]]] = {}
-    for run in answer.json():
+    for run in answer.json()["items"]:
         by_slot.setdefault(run["slot_at"], []).append(run)
     return by_slot
 
@@ -189,7 +189,7 @@ def test_one_leader_takes_each_slot_once_and_a_standby_takes_over_after_kill_9(
     # but the slot whose backup the killed leader was running, if any.
     assert all(len(runs) == 1 for runs in by_slot.values()), by_slot
     assert set(before_kill) <= set(by_slot)
-    backups = standby.client.get("/api/v1/databases/prod/backups").json()
+    backups = standby.client.get("/api/v1/databases/prod/backups").json()["items"]
     scheduled = sorted(b["name"] for b in backups if b["trigger"] == "schedule:minutely")
     assert len(scheduled) == len(set(scheduled))
     for slot in [*before_kill, finished[0]]:
