@@ -198,6 +198,7 @@ def run(ctx: Context, restore_id: int, identities: Identities = None) -> None:
         {"name": row.new_instance["name"], "port": row.new_instance["port"]}
     )
     base, manifest, storage = trusted_base(ctx, row.database, row.backup)
+    held_identities.require(identities, restore_keys.recipients_of(manifest.artifacts))
     with ctx.catalog.session() as session:
         source = databases.get_row(session, row.database)
         username, source_databases = source.username, list(source.databases)

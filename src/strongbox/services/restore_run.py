@@ -30,6 +30,7 @@ from strongbox.services import (
     notify,
     physical_transfer,
     pitr_restores,
+    restore_keys,
     restores,
 )
 from strongbox.services.context import Context
@@ -96,6 +97,7 @@ def carry_out(ctx: Context, restore_id: int, cancel: threading.Event) -> bool:
             _end(ctx, restore_id, JobState.SUCCEEDED)
             return True
         prepared = restores.prepare(ctx, database, backup, target, database_map, overwrite)
+        held_identities.require(identities, restore_keys.recipients_of(prepared.manifest.artifacts))
         engine = restores.as_restoring(prepared.engine)
         summary = _Summary(ctx, restore_id, prepared.planned)
         root = scratch.prepare_root(ctx.settings.resolved_scratch_dir())
