@@ -231,9 +231,14 @@ class CompressingReader:
     def _finish(self) -> None:
         # The dump ended: it counts only if the tool says it succeeded. One stopped because the
         # job was canceled (the stream process stops it at once) ended by the cancel.
-        if self._cancel is not None and self._cancel.is_set():
-            raise CanceledError("the backup was canceled", CANCELED, ErrorKind.CONFLICT)
-        self._tool.check()
+        try:
+            self._tool.check()
+        except ToolFailedError as exc:
+            if self._cancel is not None and self._cancel.is_set():
+                raise CanceledError(
+                    f"the backup was canceled: {exc}", CANCELED, ErrorKind.CONFLICT
+                ) from exc
+            raise
         self._read_position()
         self._pending += self._compress.flush()
         self._done = True
