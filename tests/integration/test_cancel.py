@@ -4,8 +4,7 @@ as after a failure (a side database dropped, the existing target untouched)."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,24 +16,14 @@ from fixtures.postgres import PostgresServer
 from fixtures.seaweed import SeaweedServer
 from integration.bodies import folder_storage, mariadb_database, postgres_database, s3_storage
 from integration.seeds import seed_mariadb, seed_postgres
-from integration.test_lost_jobs import processes_running
 from integration.tool_wrappers import READS_NOTHING, pg_bin_with
+from integration.waiting import processes_running, wait_for
 from strongbox.domain.jobs import JobKind, JobRef
 from strongbox.jobs.runner import Runner
 
 pytestmark = pytest.mark.integration
 
 ADMIN = "token:admin"  # the canceled_by of the admin token the test server is started with
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 120) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"{what} did not happen"
-        time.sleep(0.2)
 
 
 def job(running: RunningServer, path: str) -> dict[str, Any]:

@@ -11,8 +11,7 @@ import secrets
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +20,8 @@ import pytest
 from fixtures.app import RunningServer, start_server, stop_server
 from fixtures.postgres import PostgresServer
 from integration.bodies import folder_storage, postgres_database
-from integration.test_lost_jobs import processes_running
 from integration.tool_wrappers import PAUSES, pg_bin_with
+from integration.waiting import processes_running, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -34,16 +33,6 @@ def broker_url() -> str:
     """The machine's Redis, on a database number of its own so that parallel runs do not share
     queues (the queue names are unique too)."""
     return f"redis://127.0.0.1:6379/{random.randint(1, 15)}"
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 120) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"{what} did not happen"
-        time.sleep(0.2)
 
 
 class Worker:

@@ -26,6 +26,7 @@ from fixtures.seaweed import SeaweedServer
 from integration.bodies import postgres_database, s3_storage
 from integration.seeds import seed_postgres
 from integration.tool_wrappers import PAUSES, pg_bin_with
+from integration.waiting import processes_running, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -84,32 +85,6 @@ class ServeProcess:
             self.process.terminate()
             self.process.wait(timeout=30)
         self.log.close()
-
-
-def wait_for(what: str, check: Any, timeout: float = 90) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"{what} did not happen"
-        time.sleep(0.2)
-
-
-def processes_running(marker: str) -> list[int]:
-    """Live processes whose command line holds `marker` (the test's own tool wrapper path)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
-        if marker in cmdline and "State:\tZ" not in status:
-            found.append(int(entry.name))
-    return found
 
 
 def end_processes(pids: list[int]) -> None:
