@@ -21,7 +21,7 @@ from fixtures.app import RunningServer, start_server, stop_server
 from fixtures.postgres import PostgresServer
 from integration.bodies import folder_storage, postgres_database
 from integration.tool_wrappers import PAUSES, pg_bin_with
-from integration.waiting import processes_running, wait_for
+from integration.waiting import files_under, processes_running, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -189,7 +189,7 @@ def test_a_worker_killed_during_a_backup_is_found_by_its_heartbeat(
         assert failed["error"].startswith("worker lost: last heartbeat at ")
         assert failed["heartbeat_at"] is not None
         # The server removes what the lost backup stored right after failing it.
-        wait_for("the lost backup's files removed", lambda: list(folder.rglob("*")) == [])
+        wait_for("the lost backup's files removed", lambda: files_under(folder) == [])
     finally:
         worker.close()
         for pid in processes_running(tool):  # the killed worker's orphaned tool

@@ -432,3 +432,15 @@ def test_folder_abort_incomplete_removes_what_a_crash_left(tmp_path: Path) -> No
     assert storage.abort_incomplete("prod/b1/app.pgdump.zst") == 1
     assert storage.delete_prefix("prod/") == 0
     assert list(tmp_path.iterdir()) == []
+
+
+def test_folder_listing_survives_objects_deleted_while_it_is_read(tmp_path: Path) -> None:
+    """A WAL upload drops the partial file it replaces while the gaps check lists the folder:
+    the listing must go on, without the deleted object, instead of failing (which hid gaps)."""
+    storage = FilesystemStorage(FilesystemSettings(str(tmp_path)))
+    for key in ("prod/wal/1", "prod/wal/2", "prod/wal/3.partial"):
+        storage.put_bytes(key, b"x")
+    listing = storage.list("prod/wal/")
+    first = next(listing)
+    storage.delete_prefix("prod/wal/3.partial")
+    assert [first.key] + [o.key for o in listing] == ["prod/wal/1", "prod/wal/2"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,3 +34,9 @@ def processes_running(marker: str) -> list[int]:
         if marker in cmdline and "State:\tZ" not in status:
             found.append(int(entry.name))
     return found
+
+
+def files_under(folder: Path) -> list[Path]:
+    """Files below `folder`, read safely while another process is removing them."""
+    # os.walk skips a folder that disappears mid-walk, where Path.rglob raises.
+    return [Path(root) / name for root, _dirs, names in os.walk(folder) for name in names]

@@ -120,19 +120,20 @@ def lock_guard(
     def guard(kill: Callable[[str], None], stop: threading.Event) -> None:
         while not stop.wait(LOCK_POLL_SECONDS):
             try:
-                reason = _stop_if_waited_too_long(conn, dbname, timeout_seconds)
+                reason = _stop_if_waited_too_long(conn, dbname, timeout_seconds, kill)
             except StrongboxError as exc:
                 # The dump itself reports a server that went away; the guard only watches.
                 log.warning("the lock guard of the dump of %s could not look: %s", dbname, exc)
                 continue
             if reason is not None:
-                kill(reason)
                 return
 
     return guard
 
 
-def _stop_if_waited_too_long(conn: ConnectionInfo, dbname: str, limit: int) -> str | None:
+def _stop_if_waited_too_long(
+    conn: ConnectionInfo, dbname: str, limit: int, kill: Callable[[str], None]
+) -> str | None:
     with connect(conn, 10.0) as db:
         sessions = fetch_all(
             db,
@@ -146,8 +147,12 @@ def _stop_if_waited_too_long(conn: ConnectionInfo, dbname: str, limit: int) -> s
                 continue
             if int(waited or 0) < limit:
                 return None
+            reason = _lock_reason(dbname, text, str(state), limit, sessions, int(session_id))
+            # The program is stopped with the reason first: killed on the server first, the
+            # dump would exit on its own with "lost connection" and that would be the reason.
+            kill(reason)
             fetch_all(db, f"KILL CONNECTION {int(session_id)}")
-            return _lock_reason(dbname, text, str(state), limit, sessions, int(session_id))
+            return reason
     return None
 
 

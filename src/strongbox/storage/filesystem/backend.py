@@ -136,7 +136,10 @@ class FilesystemStorage:
             found = sorted((key, path) for key, path in self._walk(prefix) if not _is_temp(path))
         for key, path in found:
             with _fs_errors("list", key):
-                size = path.stat().st_size
+                try:
+                    size = path.stat().st_size
+                except FileNotFoundError:
+                    continue  # deleted since the walk: a listing is a moment, as on S3
             yield ObjectInfo(key=key, size=size)
 
     def delete_prefix(self, prefix: str) -> int:
@@ -285,7 +288,10 @@ def _os_reason(exc: OSError) -> str:
 
 
 def _raise(exc: OSError) -> None:
-    raise exc
+    # A folder removed during the walk (its last object deleted meanwhile) holds nothing to
+    # list; any other error (permissions, I/O) is the caller's to report.
+    if not isinstance(exc, FileNotFoundError):
+        raise exc
 
 
 def _is_temp(path: Path) -> bool:
