@@ -32,7 +32,6 @@ import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -47,6 +46,7 @@ from fixtures.postgres import PostgresServer
 from strongbox.api.app import create_app
 from strongbox.catalog.models import Backup, Database, Schedule, Storage
 from strongbox.config import Settings
+from strongbox.domain.jobs import JobRef
 from strongbox.scheduler.loop import SchedulerLoop
 from strongbox.server import build_context
 from strongbox.services import auth, schedule_runs
@@ -79,15 +79,21 @@ class SimulatedClock:
 
 
 class RecordingExecutor:
-    """Records the hand-overs and runs nothing."""
+    """Records when each job was handed over (on the scheduler's clock) and runs nothing."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Any) -> None:
         self.handed = 0
+        self.handed_at: dict[int, datetime] = {}
+        self._clock = clock
         self._lock = threading.Lock()
 
-    def submit(self, job: Callable[[], None]) -> None:
+    def submit(self, job: JobRef) -> None:
+        at = self._clock.now()
         with self._lock:
             self.handed += 1
+            self.handed_at.setdefault(job.id, at)
+
+    submit_here = submit
 
 
 def cpu_seconds() -> float:
@@ -185,20 +191,27 @@ def finish_queued(ctx: Context) -> None:
         )
 
 
-def lateness_since(ctx: Context, start: datetime) -> tuple[list[float], int]:
-    """Seconds from each slot (at or after `start`) to its backup's creation, and the number of
-    (schedule, slot) pairs that got a backup."""
+def lateness_since(
+    ctx: Context, start: datetime, recorder: RecordingExecutor
+) -> tuple[list[float], int]:
+    """Seconds from each slot (at or after `start`) to the hand-over of its backup to the
+    executor, and the number of (schedule, slot) pairs that got a backup."""
     with ctx.catalog.engine.connect() as connection:
         rows = connection.execute(
             text(
-                "SELECT EXTRACT(EPOCH FROM b.created_at - r.slot_at) FROM schedule_runs r"
+                "SELECT b.id, r.slot_at FROM schedule_runs r"
                 " JOIN schedules s ON s.id = r.schedule_id"
                 " JOIN backups b ON b.database = s.database AND b.name = r.backup"
                 " WHERE r.slot_at >= :start"
             ),
             {"start": start},
         ).all()
-    return [float(row[0]) for row in rows], len(rows)
+    lateness = [
+        (recorder.handed_at[backup_id] - slot).total_seconds()
+        for backup_id, slot in rows
+        if backup_id in recorder.handed_at
+    ]
+    return lateness, len(rows)
 
 
 def run_counts(ctx: Context) -> dict[str, int]:
@@ -221,8 +234,8 @@ def simulated_day(ctx: Context, hours: float) -> None:
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(seconds=1)
     clock = SimulatedClock(start)
     ctx.clock = clock
-    recorder = RecordingExecutor()
-    ctx.executor = recorder
+    recorder = RecordingExecutor(clock)
+    ctx.executor = recorder  # type: ignore[assignment]
     loop = SchedulerLoop(
         clock,
         next_due=lambda now: schedule_runs.next_due(ctx, now),
@@ -237,7 +250,7 @@ def simulated_day(ctx: Context, hours: float) -> None:
         clock.skip(nap)
     cpu = cpu_seconds() - cpu0
     wall = time.monotonic() - wall0
-    lateness, slots = lateness_since(ctx, start)
+    lateness, slots = lateness_since(ctx, start, recorder)
     report_slots("simulated", lateness, slots, recorder.handed, hours)
     print(
         f"simulated: {steps} steps in {wall:.1f} s of wall time; this process's CPU "
@@ -250,8 +263,8 @@ def real_minutes(ctx: Context, minutes: float) -> None:
     from strongbox.clock import SystemClock
 
     ctx.clock = SystemClock()
-    recorder = RecordingExecutor()
-    ctx.executor = recorder
+    recorder = RecordingExecutor(ctx.clock)
+    ctx.executor = recorder  # type: ignore[assignment]
     start = datetime.now(UTC)
     with ctx.catalog.engine.begin() as connection:  # only slots from now on
         # The simulated day ran ahead of the wall clock: its runs would hide today's slots.
@@ -279,7 +292,7 @@ def real_minutes(ctx: Context, minutes: float) -> None:
     finishing.join()
     cpu = cpu_seconds() - cpu0
     hours = minutes / 60
-    lateness, slots = lateness_since(ctx, start)
+    lateness, slots = lateness_since(ctx, start, recorder)
     report_slots("real", lateness, slots, recorder.handed, hours)
     print(
         f"real: this process's CPU {cpu:.1f} s = {cpu / hours:.1f} CPU-s per hour "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -59,35 +60,41 @@ def outcome_of(status: int) -> str:
 
 def record(ctx: Context, entry: Record) -> None:
     with ctx.catalog.session() as session:
-        session.add(
-            AuditEntry(
-                at=ctx.clock.now(),
-                actor=entry.actor[:80],
-                token=entry.token,
-                role=entry.role,
-                action=entry.action[:255],
-                resource=entry.resource,
-                address=entry.address[:64],
-                status=entry.status,
-                outcome=outcome_of(entry.status),
-            )
-        )
+        session.add(AuditEntry(**entry_row(entry, ctx.clock.now())))
+
+
+def entry_row(entry: Record, at: datetime) -> dict[str, Any]:
+    """The catalog row of `entry`, written at `at`."""
+    return {
+        "at": at,
+        "actor": entry.actor[:80],
+        "token": entry.token,
+        "role": entry.role,
+        "action": entry.action[:255],
+        "resource": entry.resource,
+        "address": entry.address[:64],
+        "status": entry.status,
+        "outcome": outcome_of(entry.status),
+    }
 
 
 def record_scheduled_backup(ctx: Context, database: str, *, status: int) -> None:
     """A backup the scheduler started (202), or could not start: busy (409) or refused (422).
     Recorded as the same action as a backup asked for through the API, by `scheduler`."""
-    record(
-        ctx,
-        Record(
-            actor=SCHEDULER,
-            token=None,
-            role=None,
-            action="POST /api/v1/databases/{database}/backups",
-            resource=f"/api/v1/databases/{database}/backups",
-            address="local",
-            status=status,
-        ),
+    record(ctx, scheduled_backup(database, status=status))
+
+
+def scheduled_backup(database: str, *, status: int) -> Record:
+    """The entry of a backup the scheduler started or could not start (`record_scheduled_backup`;
+    `slot_batches` writes the started ones of a look together)."""
+    return Record(
+        actor=SCHEDULER,
+        token=None,
+        role=None,
+        action="POST /api/v1/databases/{database}/backups",
+        resource=f"/api/v1/databases/{database}/backups",
+        address="local",
+        status=status,
     )
 
 

@@ -21,11 +21,12 @@ from strongbox.domain.retention import RetainedBackup, choose_deletions
 from strongbox.domain.slots import next_runs, slots_between
 from strongbox.domain.states import JobState, RunState
 from strongbox.errors import StrongboxError
-from strongbox.services import audit, backups, notify
+from strongbox.services import audit, backups, notify, slot_batches
 from strongbox.services.busy import busy_with
 from strongbox.services.context import Context
 from strongbox.services.schedules import TRIGGER_PREFIX, trigger_of
 from strongbox.services.schemas import BackupCreate
+from strongbox.services.slot_batches import backup_name_for
 from strongbox.services.state_moves import move_run
 
 log = logging.getLogger(__name__)
@@ -41,11 +42,19 @@ WAITING_POLL = timedelta(seconds=2)
 
 def run_due(ctx: Context, now: datetime) -> None:
     """Start what is due at `now`: each enabled schedule's newest due slot (older ones since the
-    last look are `missed`), then runs that waited for a busy database."""
+    last look are `missed`), then runs that waited for a busy database. The common case goes in
+    bulk (`slot_batches`); the rest one by one, each saying what happened to it."""
+    due = []
     for schedule_id, cron, tz, baseline in _enabled_baselines(ctx):
         upcoming = _next_slot(cron, tz, baseline)
-        if upcoming is None or upcoming > now:
-            continue  # nothing due: most schedules at most looks, so this is kept cheap
+        if upcoming is not None and upcoming <= now:
+            due.append(schedule_id)  # nothing due for most schedules at most looks: kept cheap
+    try:
+        left = slot_batches.hand_over(ctx, due, now)
+    except Exception:  # the one-by-one way still starts what it can
+        log.exception("the bulk hand-over of %d due slots failed", len(due))
+        left = due
+    for schedule_id in left:
         try:
             _handle(ctx, schedule_id, now)
         except Exception:  # one broken schedule must not stop the others
@@ -127,16 +136,6 @@ def backup_finished(ctx: Context, database: str, backup: str, trigger: str, stat
             log.info("retention of schedule %s deleted backup %s/%s", schedule_name, database, name)
         except StrongboxError as exc:
             log.warning("retention could not delete backup %s/%s: %s", database, name, exc)
-
-
-def backup_name_for(schedule: str, slot: datetime) -> str:
-    """`{schedule}-{yyyymmdd-hhmm}`, from the slot's UTC time (local times repeat at fall-back).
-
-    >>> from datetime import UTC
-    >>> backup_name_for("nightly", datetime(2026, 11, 24, 2, 0, tzinfo=UTC))
-    'nightly-20261124-0200'
-    """
-    return f"{schedule}-{slot:%Y%m%d-%H%M}"
 
 
 def _handle(ctx: Context, schedule_id: int, now: datetime) -> None:

@@ -1,0 +1,263 @@
+"""Due slots handed over in bulk: the common case of a scheduler look, done for many schedules
+in one catalog transaction (their runs, their backups and the audit entries), then handed to the
+executor.
+
+The common case is a schedule whose newest slot is its only due one, within the catch-up window,
+whose database is free and whose logical backup can be queued as it stands. A look at a round
+hour finds a thousand of them at once; one at a time, seven short transactions each, the last
+was handed over a quarter of a minute late. Everything else goes the one-by-one way of
+`schedule_runs`, which records and says what happened to each: missed slots before the newest,
+a busy database, a physical backup (its prerequisites are checked on the server), a storage
+that is gone, a backup name that is taken, a second schedule of one database in the same look.
+
+Exactly once still rests on the catalog: the runs are inserted with their (schedule, slot)
+conflicts ignored, and only the schedules whose run this transaction inserted get a backup. Any
+other refusal of the catalog (another request queued a backup of one of the databases since the
+look) undoes the whole batch, and its schedules go the one-by-one way.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import func, insert, or_, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from strongbox.catalog.models import (
+    AuditEntry,
+    Backup,
+    Database,
+    Restore,
+    Schedule,
+    ScheduleRun,
+    Storage,
+)
+from strongbox.domain.jobs import JobKind, JobRef
+from strongbox.domain.slots import slots_between
+from strongbox.domain.states import ACTIVE_STATES, JobState, RunState
+from strongbox.services import audit
+from strongbox.services.context import Context
+from strongbox.services.schedules import trigger_of
+from strongbox.services.schemas import BackupCreate
+
+log = logging.getLogger(__name__)
+
+BATCH = 500  # schedules per transaction: well under SQLite's limit of bound parameters
+PHYSICAL = "physical"
+
+
+@dataclass(frozen=True)
+class DueSlot:
+    """A schedule whose newest slot is due, with what its backup needs."""
+
+    schedule_id: int
+    database: str
+    storage: str
+    backup: str  # the backup's name, from the schedule's name and the slot
+    method: str
+    trigger: str
+    slot: datetime
+    queue: str | None
+
+
+def hand_over(ctx: Context, schedule_ids: Sequence[int], now: datetime) -> list[int]:
+    """Start the newest due slot of each of `schedule_ids` that the common case covers, in
+    batches; answers the ids left for the one-by-one way, in the order given."""
+    left: list[int] = []
+    for start in range(0, len(schedule_ids), BATCH):
+        chunk = schedule_ids[start : start + BATCH]
+        try:
+            taken = _hand_over_batch(ctx, chunk, now)
+        except IntegrityError:
+            log.info("a batch of %d due slots met a concurrent change; one by one", len(chunk))
+            taken = set()
+        left += [schedule_id for schedule_id in chunk if schedule_id not in taken]
+    return left
+
+
+def _hand_over_batch(ctx: Context, schedule_ids: Sequence[int], now: datetime) -> set[int]:
+    """The ids whose slot this batch took: started here, or taken by another scheduler."""
+    with ctx.catalog.session() as session:
+        slots = _common_case(session, _due_slots(ctx, session, schedule_ids, now))
+        if not slots:
+            return set()
+        at = ctx.clock.now()
+        inserted = _insert_runs(session, slots, at)
+        mine = [slot for slot in slots if slot.schedule_id in inserted]
+        backup_ids = _insert_backups(session, mine, at)
+        _insert_audit(session, mine, at)
+    # After the commit: a job handed over before its row is visible would find nothing. A
+    # queued backup whose hand-over fails here is handed over again at the next start.
+    for slot in mine:
+        job = JobRef(JobKind.BACKUP, backup_ids[slot.database], slot.queue)
+        try:
+            ctx.executor.submit(job)
+        except Exception:
+            log.exception("could not hand over backup %s/%s", slot.database, slot.backup)
+    # The slots not inserted were taken by another scheduler: nothing is left to do for them.
+    return {slot.schedule_id for slot in slots}
+
+
+def _due_slots(
+    ctx: Context, session: Session, schedule_ids: Sequence[int], now: datetime
+) -> list[DueSlot]:
+    """The schedules whose newest slot is their only due one and within the catch-up window."""
+    newest = (
+        select(func.max(ScheduleRun.slot_at))
+        .where(ScheduleRun.schedule_id == Schedule.id)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(Schedule, newest, Database.worker_queue)
+        .outerjoin(Database, Database.name == Schedule.database)
+        .where(Schedule.id.in_(schedule_ids), Schedule.enabled.is_(True))
+    ).all()
+    found = []
+    for schedule, last, queue in rows:
+        baseline = max(schedule.slots_since, last) if last is not None else schedule.slots_since
+        due = slots_between(schedule.cron, schedule.timezone, baseline, now, limit=2)
+        if len(due) != 1 or now - due[0] > ctx.settings.catch_up_window:
+            continue  # missed slots to record, or too late to catch up
+        name = backup_name_for(schedule.name, due[0])
+        try:
+            BackupCreate.model_validate(
+                {"storage": schedule.storage, "name": name, "method": schedule.method}
+            )
+        except ValidationError:
+            continue  # the one-by-one way says what is wrong with it
+        found.append(
+            DueSlot(
+                schedule.id,
+                schedule.database,
+                schedule.storage,
+                name,
+                schedule.method,
+                trigger_of(schedule.name),
+                due[0],
+                queue,
+            )
+        )
+    return found
+
+
+def _common_case(session: Session, slots: list[DueSlot]) -> list[DueSlot]:
+    """The slots whose backup can be queued as it stands: logical, the storage there, the name
+    free, the database free and not wanted twice in this batch."""
+    if not slots:
+        return []
+    names = {slot.database for slot in slots}
+    busy = _busy_databases(session, names)
+    storages = set(
+        session.scalars(select(Storage.name).where(Storage.name.in_({s.storage for s in slots})))
+    )
+    taken = {
+        (database, name)
+        for database, name in session.execute(
+            select(Backup.database, Backup.name).where(
+                tuple_(Backup.database, Backup.name).in_([(s.database, s.backup) for s in slots])
+            )
+        )
+    }
+    chosen: list[DueSlot] = []
+    for slot in slots:
+        if (
+            slot.method == PHYSICAL
+            or slot.database in busy
+            or slot.storage not in storages
+            or (slot.database, slot.backup) in taken
+        ):
+            continue
+        busy.add(slot.database)  # a second schedule of it in this look goes one by one
+        chosen.append(slot)
+    return chosen
+
+
+def _busy_databases(session: Session, names: set[str]) -> set[str]:
+    """Which of `names` have a queued or running backup, or restore from or into them."""
+    backing_up = session.scalars(
+        select(Backup.database).where(Backup.database.in_(names), Backup.state.in_(ACTIVE_STATES))
+    ).all()
+    restoring = session.execute(
+        select(Restore.database, Restore.target).where(
+            or_(Restore.database.in_(names), Restore.target.in_(names)),
+            Restore.state.in_(ACTIVE_STATES),
+        )
+    ).all()
+    return names & ({*backing_up} | {name for pair in restoring for name in pair})
+
+
+def _insert_runs(session: Session, slots: list[DueSlot], at: datetime) -> set[int]:
+    """Insert each slot's run, started, naming its backup; answers the schedules whose run this
+    statement inserted (a run that exists was another scheduler's)."""
+    rows = [
+        {
+            "schedule_id": slot.schedule_id,
+            "slot_at": slot.slot,
+            "state": RunState.STARTED,
+            "reason": None,
+            "backup": slot.backup,
+            "created_at": at,
+        }
+        for slot in slots
+    ]
+    statement = (
+        _dialect_insert(session, ScheduleRun)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["schedule_id", "slot_at"])
+        .returning(ScheduleRun.schedule_id)
+    )
+    return set(session.scalars(statement))
+
+
+def _insert_backups(session: Session, slots: list[DueSlot], at: datetime) -> dict[str, int]:
+    """Insert the queued backups; answers each database's new backup id."""
+    if not slots:
+        return {}
+    rows = [
+        {
+            "name": slot.backup,
+            "database": slot.database,
+            "storage": slot.storage,
+            "method": slot.method,
+            "trigger": slot.trigger,
+            "state": JobState.QUEUED,
+            "created_at": at,
+            "progress_bytes": 0,
+            "artifacts": [],
+        }
+        for slot in slots
+    ]
+    inserted = session.execute(insert(Backup).returning(Backup.database, Backup.id), rows)
+    return dict(inserted.all())
+
+
+def _insert_audit(session: Session, slots: Iterable[DueSlot], at: datetime) -> None:
+    """The audit entries the one-by-one way writes for a started backup (`audit`)."""
+    rows: list[dict[str, Any]] = [
+        audit.entry_row(audit.scheduled_backup(slot.database, status=202), at) for slot in slots
+    ]
+    if rows:
+        session.execute(insert(AuditEntry), rows)
+
+
+def _dialect_insert(session: Session, model: type[ScheduleRun]) -> Any:
+    """An INSERT that can ignore conflicts, in the catalog's dialect (PostgreSQL or SQLite)."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+def backup_name_for(schedule: str, slot: datetime) -> str:
+    """`{schedule}-{yyyymmdd-hhmm}`, from the slot's UTC time (local times repeat at fall-back).
+
+    >>> from datetime import UTC
+    >>> backup_name_for("nightly", datetime(2026, 11, 24, 2, 0, tzinfo=UTC))
+    'nightly-20261124-0200'
+    """
+    return f"{schedule}-{slot:%Y%m%d-%H%M}"
