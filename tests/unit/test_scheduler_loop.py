@@ -38,3 +38,25 @@ def test_the_leader_runs_what_is_due_and_sleeps_until_the_next_slot() -> None:
     leading[0] = True  # it took the lead
     assert loop.step() == 30.0
     assert runs == [NOW]
+
+
+class SteppingClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self) -> None:
+        self.current = NOW
+
+    def now(self) -> datetime:
+        return self.current
+
+
+def test_the_nap_counts_from_the_end_of_the_look_so_a_long_look_does_not_make_the_next_late() -> (
+    None
+):
+    clock = SteppingClock()
+
+    def slow_look(_now: datetime) -> None:
+        clock.current += timedelta(seconds=2)  # a look over many schedules takes 2 s
+
+    loop = SchedulerLoop(clock, next_due=lambda now: NOW + timedelta(seconds=30), run_due=slow_look)
+    assert loop.step() == 28.0

@@ -64,7 +64,9 @@ class SchedulerLoop:
             return 5.0
         if due is None:
             return MAX_NAP_SECONDS
-        return max(0.0, min(MAX_NAP_SECONDS, (due - now).total_seconds()))
+        # From the clock after the look, not before it: a look over many schedules takes a
+        # while, and a nap counted from its start would wake that much after the next slot.
+        return max(0.0, min(MAX_NAP_SECONDS, (due - self._clock.now()).total_seconds()))
 
     def _loop(self) -> None:
         while not self._stop.is_set():
