@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from functools import lru_cache
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -26,7 +25,7 @@ from strongbox.services.busy import busy_with
 from strongbox.services.context import Context
 from strongbox.services.schedules import TRIGGER_PREFIX, trigger_of
 from strongbox.services.schemas import BackupCreate
-from strongbox.services.slot_batches import backup_name_for
+from strongbox.services.slot_batches import backup_name_for, next_slot
 from strongbox.services.state_moves import move_run
 
 log = logging.getLogger(__name__)
@@ -46,7 +45,7 @@ def run_due(ctx: Context, now: datetime) -> None:
     bulk (`slot_batches`); the rest one by one, each saying what happened to it."""
     due = []
     for schedule_id, cron, tz, baseline in _enabled_baselines(ctx):
-        upcoming = _next_slot(cron, tz, baseline)
+        upcoming = next_slot(cron, tz, baseline)
         if upcoming is not None and upcoming <= now:
             due.append(schedule_id)  # nothing due for most schedules at most looks: kept cheap
     try:
@@ -70,7 +69,7 @@ def next_due(ctx: Context, now: datetime) -> datetime | None:
             return now + WAITING_POLL
     candidates = []
     for _schedule_id, cron, tz, baseline in _enabled_baselines(ctx):
-        upcoming = _next_slot(cron, tz, baseline)
+        upcoming = next_slot(cron, tz, baseline)
         if upcoming is not None and upcoming <= now:
             # Due but not taken (its step failed): the next slot after now, as before.
             after_now = next_runs(cron, tz, now, 1)
@@ -100,14 +99,6 @@ def _enabled_baselines(ctx: Context) -> list[tuple[int, str, str, datetime]]:
         (schedule_id, cron, tz, max(since, last) if last is not None else since)
         for schedule_id, cron, tz, since, last in rows
     ]
-
-
-@lru_cache(maxsize=65_536)
-def _next_slot(cron: str, tz: str, after: datetime) -> datetime | None:
-    """The first slot strictly after `after`. Cached: between two slots of a schedule every
-    look asks the same question, and a cron walk costs far more than a dictionary look-up."""
-    upcoming = next_runs(cron, tz, after, 1)
-    return upcoming[0] if upcoming else None
 
 
 def backup_finished(ctx: Context, database: str, backup: str, trigger: str, state: str) -> None:

@@ -22,6 +22,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from pydantic import ValidationError
@@ -40,7 +41,7 @@ from strongbox.catalog.models import (
     Storage,
 )
 from strongbox.domain.jobs import JobKind, JobRef
-from strongbox.domain.slots import slots_between
+from strongbox.domain.slots import next_runs
 from strongbox.domain.states import ACTIVE_STATES, JobState, RunState
 from strongbox.services import audit
 from strongbox.services.context import Context
@@ -122,10 +123,13 @@ def _due_slots(
     found = []
     for schedule, last, queue in rows:
         baseline = max(schedule.slots_since, last) if last is not None else schedule.slots_since
-        due = slots_between(schedule.cron, schedule.timezone, baseline, now, limit=2)
-        if len(due) != 1 or now - due[0] > ctx.settings.catch_up_window:
-            continue  # missed slots to record, or too late to catch up
-        name = backup_name_for(schedule.name, due[0])
+        slot = next_slot(schedule.cron, schedule.timezone, baseline)
+        if slot is None or slot > now or now - slot > ctx.settings.catch_up_window:
+            continue  # not due (another scheduler took it), or too late to catch up
+        following = next_slot(schedule.cron, schedule.timezone, slot)
+        if following is not None and following <= now:
+            continue  # missed slots to record before the newest
+        name = backup_name_for(schedule.name, slot)
         try:
             BackupCreate.model_validate(
                 {"storage": schedule.storage, "name": name, "method": schedule.method}
@@ -140,7 +144,7 @@ def _due_slots(
                 name,
                 schedule.method,
                 trigger_of(schedule.name),
-                due[0],
+                slot,
                 queue,
             )
         )
@@ -251,6 +255,15 @@ def _dialect_insert(session: Session, model: type[ScheduleRun]) -> Any:
     """An INSERT that can ignore conflicts, in the catalog's dialect (PostgreSQL or SQLite)."""
     dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+@lru_cache(maxsize=65_536)
+def next_slot(cron: str, tz: str, after: datetime) -> datetime | None:
+    """The first slot strictly after `after`. Cached: between two slots of a schedule every
+    look asks the same question, and a cron walk costs far more than a dictionary look-up (the
+    answer for a slot is the next look's question once that slot is taken)."""
+    upcoming = next_runs(cron, tz, after, 1)
+    return upcoming[0] if upcoming else None
 
 
 def backup_name_for(schedule: str, slot: datetime) -> str:
