@@ -236,11 +236,8 @@ def simulated_day(ctx: Context, hours: float) -> None:
     ctx.clock = clock
     recorder = RecordingExecutor(clock)
     ctx.executor = recorder  # type: ignore[assignment]
-    loop = SchedulerLoop(
-        clock,
-        next_due=lambda now: schedule_runs.next_due(ctx, now),
-        run_due=lambda now: schedule_runs.run_due(ctx, now),
-    )
+    looks = schedule_runs.Looks(ctx)  # as `strongbox serve` wires them
+    loop = SchedulerLoop(clock, next_due=looks.next_due, run_due=looks.run_due)
     end = start + timedelta(hours=hours)
     cpu0, wall0, steps = cpu_seconds(), time.monotonic(), 0
     while clock.now() < end:
@@ -280,11 +277,8 @@ def real_minutes(ctx: Context, minutes: float) -> None:
         while not stop.wait(1.0):
             finish_queued(ctx)
 
-    loop = SchedulerLoop(
-        ctx.clock,
-        next_due=lambda now: schedule_runs.next_due(ctx, now),
-        run_due=lambda now: schedule_runs.run_due(ctx, now),
-    )
+    looks = schedule_runs.Looks(ctx)
+    loop = SchedulerLoop(ctx.clock, next_due=looks.next_due, run_due=looks.run_due)
     finishing = threading.Thread(target=finisher, daemon=True)
     cpu0 = cpu_seconds()
     finishing.start()

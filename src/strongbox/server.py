@@ -117,10 +117,11 @@ class Embedded:
                 listener()
 
         leadership = leadership_for(ctx.catalog, on_change=took_the_lead)
+        looks = schedule_runs.Looks(ctx)
         scheduler = SchedulerLoop(
             ctx.clock,
-            next_due=lambda now: schedule_runs.next_due(ctx, now),
-            run_due=lambda now: schedule_runs.run_due(ctx, now),
+            next_due=looks.next_due,
+            run_due=looks.run_due,
             leads=leadership.is_leader,
         )
         wake.append(scheduler.wake)

@@ -254,3 +254,35 @@ def test_what_the_bulk_way_leaves_alone_is_recorded_one_by_one(
     assert [state for state, _ in by_schedule[("db0003", "hourly")]] == ["started"]
     assert sorted(queued) == [f"db{i:04d}" for i in range(20) if i != 2]
     assert len(recorder.jobs) == 19
+
+
+def test_the_slots_a_look_expects_are_handed_over_before_every_schedule_is_scanned(
+    contexts: list[tuple[Context, RecordingExecutor]],
+) -> None:
+    (ctx, recorder), _ = contexts
+    seed(ctx, 50)
+    looks = schedule_runs.Looks(ctx)
+    before = LOOK - timedelta(minutes=10)
+    assert looks.next_due(before) == datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    seen = statements_during(ctx)
+    scans_at_first_hand_over: list[int] = []
+    submit = recorder.submit
+
+    def noting(job: JobRef) -> None:
+        if not scans_at_first_hand_over:
+            scans_at_first_hand_over.append(sum(1 for s in seen if _scans_every_schedule(s)))
+        submit(job)
+
+    recorder.submit = noting  # type: ignore[method-assign]
+
+    looks.run_due(LOOK)
+
+    assert scans_at_first_hand_over == [0]
+    assert sum(1 for s in seen if _scans_every_schedule(s)) == 1  # the scan still follows
+    assert len(recorder.jobs) == 50
+
+
+def _scans_every_schedule(statement: str) -> bool:
+    """The scheduler's scan: every enabled schedule with its newest slot, not a chosen few."""
+    flat = " ".join(statement.lower().split())
+    return "max(schedule_runs.slot_at)" in flat and "schedules.id in" not in flat

@@ -10,6 +10,7 @@ with a clock of their own. Exactly-once rests on the catalog's unique index on
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -64,19 +65,61 @@ def run_due(ctx: Context, now: datetime) -> None:
 def next_due(ctx: Context, now: datetime) -> datetime | None:
     """When the scheduler should look again: the earliest next slot of any enabled schedule (or
     shortly, while a run waits for its database)."""
+    return next_look(ctx, now).at
+
+
+@dataclass(frozen=True)
+class NextLook:
+    """When to look again, and the schedules whose slot falls due then."""
+
+    at: datetime | None
+    schedule_ids: tuple[int, ...] = ()
+
+
+def next_look(ctx: Context, now: datetime) -> NextLook:
+    """`next_due`, with the schedules due at that time."""
     with ctx.catalog.session() as session:
         if session.scalars(select(ScheduleRun.id).where(ScheduleRun.state == WAITING)).first():
-            return now + WAITING_POLL
-    candidates = []
-    for _schedule_id, cron, tz, baseline in _enabled_baselines(ctx):
+            return NextLook(now + WAITING_POLL)
+    earliest: datetime | None = None
+    expected: list[int] = []
+    for schedule_id, cron, tz, baseline in _enabled_baselines(ctx):
         upcoming = next_slot(cron, tz, baseline)
         if upcoming is not None and upcoming <= now:
             # Due but not taken (its step failed): the next slot after now, as before.
             after_now = next_runs(cron, tz, now, 1)
             upcoming = after_now[0] if after_now else None
-        if upcoming is not None:
-            candidates.append(upcoming)
-    return min(candidates, default=None)
+        if upcoming is None or (earliest is not None and upcoming > earliest):
+            continue
+        if earliest is None or upcoming < earliest:
+            earliest, expected = upcoming, []
+        expected.append(schedule_id)
+    return NextLook(earliest, tuple(expected))
+
+
+class Looks:
+    """The scheduler loop's two steps with a look-ahead: the previous look's `next_look` names
+    the schedules due at the wake, and they are handed over first, before the scan of every
+    enabled schedule (which takes a while with thousands of them, and would make each slot that
+    much late). The scan follows and finds anything else due; the bulk hand-over reads each
+    schedule from the catalog again, so a schedule changed in between is no risk."""
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+        self._expected = NextLook(None)
+
+    def run_due(self, now: datetime) -> None:
+        expected, self._expected = self._expected, NextLook(None)
+        if expected.at is not None and expected.at <= now and expected.schedule_ids:
+            try:
+                slot_batches.hand_over(self._ctx, expected.schedule_ids, now)
+            except Exception:  # the scan below starts them
+                log.exception("the hand-over of the expected slots failed")
+        run_due(self._ctx, now)
+
+    def next_due(self, now: datetime) -> datetime | None:
+        self._expected = next_look(self._ctx, now)
+        return self._expected.at
 
 
 def _enabled_baselines(ctx: Context) -> list[tuple[int, str, str, datetime]]:
