@@ -9,7 +9,7 @@ from strongbox.domain.manifest_checks import BASE, DATABASE, GLOBALS, SUFFIX_OF_
 from strongbox.engines.kind import EngineOptions
 from strongbox.engines.registry import ENGINE_NAMES, KINDS, artifact_formats, kind_of
 from strongbox.errors import StrongboxError
-from strongbox.services.restores import parallel_jobs_for
+from strongbox.services.restore_inputs import parallel_jobs_for
 from strongbox.services.schemas import DatabaseCreate
 
 

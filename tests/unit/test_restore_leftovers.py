@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from strongbox.domain.side_names import MAX_NAME_BYTES, side_names
-from strongbox.services.restores import interrupted_state
+from strongbox.services.restore_rows import interrupted_state
 
 
 def test_a_side_database_being_filled_is_named_and_the_target_said_unchanged() -> None:

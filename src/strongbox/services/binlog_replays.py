@@ -36,7 +36,7 @@ from strongbox.services.context import Context
 from strongbox.storage.base import BackupStorage
 
 if TYPE_CHECKING:
-    from strongbox.services.restores import Prepared
+    from strongbox.services.restore_inputs import Prepared
 
 BAD_BINLOG = "binlog-fetch-failed"
 REPLAY_FAILED = "binlog-replay-failed"

@@ -30,7 +30,7 @@ from strongbox.services.pitr_restores import PitrChoice
 from strongbox.services.schemas.restores import PointInTime, PointInTimePlanOut, RestorePlanOut
 
 if TYPE_CHECKING:
-    from strongbox.services.restores import Prepared
+    from strongbox.services.restore_inputs import Prepared
 
 TARGET_UNREACHABLE = "pitr-target-unreachable"
 

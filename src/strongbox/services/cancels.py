@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from strongbox.catalog.models import Backup, Restore
 from strongbox.domain.states import JobState
 from strongbox.errors import IllegalStateMove, conflict
-from strongbox.services import backups, databases, restores
+from strongbox.services import backups, databases, restore_rows
 from strongbox.services.auth import Principal
 from strongbox.services.context import Context
 from strongbox.services.schemas import BackupOut, RestoreOut
@@ -31,13 +31,13 @@ def cancel_backup(ctx: Context, principal: Principal, database: str, name: str) 
 
 def cancel_restore(ctx: Context, principal: Principal, database: str, name: str) -> RestoreOut:
     """Cancel the queued or running restore `name`; 409 when it has already ended."""
-    restores.get(ctx, database, name)  # 404 for an unknown database or restore
+    restore_rows.get(ctx, database, name)  # 404 for an unknown database or restore
     with ctx.catalog.session() as session:
-        row = restores.find(session, database, name)
+        row = restore_rows.find(session, database, name)
         assert row is not None
         row_id = row.id
     _cancel(ctx, Restore, move_restore, row_id, principal.actor, f"restore '{name}'")
-    return restores.get(ctx, database, name)
+    return restore_rows.get(ctx, database, name)
 
 
 def _cancel(

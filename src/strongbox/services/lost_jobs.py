@@ -18,7 +18,7 @@ from strongbox.catalog.models import Backup, Restore
 from strongbox.domain.jobs import is_lost, lost_before, lost_reason
 from strongbox.domain.states import JobState
 from strongbox.errors import IllegalStateMove
-from strongbox.services import backups, notify, restores
+from strongbox.services import backups, notify, restore_rows
 from strongbox.services.context import Context
 from strongbox.services.state_moves import move_backup, move_restore
 
@@ -90,7 +90,7 @@ def _fail_restores(ctx: Context, cutoff: datetime, now: datetime) -> list[str]:
     for restore_id, database, name, beat, started, target, summary in rows:
         if not is_lost(beat, started, now, ctx.settings.job_lost_after):
             continue
-        reason = f"{lost_reason(beat)}; {restores.interrupted_state(target, summary)}"
+        reason = f"{lost_reason(beat)}; {restore_rows.interrupted_state(target, summary)}"
         try:
             with ctx.catalog.session() as session:
                 move_restore(

@@ -25,8 +25,9 @@ from strongbox.services import (
     managed_instances,
     physical_transfer,
     pitr_restores,
+    restore_inputs,
     restore_keys,
-    restores,
+    restore_rows,
     storages,
 )
 from strongbox.services.busy import refuse_if_busy
@@ -146,7 +147,7 @@ def queue(
     now = ctx.clock.now()
     name = body.name or default_name("restore", now)
     with ctx.catalog.session() as session:
-        if restores.find(session, database, name) is not None:
+        if restore_rows.find(session, database, name) is not None:
             raise conflict(
                 f"database '{database}' already has a restore named '{name}'", "name-taken"
             )
@@ -171,7 +172,7 @@ def queue(
         session.add(row)
         session.flush()
         restore_id = row.id
-        out = restores.to_out(row)
+        out = restore_rows.to_out(row)
     held_identities.enqueue(ctx, restore_id, database, identities)
     return out
 
@@ -282,7 +283,7 @@ def register_instance(
     engine = databases.engine_of(ctx, "postgresql")
     timeout = ctx.settings.check_timeout_seconds
     names = source_databases or engine.list_databases(conn, timeout)
-    restoring = restores.as_restoring(engine)
+    restoring = restore_inputs.as_restoring(engine)
     summary = []
     for name in names:
         entry: dict[str, Any] = {"source": name, "target": name, "action": "create"}
@@ -307,7 +308,7 @@ def trusted_base(
         backup = backups.get_row(session, database, backup_name)
         session.expunge(backup)
     storage, prefix = storages.open_by_name(ctx, backup.storage)
-    manifest = restores.trusted_manifest(ctx, backup, storage, prefix)
+    manifest = restore_inputs.trusted_manifest(ctx, backup, storage, prefix)
     return physical_transfer.base_of(manifest), manifest, storage
 
 

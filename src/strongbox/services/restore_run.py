@@ -30,14 +30,14 @@ from strongbox.services import (
     notify,
     physical_transfer,
     pitr_restores,
+    restore_inputs,
     restore_keys,
-    restores,
 )
 from strongbox.services.context import Context
 from strongbox.services.instance_build import PitrRecovery
 from strongbox.services.job_logs import logged
+from strongbox.services.restore_inputs import Prepared
 from strongbox.services.restore_steps import ArtifactSource, StoredArtifacts, TargetRestorer
-from strongbox.services.restores import Prepared
 from strongbox.services.state_moves import move_restore
 from strongbox.storage.base import BackupStorage
 
@@ -96,9 +96,9 @@ def carry_out(ctx: Context, restore_id: int, cancel: threading.Event) -> bool:
             _stop_if_canceled(cancel)
             _end(ctx, restore_id, JobState.SUCCEEDED)
             return True
-        prepared = restores.prepare(ctx, database, backup, target, database_map, overwrite)
+        prepared = restore_inputs.prepare(ctx, database, backup, target, database_map, overwrite)
         held_identities.require(identities, restore_keys.recipients_of(prepared.manifest.artifacts))
-        engine = restores.as_restoring(prepared.engine)
+        engine = restore_inputs.as_restoring(prepared.engine)
         summary = _Summary(ctx, restore_id, prepared.planned)
         root = scratch.prepare_root(ctx.settings.resolved_scratch_dir())
         with (
@@ -122,7 +122,9 @@ def carry_out(ctx: Context, restore_id: int, cancel: threading.Event) -> bool:
                 source,
                 engine,
                 prepared.target_conn,
-                parallel_jobs=restores.parallel_jobs_for(prepared.manifest.engine, requested_jobs),
+                parallel_jobs=restore_inputs.parallel_jobs_for(
+                    prepared.manifest.engine, requested_jobs
+                ),
                 folder=folder,
                 progress=_Progress(ctx, restore_id),
                 after_fill=replay.apply if replay is not None else None,
@@ -137,7 +139,7 @@ def carry_out(ctx: Context, restore_id: int, cancel: threading.Event) -> bool:
                     ctx,
                     restorer,
                     prepared.storage,
-                    restores.globals_of(prepared.manifest),
+                    restore_inputs.globals_of(prepared.manifest),
                     identities,
                 )
             for index, item in enumerate(planned):
@@ -237,7 +239,7 @@ class _Summary:
 
 
 # Facts that only matter while they are true: a database being written in place, a side
-# database or the old content that exists (read by `restores.interrupted_state`).
+# database or the old content that exists (read by `restore_rows.interrupted_state`).
 _TRANSIENT = ("writing", "side_database", "previous_database")
 
 

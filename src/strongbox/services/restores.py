@@ -1,9 +1,7 @@
-"""Plan, start, list and show restores; mark restores a stopped server left behind."""
+"""Check, plan and queue restores (into registered databases; into a new instance through
+`new_instances`). What they work from is `restore_inputs`; their rows, `restore_rows`."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,35 +12,28 @@ from strongbox.domain.backup_methods import (
     PHYSICAL_NOT_RESTORABLE,
     physical_restore_refused,
 )
-from strongbox.domain.keys import manifest_key
-from strongbox.domain.manifest import Manifest, ManifestArtifact
+from strongbox.domain.manifest import ManifestArtifact
 from strongbox.domain.names import default_name
 from strongbox.domain.restore_plan import (
     CREATE,
     FILL,
     OVERWRITE,
     PlannedDatabase,
-    plan_databases,
-    target_names,
 )
 from strongbox.domain.roles import Role
-from strongbox.domain.states import JobState, duration_seconds
-from strongbox.engines.base import ConnectionInfo, Engine, RestoringEngine, SwappingEngine
-from strongbox.engines.registry import KINDS
-from strongbox.errors import StrongboxError, conflict, invalid, not_found
+from strongbox.domain.states import JobState
+from strongbox.engines.base import SwappingEngine
+from strongbox.errors import StrongboxError, conflict, invalid
 from strongbox.services import (
     access,
-    backups,
     binlog_restores,
     databases,
     held_identities,
     hints,
-    physical_transfer,
+    new_instances,
     pitr_restores,
     restore_keys,
     restore_steps,
-    storages,
-    stored_manifests,
 )
 from strongbox.services.auth import Principal
 from strongbox.services.binlog_restores import BinlogChoice
@@ -50,32 +41,22 @@ from strongbox.services.busy import refuse_if_busy
 from strongbox.services.context import Context
 from strongbox.services.instance_build import instance_folder
 from strongbox.services.managed_instances import TRANSFER_PREFIX
-from strongbox.services.paging import Page, PageRequest, fetch
+from strongbox.services.restore_inputs import (
+    Prepared,
+    as_restoring,
+    globals_of,
+    parallel_jobs_for,
+    prepare,
+)
+from strongbox.services.restore_rows import find, to_out
 from strongbox.services.schemas import (
     PlannedArtifact,
     RestoreCreate,
-    RestoredDatabase,
     RestoreOut,
     RestorePlanOut,
 )
-from strongbox.services.schemas.restores import NewInstanceOut, PointInTimeOut
-from strongbox.storage.base import BackupStorage
 
 TEMP_FILE_PLACEHOLDER = "<decompressed artifact in a temporary file>"
-
-
-@dataclass
-class Prepared:
-    """Everything a restore needs, read from the catalog, the storage and the target server."""
-
-    manifest: Manifest
-    storage: BackupStorage
-    target_conn: ConnectionInfo
-    engine: Engine
-    planned: list[PlannedDatabase]
-    # A physical backup's base, recovered into a temporary instance whose databases are dumped
-    # (see `physical_transfer`); None for a logical backup.
-    base: ManifestArtifact | None = None
 
 
 def create(
@@ -99,8 +80,6 @@ def create(
         choice = binlog_restores.choose_any(ctx, database, body.point_in_time, body.backup)
         body = body.model_copy(update={"backup": choice.base})
     if body.new_instance is not None:
-        from strongbox.services import new_instances  # it plans with this module's helpers
-
         wal_choice = binlog_restores.refuse_new_instance(choice)
         with ctx.catalog.session() as session:
             backup = _restorable_backup(session, database, body)
@@ -155,101 +134,6 @@ def create(
         out = to_out(row)
     held_identities.enqueue(ctx, restore_id, database, identities)
     return out
-
-
-def prepare(
-    ctx: Context,
-    database: str,
-    backup_name: str,
-    target: str,
-    database_map: dict[str, str],
-    overwrite: bool,
-) -> Prepared:
-    """Read the backup's manifest and the target databases' states, and plan. Raises the
-    refusals a person must see before anything is touched."""
-    with ctx.catalog.session() as session:
-        backup = backups.get_row(session, database, backup_name)
-        storage_name = backup.storage
-        target_row = databases.get_row(session, target)
-        target_conn = databases.connection_of(ctx, target_row)
-        engine = databases.engine_of(ctx, target_row.engine)
-        target_engine = target_row.engine
-    try:
-        storage, prefix = storages.open_by_name(ctx, storage_name)
-    except StrongboxError as exc:
-        raise invalid(
-            f"the storage '{storage_name}' of backup '{backup_name}' is no longer registered: "
-            "register it again under that name to restore from it",
-            "storage-not-found",
-            field_name="body.backup",
-        ) from exc
-    manifest = trusted_manifest(ctx, backup, storage, prefix)
-    base = None
-    if manifest.method == PHYSICAL:
-        base = physical_transfer.base_of(manifest)
-        with ctx.catalog.session() as session:
-            registered = list(databases.get_row(session, database).databases)
-        manifest = physical_transfer.planning_manifest(manifest, list(database_map) or registered)
-    if manifest.engine != target_engine:
-        raise invalid(
-            f"backup '{backup_name}' is a {manifest.engine} backup and '{target}' is a "
-            f"{target_engine} database: restore into a {manifest.engine} database",
-            "engine-mismatch",
-            field_name="body.target",
-        )
-    timeout = ctx.settings.check_timeout_seconds
-    restoring = as_restoring(engine)
-    states = {
-        name: restoring.database_state(target_conn, name, timeout)
-        for name in target_names(manifest, database_map)
-    }
-    planned = plan_databases(manifest, database_map, states, overwrite=overwrite)
-    return Prepared(manifest, storage, target_conn, engine, planned, base)
-
-
-def trusted_manifest(
-    ctx: Context, backup: Backup, storage: BackupStorage, storage_prefix: str
-) -> Manifest:
-    """The manifest a restore plans with: the artifacts (keys, names, sizes, SHA-256, formats)
-    and the engine come from the catalog's record; the manifest in the storage must keep the
-    layout's rules and agree with that record, or the restore is refused. Only descriptive
-    fields the catalog does not keep (tool versions, compression) come from the storage."""
-    recorded = stored_manifests.recorded_artifacts(backup, storage_prefix)
-    key = manifest_key(storage_prefix, backup.database, backup.name)
-    stored = stored_manifests.read_checked(
-        storage,
-        key,
-        storage_prefix=storage_prefix,
-        database=backup.database,
-        backup=backup.name,
-        now=ctx.clock.now(),
-    )
-    stored_manifests.require_agreement(key, backup, recorded, stored)
-    return stored.model_copy(
-        update={
-            "database": backup.database,
-            "backup": backup.name,
-            "engine": backup.engine,
-            "artifacts": recorded,
-        }
-    )
-
-
-def as_restoring(engine: Engine) -> RestoringEngine:
-    if not isinstance(engine, RestoringEngine):
-        raise invalid(f"the {engine.name} engine cannot restore", "restore-unsupported")
-    return engine
-
-
-def parallel_jobs_for(engine_name: str, requested: int) -> int:
-    """How many restore processes run at once: `requested` where the engine kind restores in
-    parallel (from a local file), else 1."""
-    kind = KINDS.get(engine_name)
-    return requested if kind is not None and kind.parallel_restore else 1
-
-
-def globals_of(manifest: Manifest) -> ManifestArtifact | None:
-    return next((a for a in manifest.artifacts if a.kind == "globals"), None)
 
 
 def plan_out(prepared: Prepared, body: RestoreCreate, target: str) -> RestorePlanOut:
@@ -312,75 +196,6 @@ def _with_point_in_time(
     )
 
 
-def list_for(ctx: Context, database: str) -> list[RestoreOut]:
-    with ctx.catalog.session() as session:
-        databases.get_row(session, database)
-        rows = session.scalars(
-            select(Restore)
-            .where(Restore.database == database)
-            .order_by(Restore.created_at.desc(), Restore.id.desc())
-        )
-        return [to_out(r) for r in rows]
-
-
-def page_for(ctx: Context, database: str, request: PageRequest) -> Page[RestoreOut]:
-    """The database's restores, newest first, a page at a time."""
-    with ctx.catalog.session() as session:
-        databases.get_row(session, database)
-        statement = select(Restore).where(Restore.database == database)
-        rows, after = fetch(session, statement, Restore.created_at, Restore.id, request)
-        return Page[RestoreOut](items=[to_out(r) for r in rows], next=after)
-
-
-def get(ctx: Context, database: str, name: str) -> RestoreOut:
-    with ctx.catalog.session() as session:
-        databases.get_row(session, database)
-        row = find(session, database, name)
-        if row is None:
-            raise not_found(
-                f"database '{database}' has no restore named '{name}': "
-                f"{hints.list_restores(database)}",
-                "restore-not-found",
-            )
-        return to_out(row)
-
-
-def interrupted_state(server: str, summary: list[dict[str, Any]]) -> str:
-    """What a restore cut by a stop left on the registered database `server`, from the facts
-    its summary recorded as it went: databases that may be incomplete (created or written in
-    place, marked `writing`), and side or old copies of an overwrite beside its target, to drop
-    by hand (the rename that swaps them is one transaction, so the target is either the old or
-    the new one).
-
-    >>> interrupted_state("prod", [{"target": "app", "action": "overwrite",
-    ...     "side_database": "app__sbx_1a2b3c"}])
-    "on 'prod': app was not changed, but its unfinished copy app__sbx_1a2b3c may be left: drop it"
-    """
-    facts = []
-    for entry in summary:
-        target = entry["target"]
-        side, aside = entry.get("side_database"), entry.get("previous_database")
-        if side and aside:
-            facts.append(
-                f"the restore stopped while swapping {target}: either {side} (an unfinished "
-                f"copy; {target} was not changed) or {aside} (its old content; {target} was "
-                "restored) may be left, whichever exists: drop it"
-            )
-        elif entry.get("side_database"):
-            facts.append(
-                f"{target} was not changed, but its unfinished copy {entry['side_database']} "
-                "may be left: drop it"
-            )
-        elif entry.get("previous_database"):
-            facts.append(
-                f"{target} was restored; its old content may be left as "
-                f"{entry['previous_database']}: drop it"
-            )
-        elif entry.get("writing"):
-            facts.append(f"{target} may be incomplete")
-    return f"on '{server}': " + ("; ".join(facts) if facts else "no database was being written")
-
-
 def _check_request(session: Session, database: str, target: str, body: RestoreCreate) -> None:
     backup = _restorable_backup(session, database, body)
     if backup.method == PHYSICAL and body.restore_globals:
@@ -420,12 +235,6 @@ def _restorable_backup(session: Session, database: str, body: RestoreCreate) -> 
     return backup
 
 
-def find(session: Session, database: str, name: str) -> Restore | None:
-    return session.scalars(
-        select(Restore).where(Restore.database == database, Restore.name == name)
-    ).first()
-
-
 def _action_step(item: PlannedDatabase, swaps: bool) -> str:
     if item.action == OVERWRITE and swaps:
         return (
@@ -459,38 +268,4 @@ def _planned_artifact(
         target=target,
         action=action,
         verify_before_writing=verify_first,
-    )
-
-
-def to_out(row: Restore) -> RestoreOut:
-    duration = duration_seconds(row.started_at, row.finished_at)
-    return RestoreOut(
-        name=row.name,
-        database=row.database,
-        backup=row.backup,
-        target=row.target,
-        database_map=dict(row.database_map),
-        overwrite=row.overwrite,
-        restore_globals=row.restore_globals,
-        jobs=row.parallel_jobs,
-        exact_counts=row.exact_counts,
-        state=row.state,
-        error=row.error,
-        claimed_by=row.claimed_by,
-        heartbeat_at=row.heartbeat_at,
-        canceled_by=row.canceled_by,
-        canceled_at=row.cancel_requested_at,
-        created_at=row.created_at,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-        duration_seconds=duration,
-        restored_bytes=row.restored_bytes,
-        expected_bytes=row.expected_bytes,
-        summary=[RestoredDatabase(**s) for s in row.summary],
-        new_instance=(
-            NewInstanceOut.model_validate(row.new_instance) if row.new_instance else None
-        ),
-        point_in_time=(
-            PointInTimeOut.model_validate(row.point_in_time) if row.point_in_time else None
-        ),
     )

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from strongbox.errors import StrongboxError
-from strongbox.services import backups, databases, restores, schedules, storages
+from strongbox.services import backups, databases, restore_rows, schedules, storages
 from strongbox.services.schemas import BackupOut
 from strongbox.web import chart, forms, load_chart
 from strongbox.web.render import context_of, render
@@ -97,6 +97,6 @@ def database_page(request: Request, session: Session, name: str, tab: str = "bac
         load_chart=load_chart.build(
             measured.source_load.model_dump() if measured and measured.source_load else None
         ),
-        has_restores=bool(restores.list_for(ctx, name)),
+        has_restores=bool(restore_rows.list_for(ctx, name)),
         storage_count=len(storages.list_all(ctx)),
     )

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from strongbox.domain.states import ACTIVE_STATES
 from strongbox.errors import StrongboxError
-from strongbox.services import backups, cancels, databases, pitr, restores
+from strongbox.services import backups, cancels, databases, pitr, restore_rows, restores
 from strongbox.services.context import Context
 from strongbox.services.schemas import RestorePlanOut
 from strongbox.web import forms
@@ -32,7 +32,7 @@ def sources_of(ctx: Context, database: str, backup: str) -> list[str]:
 
 @router.get("/partials/restores", response_class=HTMLResponse)
 def restores_table(request: Request, session: Session, database: str) -> Response:
-    found = restores.list_for(context_of(request), database)
+    found = restore_rows.list_for(context_of(request), database)
     active = any(r.state in ACTIVE_STATES for r in found)
     return render(
         request,

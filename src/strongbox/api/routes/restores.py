@@ -4,7 +4,7 @@ from fastapi import APIRouter, Response, status
 
 from strongbox.api.deps import Caller, Ctx, NameInPath
 from strongbox.api.paging import PageQuery
-from strongbox.services import cancels, restores
+from strongbox.services import cancels, restore_rows, restores
 from strongbox.services.paging import Page
 from strongbox.services.schemas import RestoreCreate, RestoreOut, RestorePlanOut
 
@@ -36,12 +36,12 @@ def create_restore(
 @router.get("")
 def list_restores(ctx: Ctx, database: NameInPath, page: PageQuery) -> Page[RestoreOut]:
     """Restores of the database's backups, newest first, a page at a time."""
-    return restores.page_for(ctx, database, page)
+    return restore_rows.page_for(ctx, database, page)
 
 
 @router.get("/{name}")
 def get_restore(ctx: Ctx, database: NameInPath, name: NameInPath) -> RestoreOut:
-    return restores.get(ctx, database, name)
+    return restore_rows.get(ctx, database, name)
 
 
 @router.post("/{name}/cancel", status_code=status.HTTP_202_ACCEPTED)
