@@ -105,6 +105,19 @@ def backup_of(running: RunningServer, database: str, name: str) -> dict[str, Any
     return body
 
 
+def workers_listed(running: RunningServer) -> list[dict[str, Any]]:
+    answer = running.client.get("/api/v1/workers")
+    answer.raise_for_status()
+    items: list[dict[str, Any]] = answer.json()["items"]
+    return items
+
+
+def listed_worker(running: RunningServer, worker: Worker) -> dict[str, Any] | None:
+    """The row of `worker` in GET /api/v1/workers, None when it is not there."""
+    found = [w for w in workers_listed(running) if worker.owner_part in w["name"]]
+    return found[0] if found else None
+
+
 def test_workers_run_the_servers_backups_and_a_pinned_database_only_on_its_queue(
     tmp_path: Path,
     pg_server: PostgresServer,
@@ -152,6 +165,13 @@ def test_workers_run_the_servers_backups_and_a_pinned_database_only_on_its_queue
         done = running.wait_for_backup("pinned", "b2")
         assert done["state"] == "succeeded", done
         assert general.owner_part in done["claimed_by"]
+        # Both workers and the server beat; a worker that stops cleanly leaves the list.
+        seen = listed_worker(running, near)
+        assert seen is not None
+        assert (seen["kind"], seen["queues"], seen["lost"]) == ("worker", [queue], False)
+        assert [w["kind"] for w in workers_listed(running)].count("serve") == 1
+        near.close()
+        assert listed_worker(running, near) is None
     finally:
         general.close()
         if near is not None:
@@ -180,6 +200,9 @@ def test_a_worker_killed_during_a_backup_is_found_by_its_heartbeat(
             "/api/v1/databases/far/backups", json={"storage": "disk", "name": "cut"}
         ).raise_for_status()
         wait_for("the dump running", lambda: backup_of(running, "far", "cut")["progress_bytes"])
+        alive = listed_worker(running, worker)
+        assert alive is not None
+        assert alive["queues"] == [queue]
         worker.kill()
         failed = wait_for(
             "the lost backup failing",
@@ -190,6 +213,19 @@ def test_a_worker_killed_during_a_backup_is_found_by_its_heartbeat(
         assert failed["heartbeat_at"] is not None
         # The server removes what the lost backup stored right after failing it.
         wait_for("the lost backup's files removed", lambda: files_under(folder) == [])
+        # The killed worker never left: it stays listed, lost, its heartbeat ageing.
+        lost = wait_for(
+            "the worker lost", lambda: (w := listed_worker(running, worker))["lost"] and w
+        )
+        later = wait_for(
+            "its heartbeat older",
+            lambda: (
+                (w := listed_worker(running, worker))["heartbeat_age_seconds"]
+                > lost["heartbeat_age_seconds"]
+                and w
+            ),
+        )
+        assert later["heartbeat_at"] == lost["heartbeat_at"]
     finally:
         worker.close()
         for pid in processes_running(tool):  # the killed worker's orphaned tool
