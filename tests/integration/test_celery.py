@@ -1,6 +1,7 @@
 """Celery as the executor, on the machine's Redis: `strongbox worker` processes run the backups
 a server enqueued; a database pinned to a queue is dumped only by a worker of that queue; a
-worker killed during a backup is found by its heartbeat and the backup failed as "worker lost"."""
+worker killed during a backup is found by its heartbeat and the backup failed as "worker lost".
+The same runs once on the machine's RabbitMQ (an amqp:// broker URL)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,11 @@ pytestmark = pytest.mark.integration
 
 SECRET_KEY = "test-secret-key"  # the in-process server's (fixtures/app.py)
 LOST_AFTER = 3.0
+
+
+# The machine's RabbitMQ, on its default virtual host: each test names a queue of its own, and
+# removes it at its end (a virtual host of its own would need the server's admin tool).
+RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
 
 
 def broker_url() -> str:
@@ -231,3 +237,46 @@ def test_a_worker_killed_during_a_backup_is_found_by_its_heartbeat(
         for pid in processes_running(tool):  # the killed worker's orphaned tool
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def delete_queue(broker: str, queue: str) -> None:
+    """Remove `queue` from the broker (a durable queue outlives its consumers)."""
+    from kombu import Connection
+
+    with Connection(broker) as connection:
+        connection.default_channel.queue_delete(queue)
+
+
+def test_a_worker_on_rabbitmq_runs_a_backup(
+    tmp_path: Path, pg_server: PostgresServer, small: str
+) -> None:
+    queue = f"q-{secrets.token_hex(4)}"
+    running, server = start_server(
+        tmp_path / "data", executor="celery", broker_url=RABBITMQ_URL, job_lost_after=LOST_AFTER
+    )
+    worker: Worker | None = None
+    try:
+        assert running.client.get("/readyz").json()["checks"]["broker"] == "ok"
+        client = running.client
+        client.post(
+            "/api/v1/databases",
+            json=postgres_database(pg_server, [small], name="rabbit", worker_queue=queue),
+        ).raise_for_status()
+        client.post(
+            "/api/v1/backup-storages", json=folder_storage(tmp_path / "b")
+        ).raise_for_status()
+        worker = Worker(running.data_dir, RABBITMQ_URL, queue, None)
+        client.post(
+            "/api/v1/databases/rabbit/backups", json={"storage": "disk", "name": "over-amqp"}
+        ).raise_for_status()
+        done = running.wait_for_backup("rabbit", "over-amqp")
+        assert done["state"] == "succeeded", done
+        assert worker.owner_part in done["claimed_by"]
+        seen = listed_worker(running, worker)
+        assert seen is not None
+        assert seen["queues"] == [queue]
+    finally:
+        if worker is not None:
+            worker.close()
+        stop_server(running, server)
+        delete_queue(RABBITMQ_URL, queue)
