@@ -185,8 +185,10 @@ class Backup(Base):
             postgresql_where=text("state IN ('queued', 'running')"),
         ),
         Index("ix_backups_state", "state"),
-        # Pages of backups, newest first (services/paging.py).
+        # Pages of backups, newest first (services/paging.py); of one database's backups, the
+        # page's table and the API's most common list, walked in that database's own order.
         Index("ix_backups_created", "created_at", "id"),
+        Index("ix_backups_database_created", "database", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -231,6 +233,8 @@ class Restore(Base):
     __table_args__ = (
         Index("ux_restores_database_name", "database", "name", unique=True),
         Index("ix_restores_state", "state"),
+        # Pages of one database's restores, newest first (services/paging.py).
+        Index("ix_restores_database_created", "database", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

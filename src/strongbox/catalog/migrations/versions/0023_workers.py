@@ -1,4 +1,5 @@
-"""The processes that run jobs, each with its heartbeat (per-worker heartbeat age).
+"""The processes that run jobs, each with its heartbeat (per-worker heartbeat age); indexes
+that walk one database's backups and restores newest first (their pages).
 
 Revision ID: 0023
 Revises: 0016
@@ -27,8 +28,12 @@ def upgrade() -> None:
         sa.Column("heartbeat_at", UTCDateTime(), nullable=False),
     )
     op.create_index("ix_workers_started", "workers", ["started_at", "id"])
+    op.create_index("ix_backups_database_created", "backups", ["database", "created_at", "id"])
+    op.create_index("ix_restores_database_created", "restores", ["database", "created_at", "id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_restores_database_created", table_name="restores")
+    op.drop_index("ix_backups_database_created", table_name="backups")
     op.drop_index("ix_workers_started", table_name="workers")
     op.drop_table("workers")
