@@ -110,7 +110,7 @@ def test_workers_are_paged_newest_first_and_read_by_viewers(
     strongbox: RunningServer,
 ) -> None:
     ctx = strongbox.embedded.context
-    start = datetime(2026, 11, 1, tzinfo=UTC)
+    start = datetime(2020, 1, 1, tzinfo=UTC)  # before this server started
     for i in range(5):
         workers.register(
             ctx, Presence(f"host-{i}:1:0000000{i}", "worker", ("default",), start + timedelta(i))
