@@ -20,7 +20,8 @@ from strongbox.errors import StrongboxError
 from strongbox.jobs.celery_jobs import CeleryExecutor, run_worker
 from strongbox.jobs.local import LocalExecutor
 from strongbox.jobs.periodic import PeriodicTask
-from strongbox.jobs.runner import Runner
+from strongbox.jobs.presence import WorkerPresence
+from strongbox.jobs.runner import Runner, owner_name
 from strongbox.jobs.wal_streams import WalStreams
 from strongbox.malloc_arenas import limit_malloc_arenas
 from strongbox.scheduler.leadership import Leadership, leadership_for
@@ -34,6 +35,7 @@ from strongbox.services import (
     managed_instances,
     schedule_runs,
     secret_keys,
+    workers,
 )
 from strongbox.services.context import Context
 
@@ -41,9 +43,12 @@ log = logging.getLogger("strongbox")
 
 # How often the PITR receivers are matched with the catalog and with the leadership.
 WAL_RESYNC_SECONDS = 10.0
+# How often the leader looks for workers silent for a day, to forget them.
+FORGET_WORKERS_SECONDS = 300.0
 
 
-def build_context(settings: Settings) -> Context:
+def build_context(settings: Settings, owner: str | None = None) -> Context:
+    """The context of a process; its runner claims jobs as `owner` (made up when not given)."""
     # Only the server's user may read the catalog, keys and token files (made on first start).
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     catalog = Catalog.open(settings.resolved_catalog_url())
@@ -64,7 +69,7 @@ def build_context(settings: Settings) -> Context:
         settings=settings, catalog=catalog, secrets=secrets, clock=SystemClock(), executor=executor
     )
     local = executor if isinstance(executor, LocalExecutor) else executor.here
-    local.bind(Runner(ctx).run)
+    local.bind(Runner(ctx, owner=owner).run)
     return ctx
 
 
@@ -83,10 +88,15 @@ class Embedded:
     freshness: PeriodicTask | None = None
     # Keeps the PITR receivers in step with the catalog and with this replica's leadership.
     wal_resync: PeriodicTask | None = None
+    # This process in the catalog's list of workers, with its heartbeat.
+    presence: WorkerPresence | None = None
+    # The leader forgets workers silent for a day.
+    forget_workers: PeriodicTask | None = None
 
     @classmethod
     def prepare(cls, settings: Settings) -> Embedded:
-        ctx = build_context(settings)
+        owner = owner_name()
+        ctx = build_context(settings, owner)
         # Jobs other processes run are left alone: only a stale heartbeat fails a job.
         lost_jobs.fail_lost(ctx)
         backups.retry_cleanups(ctx)
@@ -153,6 +163,12 @@ class Embedded:
             lambda: freshness.check(ctx),
             when=leadership.is_leader,
         )
+        forget_workers = PeriodicTask(
+            "strongbox-forget-workers",
+            FORGET_WORKERS_SECONDS,
+            lambda: workers.forget_gone(ctx),
+            when=leadership.is_leader,
+        )
         return cls(
             context=ctx,
             leadership=leadership,
@@ -162,9 +178,13 @@ class Embedded:
             wal_streams=wal_streams,
             freshness=freshness_task,
             wal_resync=wal_resync,
+            presence=WorkerPresence(ctx, owner, "serve", []),
+            forget_workers=forget_workers,
         )
 
     def start(self) -> None:
+        if self.presence is not None:
+            self.presence.start()
         self.leadership.start()
         self.scheduler.start()
         self.janitor.start()
@@ -174,6 +194,8 @@ class Embedded:
             self.wal_resync.start()
         if self.freshness is not None:
             self.freshness.start()
+        if self.forget_workers is not None:
+            self.forget_workers.start()
         # Queued jobs survive a restart: the ones nobody claimed are handed to the threads again
         # (a job another worker claims first is refused by the claim). With Celery, the broker
         # keeps them.
@@ -190,12 +212,16 @@ class Embedded:
         if self.freshness is not None:
             self.freshness.stop()
         self.lost_jobs.stop()
+        if self.forget_workers is not None:
+            self.forget_workers.stop()
         self.leadership.stop()
         executor = self.context.executor
         if isinstance(executor, LocalExecutor):
             executor.shutdown(wait=True)
         elif isinstance(executor, CeleryExecutor):
             executor.close()
+        if self.presence is not None:  # after its threads ended: it ran jobs until then
+            self.presence.stop()
         self.context.catalog.close()
 
 
@@ -228,10 +254,17 @@ def work(settings: Settings, queues: list[str]) -> None:
             "amqp://...), the same as the servers'",
             "broker-missing",
         )
-    ctx = build_context(settings)
+    owner = owner_name()
+    ctx = build_context(settings, owner)
+    presence = WorkerPresence(ctx, owner, "worker", queues)
     try:
+        presence.start()
         run_worker(
-            settings.broker_url.get_secret_value(), queues, settings.workers, Runner(ctx).run
+            settings.broker_url.get_secret_value(),
+            queues,
+            settings.workers,
+            Runner(ctx, owner=owner).run,
         )
     finally:
+        presence.stop()
         ctx.catalog.close()

@@ -1,6 +1,7 @@
 """Celery as the executor, on the machine's Redis: `strongbox worker` processes run the backups
 a server enqueued; a database pinned to a queue is dumped only by a worker of that queue; a
-worker killed during a backup is found by its heartbeat and the backup failed as "worker lost"."""
+worker killed during a backup is found by its heartbeat and the backup failed as "worker lost".
+The same runs once on the machine's RabbitMQ (an amqp:// broker URL)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,11 @@ pytestmark = pytest.mark.integration
 
 SECRET_KEY = "test-secret-key"  # the in-process server's (fixtures/app.py)
 LOST_AFTER = 3.0
+
+
+# The machine's RabbitMQ, on its default virtual host: each test names a queue of its own, and
+# removes it at its end (a virtual host of its own would need the server's admin tool).
+RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
 
 
 def broker_url() -> str:
@@ -105,6 +111,19 @@ def backup_of(running: RunningServer, database: str, name: str) -> dict[str, Any
     return body
 
 
+def workers_listed(running: RunningServer) -> list[dict[str, Any]]:
+    answer = running.client.get("/api/v1/workers")
+    answer.raise_for_status()
+    items: list[dict[str, Any]] = answer.json()["items"]
+    return items
+
+
+def listed_worker(running: RunningServer, worker: Worker) -> dict[str, Any] | None:
+    """The row of `worker` in GET /api/v1/workers, None when it is not there."""
+    found = [w for w in workers_listed(running) if worker.owner_part in w["name"]]
+    return found[0] if found else None
+
+
 def test_workers_run_the_servers_backups_and_a_pinned_database_only_on_its_queue(
     tmp_path: Path,
     pg_server: PostgresServer,
@@ -152,6 +171,13 @@ def test_workers_run_the_servers_backups_and_a_pinned_database_only_on_its_queue
         done = running.wait_for_backup("pinned", "b2")
         assert done["state"] == "succeeded", done
         assert general.owner_part in done["claimed_by"]
+        # Both workers and the server beat; a worker that stops cleanly leaves the list.
+        seen = listed_worker(running, near)
+        assert seen is not None
+        assert (seen["kind"], seen["queues"], seen["lost"]) == ("worker", [queue], False)
+        assert [w["kind"] for w in workers_listed(running)].count("serve") == 1
+        near.close()
+        assert listed_worker(running, near) is None
     finally:
         general.close()
         if near is not None:
@@ -180,6 +206,9 @@ def test_a_worker_killed_during_a_backup_is_found_by_its_heartbeat(
             "/api/v1/databases/far/backups", json={"storage": "disk", "name": "cut"}
         ).raise_for_status()
         wait_for("the dump running", lambda: backup_of(running, "far", "cut")["progress_bytes"])
+        alive = listed_worker(running, worker)
+        assert alive is not None
+        assert alive["queues"] == [queue]
         worker.kill()
         failed = wait_for(
             "the lost backup failing",
@@ -190,8 +219,64 @@ def test_a_worker_killed_during_a_backup_is_found_by_its_heartbeat(
         assert failed["heartbeat_at"] is not None
         # The server removes what the lost backup stored right after failing it.
         wait_for("the lost backup's files removed", lambda: files_under(folder) == [])
+        # The killed worker never left: it stays listed, lost, its heartbeat ageing.
+        lost = wait_for(
+            "the worker lost", lambda: (w := listed_worker(running, worker))["lost"] and w
+        )
+        later = wait_for(
+            "its heartbeat older",
+            lambda: (
+                (w := listed_worker(running, worker))["heartbeat_age_seconds"]
+                > lost["heartbeat_age_seconds"]
+                and w
+            ),
+        )
+        assert later["heartbeat_at"] == lost["heartbeat_at"]
     finally:
         worker.close()
         for pid in processes_running(tool):  # the killed worker's orphaned tool
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def delete_queue(broker: str, queue: str) -> None:
+    """Remove `queue` from the broker (a durable queue outlives its consumers)."""
+    from kombu import Connection
+
+    with Connection(broker) as connection:
+        connection.default_channel.queue_delete(queue)
+
+
+def test_a_worker_on_rabbitmq_runs_a_backup(
+    tmp_path: Path, pg_server: PostgresServer, small: str
+) -> None:
+    queue = f"q-{secrets.token_hex(4)}"
+    running, server = start_server(
+        tmp_path / "data", executor="celery", broker_url=RABBITMQ_URL, job_lost_after=LOST_AFTER
+    )
+    worker: Worker | None = None
+    try:
+        assert running.client.get("/readyz").json()["checks"]["broker"] == "ok"
+        client = running.client
+        client.post(
+            "/api/v1/databases",
+            json=postgres_database(pg_server, [small], name="rabbit", worker_queue=queue),
+        ).raise_for_status()
+        client.post(
+            "/api/v1/backup-storages", json=folder_storage(tmp_path / "b")
+        ).raise_for_status()
+        worker = Worker(running.data_dir, RABBITMQ_URL, queue, None)
+        client.post(
+            "/api/v1/databases/rabbit/backups", json={"storage": "disk", "name": "over-amqp"}
+        ).raise_for_status()
+        done = running.wait_for_backup("rabbit", "over-amqp")
+        assert done["state"] == "succeeded", done
+        assert worker.owner_part in done["claimed_by"]
+        seen = listed_worker(running, worker)
+        assert seen is not None
+        assert seen["queues"] == [queue]
+    finally:
+        if worker is not None:
+            worker.close()
+        stop_server(running, server)
+        delete_queue(RABBITMQ_URL, queue)

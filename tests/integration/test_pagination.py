@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -16,7 +18,16 @@ from fixtures.postgres import PostgresServer
 from integration.bodies import folder_storage, postgres_database
 from integration.people import add_user, page_sign_in
 from integration.problems import assert_problem, fields_of
-from strongbox.catalog.models import Backup
+from strongbox.catalog.models import (
+    ApiToken,
+    Backup,
+    Database,
+    NotificationTarget,
+    Restore,
+    Schedule,
+    Storage,
+    User,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -163,3 +174,145 @@ def test_the_database_page_pages_its_backups(
         mangled = page.get("/databases/prod/partials/backups?cursor=garbage")
         assert mangled.status_code == 200
         assert 'data-backup="p-149"' in mangled.text
+
+
+def seed_rows(box: RunningServer, count: int) -> None:
+    """`count` storages, databases, users, tokens, notification targets, and schedules (every
+    other one paused) and restores of `prod`,
+    named `<kind>-<nnn>`, one minute apart (newest last), written as the services would."""
+    ctx = box.embedded.context
+    with ctx.catalog.session() as session:
+        for i in range(count):
+            at = START + timedelta(minutes=i)
+            session.add(
+                Storage(
+                    name=f"s-{i:03d}",
+                    type="filesystem",
+                    settings={"path": f"/srv/s-{i:03d}"},
+                    created_at=at,
+                    updated_at=at,
+                )
+            )
+            session.add(
+                Database(
+                    name=f"d-{i:03d}",
+                    engine="postgresql",
+                    host="127.0.0.1",
+                    port=5432,
+                    username="u",
+                    password_encrypted=ctx.secrets.encrypt("p"),
+                    databases=[],
+                    server_version="17",
+                    created_at=at,
+                    updated_at=at,
+                )
+            )
+            session.add(
+                User(
+                    name=f"u-{i:03d}",
+                    password_hash="not-a-hash",
+                    role="viewer",
+                    created_at=at,
+                    updated_at=at,
+                )
+            )
+            session.add(
+                ApiToken(
+                    name=f"t-{i:03d}",
+                    token_sha256=f"{i:064d}",
+                    role="viewer",
+                    owner=None,
+                    created_at=at,
+                )
+            )
+            session.add(
+                NotificationTarget(
+                    name=f"n-{i:03d}",
+                    url_encrypted=ctx.secrets.encrypt("json://127.0.0.1:9/"),
+                    url_hint="json://127.0.0.1:9/",
+                    events=[],
+                    created_at=at,
+                    updated_at=at,
+                )
+            )
+            session.add(
+                Schedule(
+                    database="prod",
+                    name=f"c-{i:03d}",
+                    storage="disk",
+                    cron=f"{i % 60} {i // 60} * * *",  # each its own time: no overlaps
+                    frequency=None,
+                    timezone="UTC",
+                    retention_copies=3,
+                    enabled=i % 2 == 0,
+                    on_overlap="skip",
+                    slots_since=at,
+                    created_at=at,
+                    updated_at=at,
+                )
+            )
+            session.add(
+                Restore(
+                    name=f"r-{i:03d}",
+                    database="prod",
+                    backup="b",
+                    target="prod",
+                    database_map={},
+                    overwrite=False,
+                    restore_globals=False,
+                    parallel_jobs=1,
+                    state="succeeded",
+                    created_at=at,
+                    started_at=at,
+                    finished_at=at + timedelta(seconds=5),
+                    summary=[],
+                )
+            )
+
+
+def older_link(text: str, url: str) -> str:
+    """The address of the "Older" link to `url` in `text` (a plain link or an htmx request)."""
+    found = re.search(rf'(?:href|hx-get)="({re.escape(url)}\?cursor=[^"]+)"', text)
+    assert found is not None, f"no link to older items of {url}"
+    return html.unescape(found.group(1))
+
+
+def test_every_list_on_the_page_comes_a_hundred_at_a_time_with_an_older_link(
+    strongbox: RunningServer, pg_server: PostgresServer, tmp_path: Path
+) -> None:
+    register(strongbox, pg_server, tmp_path)
+    seed_rows(strongbox, 105)
+    add_user(strongbox, "ada", "admin")
+    lists = [
+        ("/settings/backup-storages", "s", "storages"),
+        ("/databases", "d", "databases"),
+        ("/settings/users", "u", "users"),
+        ("/account", "t", "tokens"),
+        ("/settings/notifications", "n", "targets"),
+        ("/databases/prod/partials/restores", "r", "restores"),
+        ("/databases/prod/partials/schedules", "c", "schedules"),
+    ]
+    with page_sign_in(strongbox, "ada") as page:
+        for url, prefix, what in lists:
+            first = page.get(url)
+            assert first.status_code == 200, (url, first.text)
+            # Newest first: the last five made are on the first page, the first five are not.
+            assert f"{prefix}-104" in first.text, url
+            assert f"{prefix}-004" not in first.text, url
+            assert f"Newest {what}" not in first.text, url
+            second = page.get(older_link(first.text, url))
+            assert second.status_code == 200, (url, second.text)
+            assert f"{prefix}-004" in second.text, url
+            assert f"{prefix}-104" not in second.text, url
+            assert f"Newest {what}" in second.text, url
+            assert f"Older {what}" not in second.text, url
+            # A cursor mangled in the address shows the newest page instead of an error.
+            mangled = page.get(f"{url}?cursor=garbage")
+            assert mangled.status_code == 200, url
+            assert f"{prefix}-104" in mangled.text, url
+        # What uses a storage is counted by the catalog, not by listing it.
+        assert "105 schedules" in page.get("/settings/backup-storages").text
+        # The schedules' summary counts them all, not the page.
+        box = page.get("/databases/prod/partials/schedules").text
+        assert "53 active schedules" in box
+        assert "(52 paused)" in box

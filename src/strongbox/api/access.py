@@ -76,6 +76,8 @@ RULES: tuple[Rule, ...] = (
     Rule("PATCH", "/api/v1/notification-targets/{name}", ADMIN),
     Rule("DELETE", "/api/v1/notification-targets/{name}", ADMIN),
     Rule("POST", "/api/v1/notification-targets/{name}/test", ADMIN),
+    # The processes that run jobs: read by all.
+    Rule("GET", "/api/v1/workers", VIEWER),
 )
 
 # Routes answered without a token.

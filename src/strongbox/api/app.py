@@ -22,6 +22,7 @@ from strongbox.api.routes import (
     restores,
     schedules,
     storages,
+    workers,
 )
 from strongbox.domain.roles import needed_role
 from strongbox.services.context import Context
@@ -54,6 +55,7 @@ def create_app(ctx: Context) -> FastAPI:
         api.include_router(module.router)
     api.include_router(backups.across)
     api.include_router(notifications.router)
+    api.include_router(workers.router)
     app.include_router(api)
     pages.install(app)
     watch.install(app, ctx)

@@ -26,6 +26,7 @@ class CatalogCollector(Collector):
         yield from _counts(found)
         yield from _jobs(found)
         yield from _pitr(found)
+        yield from _workers(found)
 
 
 def _gauge(name: str, documentation: str, labels: list[str]) -> GaugeMetricFamily:
@@ -137,6 +138,17 @@ def _pitr(found: metrics.Snapshot) -> Iterator[GaugeMetricFamily]:
         if stream.last_upload_at is not None:
             upload.add_metric([stream.database], stream.last_upload_at.timestamp())
     yield from (lag, upload, state)
+
+
+def _workers(found: metrics.Snapshot) -> Iterator[GaugeMetricFamily]:
+    age = _gauge(
+        "worker_heartbeat_age_seconds",
+        "Seconds since a process that runs jobs (serve or worker) last wrote its heartbeat",
+        ["worker", "kind", "queues"],
+    )
+    for worker in found.workers:
+        age.add_metric([worker.name, worker.kind, ",".join(worker.queues)], worker.age_seconds)
+    yield age
 
 
 def registry_for(ctx: Context) -> CollectorRegistry:

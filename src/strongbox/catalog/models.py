@@ -185,8 +185,10 @@ class Backup(Base):
             postgresql_where=text("state IN ('queued', 'running')"),
         ),
         Index("ix_backups_state", "state"),
-        # Pages of backups, newest first (services/paging.py).
+        # Pages of backups, newest first (services/paging.py); of one database's backups, the
+        # page's table and the API's most common list, walked in that database's own order.
         Index("ix_backups_created", "created_at", "id"),
+        Index("ix_backups_database_created", "database", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -231,6 +233,8 @@ class Restore(Base):
     __table_args__ = (
         Index("ux_restores_database_name", "database", "name", unique=True),
         Index("ix_restores_state", "state"),
+        # Pages of one database's restores, newest first (services/paging.py).
+        Index("ix_restores_database_created", "database", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -408,3 +412,25 @@ class NotificationTarget(Base):
     database: Mapped[str | None] = mapped_column(String(63))  # None: every database
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class Worker(Base):
+    """A process that runs jobs (`strongbox serve`'s own threads, or a `strongbox worker`): it
+    registers itself when it starts, beats while it lives and leaves when it stops cleanly. One
+    killed stays, its heartbeat ageing, until the leader forgets it (domain/jobs.py)."""
+
+    __tablename__ = "workers"
+    __table_args__ = (
+        # Pages of workers, newest first (services/paging.py).
+        Index("ix_workers_started", "started_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The name it claims jobs with (`claimed_by`): host, process id and a random part.
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "serve" or "worker"
+    # The Celery queues a worker consumes; empty for a serve process (its threads run what it
+    # hands them, not a queue).
+    queues: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]

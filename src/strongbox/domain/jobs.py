@@ -16,6 +16,10 @@ class JobKind(StrEnum):
 
 DEFAULT_QUEUE = "default"
 
+# A process that runs jobs and has been silent this long is forgotten (its row removed by the
+# leader), so that the list of workers does not grow with every restart. Long past any lost job.
+WORKER_FORGET_AFTER = timedelta(days=1)
+
 
 @dataclass(frozen=True)
 class JobRef:

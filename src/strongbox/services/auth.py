@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select, update
@@ -28,6 +28,9 @@ from strongbox.services.context import Context
 
 ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 - a file name, not a secret
 BOOTSTRAP_TOKEN = "admin"  # noqa: S105 - the name of the token made on first start
+# A token's `last_used_at` is written at most this often: a scraper or a dashboard polling every
+# few seconds would otherwise write to the catalog at each read, for a time shown as an age.
+LAST_USED_PRECISION = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,8 @@ def authenticate(ctx: Context, authorization: str | None) -> Principal:
                 f"the API token '{row.name}' expired: create a new one with "
                 "'strongbox token create'"
             )
-        session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+        if row.last_used_at is None or now - row.last_used_at >= LAST_USED_PRECISION:
+            session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
         return principal
 
 

@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 
 from strongbox.catalog.models import Backup, Database, PitrStream, Restore, Schedule, ScheduleRun
 from strongbox.domain.states import ACTIVE_STATES, JobState, duration_seconds
+from strongbox.services import workers
 from strongbox.services.context import Context
+from strongbox.services.workers import WorkerSeen
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class Snapshot:
     stored_bytes: dict[str, int] = field(default_factory=dict)  # what they take in storage
     heartbeats: list[Heartbeat] = field(default_factory=list)
     pitr: list[PitrLag] = field(default_factory=list)
+    workers: list[WorkerSeen] = field(default_factory=list)
 
 
 def snapshot(ctx: Context) -> Snapshot:
@@ -90,6 +93,7 @@ def snapshot(ctx: Context) -> Snapshot:
             PitrLag(r.database, r.state, r.lag_seconds, r.last_upload_at)
             for r in session.scalars(select(PitrStream).where(PitrStream.enabled.is_(True)))
         ]
+    found.workers = workers.all_seen(ctx, found.now)
     return found
 
 

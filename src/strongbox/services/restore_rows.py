@@ -18,17 +18,6 @@ from strongbox.services.schemas import RestoredDatabase, RestoreOut
 from strongbox.services.schemas.restores import NewInstanceOut, PointInTimeOut
 
 
-def list_for(ctx: Context, database: str) -> list[RestoreOut]:
-    with ctx.catalog.session() as session:
-        databases.get_row(session, database)
-        rows = session.scalars(
-            select(Restore)
-            .where(Restore.database == database)
-            .order_by(Restore.created_at.desc(), Restore.id.desc())
-        )
-        return [to_out(r) for r in rows]
-
-
 def page_for(ctx: Context, database: str, request: PageRequest) -> Page[RestoreOut]:
     """The database's restores, newest first, a page at a time."""
     with ctx.catalog.session() as session:

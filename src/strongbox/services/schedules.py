@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from strongbox.catalog.models import Backup, Database, Schedule, ScheduleRun
@@ -175,6 +175,20 @@ def page_for(ctx: Context, database: str, request: PageRequest) -> Page[Schedule
         rows, after = fetch(session, statement, Schedule.created_at, Schedule.id, request)
         items = [_to_out(session, ctx, r, db_row, now) for r in rows]
     return Page[ScheduleOut](items=items, next=after)
+
+
+def counts(ctx: Context, database: str) -> tuple[int, int]:
+    """How many of the database's schedules are enabled, and how many there are."""
+    with ctx.catalog.session() as session:
+        found = dict(
+            session.execute(
+                select(Schedule.enabled, func.count())
+                .where(Schedule.database == database)
+                .group_by(Schedule.enabled)
+            ).all()
+        )
+    enabled = int(found.get(True, 0))
+    return enabled, enabled + int(found.get(False, 0))
 
 
 def runs_page(ctx: Context, database: str, name: str, request: PageRequest) -> Page[ScheduleRunOut]:

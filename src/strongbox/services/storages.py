@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from strongbox.catalog.models import Backup, Schedule, Storage
@@ -62,6 +62,55 @@ def page(ctx: Context, request: PageRequest) -> Page[Any]:
     with ctx.catalog.session() as session:
         rows, after = fetch(session, select(Storage), Storage.created_at, Storage.id, request)
         return Page[Any](items=[to_out(r) for r in rows], next=after)
+
+
+def count(ctx: Context) -> int:
+    """How many backup storages are registered."""
+    with ctx.catalog.session() as session:
+        return int(session.scalar(select(func.count()).select_from(Storage)) or 0)
+
+
+def usage(ctx: Context, names: list[str]) -> dict[str, tuple[int, int]]:
+    """How many backups and how many schedules name each storage of `names`, counted by the
+    catalog (two grouped queries, whatever the number of backups); unused ones are left out."""
+    counts: dict[str, tuple[int, int]] = {}
+    with ctx.catalog.session() as session:
+        for model in (Backup, Schedule):
+            found = session.execute(
+                select(model.storage, func.count())
+                .where(model.storage.in_(names))
+                .group_by(model.storage)
+            )
+            for storage, count in found:
+                backups, schedules = counts.get(storage, (0, 0))
+                counts[storage] = (count, schedules) if model is Backup else (backups, count)
+    return counts
+
+
+def users_of(ctx: Context, name: str, shown: int = 10) -> tuple[list[str], int]:
+    """What uses the storage `name`, as "backup db/name" and "schedule db/name" words (at most
+    `shown` of them, schedules first), and how many there are in all."""
+    backups, schedules = usage(ctx, [name]).get(name, (0, 0))
+    with ctx.catalog.session() as session:
+        words = [
+            f"schedule {db}/{s}"
+            for db, s in session.execute(
+                select(Schedule.database, Schedule.name)
+                .where(Schedule.storage == name)
+                .order_by(Schedule.id)
+                .limit(shown)
+            )
+        ]
+        words += [
+            f"backup {db}/{b}"
+            for db, b in session.execute(
+                select(Backup.database, Backup.name)
+                .where(Backup.storage == name)
+                .order_by(Backup.created_at.desc(), Backup.id.desc())
+                .limit(shown - len(words))
+            )
+        ]
+    return words, backups + schedules
 
 
 def get(ctx: Context, name: str) -> StorageOutBase:

@@ -11,9 +11,9 @@ from strongbox.domain.names import default_name
 from strongbox.domain.states import ACTIVE_STATES
 from strongbox.errors import StrongboxError
 from strongbox.services import backup_lists, backups, cancels, storages
-from strongbox.services.paging import PageRequest
 from strongbox.services.schemas import BackupOut
 from strongbox.web import forms
+from strongbox.web.paged import page_of
 from strongbox.web.render import context_of, events, render
 from strongbox.web.session import Form, Session
 
@@ -36,10 +36,7 @@ def backups_table(
 ) -> Response:
     """One page of the database's backups (the newest, or the older ones after `cursor`)."""
     ctx = context_of(request)
-    try:
-        page = backup_lists.page_for(ctx, database, PageRequest(cursor=cursor))
-    except StrongboxError:  # a cursor mangled in the address: start at the newest again
-        cursor, page = None, backup_lists.page_for(ctx, database, PageRequest())
+    page, cursor = page_of(lambda at: backup_lists.page_for(ctx, database, at), cursor)
     found = page.items
     now = ctx.clock.now().timestamp()
     active = any(b.state in ACTIVE_STATES for b in found)

@@ -8,15 +8,19 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from strongbox.errors import StrongboxError
-from strongbox.services import backups, databases, restore_rows, schedules, storages
+from strongbox.services import backup_lists, databases, schedules, storages
+from strongbox.services.paging import PageRequest
 from strongbox.services.schemas import BackupOut
 from strongbox.web import chart, forms, load_chart
+from strongbox.web.paged import page_of
 from strongbox.web.render import context_of, render
 from strongbox.web.session import Form, Session
 
 router = APIRouter(include_in_schema=False)
 TIME_ZONES = sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
 TIME_ZONES = ["UTC", *TIME_ZONES]
+# How many of the newest backups the database page reads for its chart and load figures.
+CHART_BACKUPS = 100
 
 
 def not_found(request: Request, session: Session, exc: StrongboxError) -> Response:
@@ -26,18 +30,21 @@ def not_found(request: Request, session: Session, exc: StrongboxError) -> Respon
 
 
 @router.get("/databases", response_class=HTMLResponse)
-def database_list(request: Request, session: Session) -> Response:
+def database_list(request: Request, session: Session, cursor: str | None = None) -> Response:
+    """A page of the registered databases, newest first, each with its newest backup and its
+    next scheduled one."""
     ctx = context_of(request)
+    page, cursor = page_of(lambda at: databases.page(ctx, at), cursor)
     rows = []
-    for db in databases.list_all(ctx):
-        found = backups.list_for(ctx, db.name)
+    for db in page.items:
+        newest = backup_lists.page_for(ctx, db.name, PageRequest(limit=1)).items
         upcoming = [
             s.next_runs[0] for s in schedules.list_for(ctx, db.name) if s.enabled and s.next_runs
         ]
         rows.append(
-            {"db": db, "last": found[0] if found else None, "next": min(upcoming, default=None)}
+            {"db": db, "last": newest[0] if newest else None, "next": min(upcoming, default=None)}
         )
-    return render(request, "databases.html", session, rows=rows)
+    return render(request, "databases.html", session, rows=rows, cursor=cursor, next=page.next)
 
 
 @router.get("/databases/new", response_class=HTMLResponse)
@@ -83,7 +90,8 @@ def database_page(request: Request, session: Session, name: str, tab: str = "bac
         db = databases.get(ctx, name)
     except StrongboxError as exc:
         return not_found(request, session, exc)
-    found = backups.list_for(ctx, name)
+    # The chart and the load figures are of the newest backups: one page, however many there are.
+    found = backup_lists.page_for(ctx, name, PageRequest(limit=CHART_BACKUPS)).items
     # Newest first: the latest backup that measured its source.
     measured = next((b for b in found if b.source_load is not None), None)
     return render(
@@ -97,6 +105,5 @@ def database_page(request: Request, session: Session, name: str, tab: str = "bac
         load_chart=load_chart.build(
             measured.source_load.model_dump() if measured and measured.source_load else None
         ),
-        has_restores=bool(restore_rows.list_for(ctx, name)),
-        storage_count=len(storages.list_all(ctx)),
+        storage_count=storages.count(ctx),
     )

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from strongbox.services import notification_targets
-from strongbox.services.paging import PAGE_MAX, PageRequest
 from strongbox.services.schemas.notifications import EVENTS, NotificationTargetCreate
 from strongbox.web import forms
+from strongbox.web.paged import page_of
 from strongbox.web.render import context_of, render
 from strongbox.web.session import Form, Session, WebSession
 
@@ -19,23 +19,31 @@ PAGE = "/settings/notifications"
 
 
 def _page(
-    request: Request, session: WebSession, *, status_code: int = 200, **values: Any
+    request: Request,
+    session: WebSession,
+    *,
+    status_code: int = 200,
+    cursor: str | None = None,
+    **values: Any,
 ) -> Response:
-    found = notification_targets.page(context_of(request), PageRequest(limit=PAGE_MAX))
+    ctx = context_of(request)
+    found, cursor = page_of(lambda at: notification_targets.page(ctx, at), cursor)
     return render(
         request,
         "notifications.html",
         session,
         status_code=status_code,
         targets=found.items,
+        cursor=cursor,
+        next=found.next,
         events=EVENTS,
         **{"errors": None, "values": {}, "sent": None, **values},
     )
 
 
 @router.get(PAGE, response_class=HTMLResponse)
-def target_list(request: Request, session: Session) -> Response:
-    return _page(request, session)
+def target_list(request: Request, session: Session, cursor: str | None = None) -> Response:
+    return _page(request, session, cursor=cursor)
 
 
 @router.post(PAGE, response_class=HTMLResponse)

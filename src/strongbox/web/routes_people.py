@@ -18,6 +18,7 @@ from strongbox.services.schemas.people import PasswordChange, TokenCreate, UserC
 from strongbox.web import forms
 from strongbox.web import session as web_session
 from strongbox.web.forms import FormErrors, FormLike
+from strongbox.web.paged import page_of
 from strongbox.web.render import context_of, render
 from strongbox.web.session import Form, Session, WebSession
 
@@ -30,23 +31,27 @@ def _account(
     session: WebSession,
     *,
     status_code: int = 200,
+    cursor: str | None = None,
     **values: Any,
 ) -> Response:
     ctx = context_of(request)
+    page, cursor = page_of(lambda at: tokens.page_for(ctx, session.principal, at), cursor)
     return render(
         request,
         "account.html",
         session,
         status_code=status_code,
-        tokens=tokens.list_for(ctx, session.principal),
+        tokens=page.items,
+        cursor=cursor,
+        next=page.next,
         roles=[r for r in ROLE_NAMES if session.may(r)],
         **{"errors": None, "created": None, "message": None, "values": {}, **values},
     )
 
 
 @router.get("/account", response_class=HTMLResponse)
-def account(request: Request, session: Session) -> Response:
-    return _account(request, session)
+def account(request: Request, session: Session, cursor: str | None = None) -> Response:
+    return _account(request, session, cursor=cursor)
 
 
 @router.post("/account/password", response_class=HTMLResponse)
@@ -106,22 +111,31 @@ def revoke_token(request: Request, session: Session, form: Form, name: str) -> R
 
 
 def _users(
-    request: Request, session: WebSession, *, status_code: int = 200, **values: Any
+    request: Request,
+    session: WebSession,
+    *,
+    status_code: int = 200,
+    cursor: str | None = None,
+    **values: Any,
 ) -> Response:
+    ctx = context_of(request)
+    page, cursor = page_of(lambda at: users.page(ctx, at), cursor)
     return render(
         request,
         "users.html",
         session,
         status_code=status_code,
-        users=users.list_all(context_of(request)),
+        users=page.items,
+        cursor=cursor,
+        next=page.next,
         roles=ROLE_NAMES,
         **{"errors": None, "values": {}, **values},
     )
 
 
 @router.get("/settings/users", response_class=HTMLResponse)
-def user_list(request: Request, session: Session) -> Response:
-    return _users(request, session)
+def user_list(request: Request, session: Session, cursor: str | None = None) -> Response:
+    return _users(request, session, cursor=cursor)
 
 
 @router.post("/settings/users", response_class=HTMLResponse)

@@ -15,6 +15,7 @@ from strongbox.services import backups, cancels, databases, pitr, restore_rows, 
 from strongbox.services.context import Context
 from strongbox.services.schemas import RestorePlanOut
 from strongbox.web import forms
+from strongbox.web.paged import page_of
 from strongbox.web.render import context_of, events, render
 from strongbox.web.session import Form, Session
 
@@ -31,15 +32,21 @@ def sources_of(ctx: Context, database: str, backup: str) -> list[str]:
 
 
 @router.get("/partials/restores", response_class=HTMLResponse)
-def restores_table(request: Request, session: Session, database: str) -> Response:
-    found = restore_rows.list_for(context_of(request), database)
-    active = any(r.state in ACTIVE_STATES for r in found)
+def restores_table(
+    request: Request, session: Session, database: str, cursor: str | None = None
+) -> Response:
+    """One page of the database's restores (the newest, or the older ones after `cursor`)."""
+    ctx = context_of(request)
+    page, cursor = page_of(lambda at: restore_rows.page_for(ctx, database, at), cursor)
+    active = any(r.state in ACTIVE_STATES for r in page.items)
     return render(
         request,
         "_restores.html",
         session,
         database=database,
-        restores=found,
+        restores=page.items,
+        cursor=cursor,
+        next=page.next,
         poll="every 1s" if active else "every 10s",
     )
 

@@ -13,8 +13,10 @@ from strongbox.domain.names import default_name
 from strongbox.domain.slots import slot_epochs
 from strongbox.services import databases, schedules, storages
 from strongbox.services.context import Context
+from strongbox.services.paging import PageRequest
 from strongbox.services.schemas import ScheduleOut, ScheduleUpdate
 from strongbox.web import forms, timeline
+from strongbox.web.paged import page_of
 from strongbox.web.render import context_of, events, render
 from strongbox.web.routes_databases import TIME_ZONES
 from strongbox.web.session import Form, Session
@@ -25,18 +27,26 @@ MAX_RUNS_IN_WEEK = 24 * 7 * 4
 
 
 @router.get("/partials/schedules", response_class=HTMLResponse)
-def schedules_box(request: Request, session: Session, database: str) -> Response:
+def schedules_box(
+    request: Request, session: Session, database: str, cursor: str | None = None
+) -> Response:
+    """A page of the database's schedules, each with its most recent runs."""
     ctx = context_of(request)
-    found = schedules.list_for(ctx, database)
-    runs = {s.name: schedules.runs(ctx, database, s.name)[:RECENT_RUNS] for s in found}
+    page, cursor = page_of(lambda at: schedules.page_for(ctx, database, at), cursor)
+    recent = PageRequest(limit=RECENT_RUNS)
+    runs = {s.name: schedules.runs_page(ctx, database, s.name, recent).items for s in page.items}
+    active, total = schedules.counts(ctx, database)
     return render(
         request,
         "_schedules.html",
         session,
         database=database,
-        schedules=found,
+        schedules=page.items,
         runs=runs,
-        active=sum(1 for s in found if s.enabled),
+        cursor=cursor,
+        next=page.next,
+        active=active,
+        total=total,
     )
 
 

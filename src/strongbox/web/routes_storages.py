@@ -6,9 +6,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from strongbox.errors import StrongboxError
-from strongbox.services import backups, databases, schedules, storages
-from strongbox.services.context import Context
+from strongbox.services import storages
 from strongbox.web import forms
+from strongbox.web.paged import page_of
 from strongbox.web.render import context_of, render
 from strongbox.web.session import Form, Session
 
@@ -16,26 +16,20 @@ router = APIRouter(prefix="/settings/backup-storages", include_in_schema=False)
 LIST_URL = "/settings/backup-storages"
 
 
-def usage(ctx: Context) -> dict[str, list[str]]:
-    """What uses each storage: backups and schedules, as "db/name" words."""
-    used: dict[str, list[str]] = {}
-    for db in databases.list_all(ctx):
-        for backup in backups.list_for(ctx, db.name):
-            used.setdefault(backup.storage, []).append(f"backup {db.name}/{backup.name}")
-        for schedule in schedules.list_for(ctx, db.name):
-            used.setdefault(schedule.storage, []).append(f"schedule {db.name}/{schedule.name}")
-    return used
-
-
 @router.get("", response_class=HTMLResponse)
-def storage_list(request: Request, session: Session) -> Response:
+def storage_list(request: Request, session: Session, cursor: str | None = None) -> Response:
+    """A page of the backup storages, newest first, with how many backups and schedules use
+    each one."""
     ctx = context_of(request)
+    page, cursor = page_of(lambda at: storages.page(ctx, at), cursor)
     return render(
         request,
         "storages.html",
         session,
-        storages=storages.list_all(ctx),
-        usage=usage(ctx),
+        storages=page.items,
+        usage=storages.usage(ctx, [s.name for s in page.items]),
+        cursor=cursor,
+        next=page.next,
     )
 
 
@@ -86,11 +80,11 @@ def save(request: Request, session: Session, form: Form, name: str) -> Response:
 
 @router.get("/{name}/delete", response_class=HTMLResponse)
 def confirm_delete(request: Request, session: Session, name: str) -> Response:
-    users = usage(context_of(request)).get(name, [])
+    shown, total = storages.users_of(context_of(request), name)
     message = f"Delete backup storage '{name}'? Its artifacts stay in the storage."
-    if users:
-        shown = ", ".join(users[:10]) + (f" and {len(users) - 10} more" if len(users) > 10 else "")
-        message += f" It is still used by {shown}."
+    if shown:
+        more = f" and {total - len(shown)} more" if total > len(shown) else ""
+        message += f" It is still used by {', '.join(shown)}{more}."
     return render(
         request,
         "_confirm.html",

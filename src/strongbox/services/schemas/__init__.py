@@ -44,6 +44,7 @@ from strongbox.services.schemas.schedules import (
     TimeZone,
 )
 from strongbox.services.schemas.shared import LIST_MAX, Input, PemBundle, SslMode
+from strongbox.services.schemas.workers import WorkerOut
 
 __all__ = [
     "LIST_MAX",
@@ -84,4 +85,5 @@ __all__ = [
     "SslMode",
     "TimeZone",
     "WindowOut",
+    "WorkerOut",
 ]
