@@ -23,13 +23,15 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
-from typing import Protocol
-
-import pyrage
-from pyrage import x25519
+from typing import TYPE_CHECKING, Protocol
 
 from strongbox.errors import ErrorKind, StrongboxError
 from strongbox.stream_hashes import StreamHashes
+
+if TYPE_CHECKING:
+    # pyrage is imported where it is used: a backup stream without recipients never loads it
+    # (its library is about 1 MiB of a stream process's memory).
+    from pyrage import x25519
 
 SUFFIX = ".age"
 QUEUE_CHUNKS = 4  # of HANDOFF_BYTES each: a few MiB in flight at most
@@ -114,6 +116,8 @@ class EncryptingReader:
     into objects of `cut_at` bytes; hashes what it hands out, as `CompressingReader` does."""
 
     def __init__(self, inner: ObjectStream, recipients: Sequence[str], cut_at: int | None) -> None:
+        from pyrage import x25519
+
         self._inner = inner
         self._recipients = [x25519.Recipient.from_str(r) for r in recipients]
         self._cut_at = cut_at
@@ -130,6 +134,8 @@ class EncryptingReader:
     # --- the pyrage thread ---
 
     def _encrypt(self) -> None:
+        import pyrage
+
         try:
             pyrage.encrypt_io(_PlainReader(self), self._handoff, self._recipients)
             self._handoff.end()
@@ -285,6 +291,8 @@ def decrypted(
     Raises what `chunks` raises (a checksum mismatch, a stall), and StrongboxError
     (DECRYPT_FAILED) when the identities open none of its recipients' stanzas or the stream is
     damaged or cut short (age authenticates every 64 KiB chunk)."""
+    import pyrage
+
     handoff = _Handoff()
     source = _ChunkReader(chunks)
 
@@ -315,6 +323,8 @@ def decrypted(
 
 
 def _decrypt_failed(what: str, exc: BaseException) -> StrongboxError:
+    import pyrage
+
     if isinstance(exc, pyrage.DecryptError):
         reason = f"the identity opens none of its recipients' keys ({exc})"
     else:
@@ -350,4 +360,7 @@ class _ChunkReader:
 def encrypt_bytes(data: bytes, recipients: Sequence[str]) -> bytes:
     """`data` as one age stream to `recipients` (a stored WAL or binlog file: small enough to
     be held in memory whole, as its compression already is)."""
+    import pyrage
+    from pyrage import x25519
+
     return bytes(pyrage.encrypt(data, [x25519.Recipient.from_str(r) for r in recipients]))

@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     zstd_level: int = Field(default=3, ge=1, le=19)
     # Threads zstd may use for one backup; 0 means one per core.
     zstd_threads: int = Field(default=0, ge=0, le=64)
-    upload_concurrency: int = Field(default=4, ge=1, le=32)
+    # Parts uploaded in parallel per object; each holds a 5 MiB part (docs/configuration.md).
+    upload_concurrency: int = Field(default=2, ge=1, le=32)
     # S3's limit of parts per object; lowered only by tests, so that a small database is
     # stored as several objects. Not for production use.
     test_parts_per_object: int = Field(default=10_000, ge=2, le=10_000)

@@ -36,3 +36,11 @@ def map_large_blocks() -> None:
     libc = _libc()
     if libc is not None:
         libc.mallopt(M_MMAP_THRESHOLD, LARGE_BLOCK)
+
+
+def return_free_memory() -> None:
+    """Hand the heap's free pages back to the system (glibc's `malloc_trim`), after a step that
+    made much short-lived garbage."""
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)

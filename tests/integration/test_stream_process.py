@@ -5,6 +5,7 @@ and what it stores is what the program wrote."""
 from __future__ import annotations
 
 import hashlib
+import subprocess
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +18,8 @@ import zstandard
 from strongbox.pipeline import CanceledError, PipelineOptions
 from strongbox.process import ToolFailedError
 from strongbox.storage.light_open import LightOpen
-from strongbox.stream.runner import dump_in_child
+from strongbox.stream import protocol
+from strongbox.stream.runner import child_argv, child_env, dump_in_child
 
 pytestmark = pytest.mark.integration
 
@@ -116,3 +118,35 @@ def test_a_failure_the_engine_recognises_is_told_in_its_words(tmp_path: Path) ->
     )
     with pytest.raises(ToolFailedError, match=r"^orders was locked$"):
         dump_in_child(command, folder(tmp_path / "store"), "db/b1/app.zst", PipelineOptions())
+
+
+def test_the_stream_process_exits_cleanly_once_it_reported_its_result(tmp_path: Path) -> None:
+    # As the server does: the job on stdin, which stays open until the process has ended.
+    job = protocol.StreamJob(
+        argv=["printf", "row\n"],
+        env={},
+        storage=folder(tmp_path / "store").to_json(),
+        key="db/b1/app.zst",
+        options=PipelineOptions(),
+        expected_bytes=None,
+        wants_head=False,
+    )
+    process = subprocess.Popen(
+        child_argv(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=child_env()
+    )
+    assert process.stdin is not None
+    assert process.stdout is not None
+    try:
+        process.stdin.write(protocol.encode(protocol.job_message(job)))
+        process.stdin.flush()
+        types = [protocol.decode(line)["type"] for line in iter(process.stdout.readline, b"")]
+        # Not killed on its way out (the interpreter's shutdown used to abort on the stdin lock
+        # held by the thread that reads the server's messages).
+        assert process.wait(timeout=60) == 0
+    finally:
+        process.stdin.close()
+        process.stdout.close()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert (types[0], types[-1]) == ("started", "done")

@@ -30,13 +30,16 @@ TIB = 1024**4
 
 
 def test_the_part_plan_for_5_tib_uses_no_more_memory_than_for_1_gb() -> None:
-    small = part_plan(1 * GB, concurrency=4)
-    huge = part_plan(5 * TIB, concurrency=4)
+    small = part_plan(1 * GB, concurrency=2)
+    huge = part_plan(5 * TIB, concurrency=2)
     assert huge.memory_bytes <= small.memory_bytes
     assert (huge.part_size, huge.parts_in_memory) == (small.part_size, small.parts_in_memory)
-    # 5 TiB that does not compress at all still fits: in several objects, each within S3's limit.
+    # S3's smallest parts, two uploading and the next one read: 15 MiB, whatever the size.
+    assert huge.memory_bytes == 3 * 5 * MIB
+    # 5 TiB that does not compress at all still fits: in several objects, each within S3's limit
+    # (10,000 parts of 5 MiB, cut 64 MiB early: 105 objects of about 49 GiB).
     assert huge.expected_objects * huge.cut_at >= 5 * TIB
-    assert huge.expected_objects > 1
+    assert huge.expected_objects == 105
     assert small.expected_objects == 1
 
 
@@ -66,11 +69,11 @@ def test_the_parts_in_memory_are_one_per_upload_thread_and_the_next_one() -> Non
 
 
 def test_the_split_points_of_an_artifact() -> None:
-    plan = part_plan(None, concurrency=4, parts_per_object=10)  # 80 MiB objects
-    assert plan.cut_at == 40 * MIB  # half an object kept free when objects are this small
-    assert [plan.objects_for(n) for n in (0, 40 * MIB, 40 * MIB + 1, 120 * MIB)] == [1, 1, 2, 3]
-    full = part_plan(None, concurrency=4)
-    assert full.cut_at == MAX_PARTS * 8 * MIB - FLUSH_HEADROOM
+    plan = part_plan(None, concurrency=2, parts_per_object=10)  # 50 MiB objects
+    assert plan.cut_at == 25 * MIB  # half an object kept free when objects are this small
+    assert [plan.objects_for(n) for n in (0, 25 * MIB, 25 * MIB + 1, 75 * MIB)] == [1, 1, 2, 3]
+    full = part_plan(None, concurrency=2)
+    assert full.cut_at == MAX_PARTS * 5 * MIB - FLUSH_HEADROOM
 
 
 def test_continuation_objects_sort_after_the_first_in_order() -> None:

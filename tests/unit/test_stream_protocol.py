@@ -189,14 +189,16 @@ def test_a_result_that_cannot_be_read_is_refused(bad: dict[str, Any]) -> None:
 
 
 def test_the_stream_process_imports_nothing_of_the_server() -> None:
-    """Its memory is the point: no web framework, no catalog, no engine models."""
+    """Its memory is the point: no web framework, no catalog, no engine models, and no age
+    library for a backup that is not encrypted (pyrage loads where age is used)."""
     import subprocess
 
     code = (
         "import sys, strongbox.stream.child, strongbox.storage.s3.light, "
         "strongbox.storage.filesystem.backend\n"
         "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('fastapi', 'starlette', 'sqlalchemy', 'pydantic', 'psycopg', 'pymysql', 'cryptography')"
+        "('fastapi', 'starlette', 'sqlalchemy', 'pydantic', 'psycopg', 'pymysql', 'cryptography',"
+        " 'pyrage')"
         " or m.startswith(('strongbox.catalog', 'strongbox.services', 'strongbox.engines',"
         " 'strongbox.api')))))"
     )

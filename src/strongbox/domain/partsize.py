@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 MIB = 1024 * 1024
-PART_SIZE = 8 * MIB
+PART_SIZE = 5 * MIB  # S3's minimum: the least memory per part (docs/performance.md)
 MIN_PART_SIZE = 5 * MIB  # S3's minimum for every part but the last
 MAX_PARTS = 10_000
 # Room left in an object for what the compressor still holds when the cut is decided: ending
-# the zstd frame flushes it. zstd's workers hold about two 1 MiB jobs each, so 64 MiB covers
+# the zstd frame flushes it. zstd's workers hold about two 512 KiB jobs each, so 64 MiB covers
 # far more cores than a small host has.
 FLUSH_HEADROOM = 64 * MIB
 
@@ -25,11 +25,11 @@ FLUSH_HEADROOM = 64 * MIB
 class PartPlan:
     """How one artifact is uploaded.
 
-    >>> plan = part_plan(1024**4, concurrency=4)  # 1 TiB expected
+    >>> plan = part_plan(1024**4, concurrency=2)  # 1 TiB expected
     >>> plan.part_size // MIB, plan.memory_bytes // MIB, plan.expected_objects
-    (8, 40, 14)
-    >>> plan.object_bytes // MIB, plan.cut_at // MIB  # about 78 GiB per object
-    (80000, 79936)
+    (5, 15, 21)
+    >>> plan.object_bytes // MIB, plan.cut_at // MIB  # about 49 GiB per object
+    (50000, 49936)
     """
 
     part_size: int
@@ -72,10 +72,10 @@ class PartPlan:
     def objects_for(self, stored_bytes: int) -> int:
         """How many objects an artifact of `stored_bytes` is stored as (at least one).
 
-        >>> plan = part_plan(None, concurrency=4, parts_per_object=10)
-        >>> plan.cut_at // MIB, plan.objects_for(0), plan.objects_for(40 * MIB)
-        (40, 1, 1)
-        >>> plan.objects_for(40 * MIB + 1), plan.objects_for(100 * MIB)
+        >>> plan = part_plan(None, concurrency=2, parts_per_object=10)
+        >>> plan.cut_at // MIB, plan.objects_for(0), plan.objects_for(25 * MIB)
+        (25, 1, 1)
+        >>> plan.objects_for(25 * MIB + 1), plan.objects_for(60 * MIB)
         (2, 3)
         """
         return max(1, -(-stored_bytes // self.cut_at))

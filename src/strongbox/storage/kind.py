@@ -29,7 +29,7 @@ class OpenOptions:
 
     data_dir: Path
     timeout: float
-    upload_concurrency: int = 4
+    upload_concurrency: int = 2
     # S3's 10,000 parts per object; smaller only in tests (STRONGBOX_TEST_PARTS_PER_OBJECT).
     parts_per_object: int = MAX_PARTS
 

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from strongbox.malloc_arenas import limit_malloc_arenas, map_large_blocks
+from strongbox.malloc_arenas import limit_malloc_arenas, map_large_blocks, return_free_memory
 from strongbox.pipeline import dump_to_storage
 from strongbox.process import ToolProcess
 from strongbox.storage.light_open import open_light
@@ -129,6 +129,9 @@ def main() -> int:
     )
     try:
         storage = open_light(job.storage)
+        # What opening it parsed (botocore's models) is garbage now: give it back before the
+        # parts are made, so they do not stack on it.
+        return_free_memory()
         result = dump_to_storage(
             command,
             storage,
@@ -160,4 +163,11 @@ def _head_sender(reporter: _Reporter) -> Any:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    sys.stderr.flush()
+    # Ended here, without the interpreter's shutdown: the control thread is blocked reading
+    # stdin, which the server closes only once this process has ended, and the shutdown waited
+    # a second for that thread's lock on stdin, then aborted (measured: every dump ended 1 s
+    # late, by SIGABRT). Every message was flushed as it was sent; the dump program was
+    # waited for and the upload ended with the stream.
+    os._exit(status)

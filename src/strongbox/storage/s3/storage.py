@@ -54,7 +54,7 @@ class S3Storage:
         self,
         settings: S3Settings,
         *,
-        upload_concurrency: int = 4,
+        upload_concurrency: int = 2,
         parts_per_object: int = MAX_PARTS,
     ) -> None:
         self.settings = settings
