@@ -356,7 +356,8 @@ def list_latency(ctx: Context, total: int, requests: int, big_requests: int) -> 
                 seconds.append(time.perf_counter() - began)
                 answer.raise_for_status()
             print(
-                f"list ({total} backups in the catalog), {label}: {len(answer.json())} items, "
+                f"list ({total} backups in the catalog), {label}: {len(answer.json()['items'])} "
+                f"items a page, "
                 f"{count} requests, p50 {percentile(seconds, 0.5) * 1000:.1f} ms, "
                 f"p99 {percentile(seconds, 0.99) * 1000:.1f} ms, "
                 f"mean {statistics.mean(seconds) * 1000:.1f} ms"
