@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, insert, select
+from sqlalchemy import delete, event, insert, select
 
 from strongbox.catalog.models import AuditEntry, Backup, Database, Schedule, ScheduleRun, Storage
 from strongbox.config import Settings
@@ -286,3 +286,29 @@ def _scans_every_schedule(statement: str) -> bool:
     """The scheduler's scan: every enabled schedule with its newest slot, not a chosen few."""
     flat = " ".join(statement.lower().split())
     return "max(schedule_runs.slot_at)" in flat and "schedules.id in" not in flat
+
+
+def test_a_schedule_whose_database_is_gone_is_left_to_the_one_by_one_way(
+    contexts: list[tuple[Context, RecordingExecutor]],
+) -> None:
+    (ctx, recorder), _ = contexts
+    seed(ctx, 3)
+    with ctx.catalog.session() as session:
+        session.execute(delete(Database).where(Database.name == "db0001"))
+
+    schedule_runs.run_due(ctx, LOOK)
+
+    with ctx.catalog.session() as session:
+        runs = dict(
+            session.execute(
+                select(Schedule.database, ScheduleRun.state).join(
+                    Schedule, Schedule.id == ScheduleRun.schedule_id
+                )
+            ).all()
+        )
+        failed = session.scalar(select(ScheduleRun.reason).where(ScheduleRun.state == "failed"))
+        made = sorted(session.scalars(select(Backup.database)))
+    assert runs == {"db0000": "started", "db0001": "failed", "db0002": "started"}
+    assert "db0001" in (failed or "")
+    assert made == ["db0000", "db0002"]
+    assert len(recorder.jobs) == 2

@@ -7,8 +7,9 @@ whose database is free and whose logical backup can be queued as it stands. A lo
 hour finds a thousand of them at once; one at a time, seven short transactions each, the last
 was handed over a quarter of a minute late. Everything else goes the one-by-one way of
 `schedule_runs`, which records and says what happened to each: missed slots before the newest,
-a busy database, a physical backup (its prerequisites are checked on the server), a storage
-that is gone, a backup name that is taken, a second schedule of one database in the same look.
+a busy database, a physical backup (its prerequisites are checked on the server), a database or
+a storage that is gone, a backup name that is taken, a second schedule of one database in the
+same look.
 
 Exactly once still rests on the catalog: the runs are inserted with their (schedule, slot)
 conflicts ignored, and only the schedules whose run this transaction inserted get a backup. Any
@@ -128,7 +129,7 @@ def _due_slots(
             newest,
             Database.worker_queue,
         )
-        .outerjoin(Database, Database.name == Schedule.database)
+        .join(Database, Database.name == Schedule.database)  # a database gone: one by one
         .where(Schedule.id.in_(schedule_ids), Schedule.enabled.is_(True))
     ).all()
     found = []
