@@ -61,8 +61,9 @@ def test_no_service_imports_the_job_runners_or_a_run_module_to_hand_a_job_over()
         for name, tree in parsed().items()
         for imported in imported_services(tree, module_level=False)
     }
-    # Only the planning pair left from before jobs were data (see docs/decisions.md).
-    assert late <= {("restores", "new_instances")}
+    # No service imports another inside a function: the last such pair (restores and
+    # new_instances) went with the split of restores into restore_inputs and restore_rows.
+    assert late == set()
     for path in SERVICES.glob("*.py"):
         text = path.read_text()
         assert "from strongbox.jobs" not in text, path.name
