@@ -26,7 +26,7 @@ from strongbox.services.busy import busy_with
 from strongbox.services.context import Context
 from strongbox.services.schedules import TRIGGER_PREFIX, trigger_of
 from strongbox.services.schemas import BackupCreate
-from strongbox.services.slot_batches import backup_name_for, next_slot
+from strongbox.services.slot_batches import backup_name_for, newest_slot, next_slot
 from strongbox.services.state_moves import move_run
 
 log = logging.getLogger(__name__)
@@ -127,15 +127,10 @@ def _enabled_baselines(ctx: Context) -> list[tuple[int, str, str, datetime]]:
     baseline (its newest recorded slot, or when its slots start) are the ones not yet taken.
     The newest slot is looked up per schedule in the (schedule, slot) index, so the cost does
     not grow with the history of runs."""
-    newest = (
-        select(func.max(ScheduleRun.slot_at))
-        .where(ScheduleRun.schedule_id == Schedule.id)
-        .scalar_subquery()
-    )
     with ctx.catalog.session() as session:
         rows = session.execute(
             select(
-                Schedule.id, Schedule.cron, Schedule.timezone, Schedule.slots_since, newest
+                Schedule.id, Schedule.cron, Schedule.timezone, Schedule.slots_since, newest_slot()
             ).where(Schedule.enabled.is_(True))
         ).all()
     return [

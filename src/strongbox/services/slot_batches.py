@@ -27,7 +27,7 @@ from functools import lru_cache
 from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import Table, func, insert, or_, select, tuple_
+from sqlalchemy import Table, func, insert, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -36,15 +36,15 @@ from strongbox.catalog.models import (
     AuditEntry,
     Backup,
     Database,
-    Restore,
     Schedule,
     ScheduleRun,
     Storage,
 )
 from strongbox.domain.jobs import JobKind, JobRef
 from strongbox.domain.slots import next_runs
-from strongbox.domain.states import ACTIVE_STATES, JobState, RunState
+from strongbox.domain.states import JobState, RunState
 from strongbox.services import audit
+from strongbox.services.busy import busy_databases
 from strongbox.services.context import Context
 from strongbox.services.schedules import trigger_of
 from strongbox.services.schemas import BackupCreate
@@ -111,11 +111,6 @@ def _due_slots(
     ctx: Context, session: Session, schedule_ids: Sequence[int], now: datetime
 ) -> list[DueSlot]:
     """The schedules whose newest slot is their only due one and within the catch-up window."""
-    newest = (
-        select(func.max(ScheduleRun.slot_at))
-        .where(ScheduleRun.schedule_id == Schedule.id)
-        .scalar_subquery()
-    )
     rows = session.execute(
         select(
             Schedule.id,
@@ -126,7 +121,7 @@ def _due_slots(
             Schedule.cron,
             Schedule.timezone,
             Schedule.slots_since,
-            newest,
+            newest_slot(),
             Database.worker_queue,
         )
         .join(Database, Database.name == Schedule.database)  # a database gone: one by one
@@ -158,7 +153,7 @@ def _common_case(session: Session, slots: list[DueSlot]) -> list[DueSlot]:
     if not slots:
         return []
     names = {slot.database for slot in slots}
-    busy = _busy_databases(session, names)
+    busy = busy_databases(session, names)
     storages = set(
         session.scalars(select(Storage.name).where(Storage.name.in_({s.storage for s in slots})))
     )
@@ -182,20 +177,6 @@ def _common_case(session: Session, slots: list[DueSlot]) -> list[DueSlot]:
         busy.add(slot.database)  # a second schedule of it in this look goes one by one
         chosen.append(slot)
     return chosen
-
-
-def _busy_databases(session: Session, names: set[str]) -> set[str]:
-    """Which of `names` have a queued or running backup, or restore from or into them."""
-    backing_up = session.scalars(
-        select(Backup.database).where(Backup.database.in_(names), Backup.state.in_(ACTIVE_STATES))
-    ).all()
-    restoring = session.execute(
-        select(Restore.database, Restore.target).where(
-            or_(Restore.database.in_(names), Restore.target.in_(names)),
-            Restore.state.in_(ACTIVE_STATES),
-        )
-    ).all()
-    return names & ({*backing_up} | {name for pair in restoring for name in pair})
 
 
 def _insert_runs(session: Session, slots: list[DueSlot], at: datetime) -> set[int]:
@@ -264,6 +245,17 @@ def _dialect_insert(session: Session, table: Any) -> Any:
     """An INSERT that can ignore conflicts, in the catalog's dialect (PostgreSQL or SQLite)."""
     dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def newest_slot() -> Any:
+    """A schedule's newest recorded slot, as a correlated subquery on `Schedule`: slots after it
+    (or after the schedule's `slots_since`) are the ones not taken yet. It is an index look-up
+    per schedule, so its cost does not grow with the history of runs."""
+    return (
+        select(func.max(ScheduleRun.slot_at))
+        .where(ScheduleRun.schedule_id == Schedule.id)
+        .scalar_subquery()
+    )
 
 
 @lru_cache(maxsize=65_536)
