@@ -4,6 +4,7 @@ an encrypted file stored again after a restart is recognised by its facts, never
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,8 @@ from strongbox.catalog.models import WalSegment
 from strongbox.domain.manifest import ManifestArtifact
 from strongbox.errors import StrongboxError
 from strongbox.services import restore_keys, stored_logs
+from strongbox.services.stored_logs import StoredCopy
+from strongbox.storage.base import ObjectInfo
 
 TEAM = x25519.Identity.generate()
 ESCROW = x25519.Identity.generate()
@@ -77,15 +80,32 @@ def test_the_identity_must_open_the_base_and_every_recipient_set_of_the_files() 
 
 
 class Untouchable:
-    """A storage that must not be read: the server cannot decrypt what it stored."""
+    """A storage that lists the object but must not read it: the server cannot decrypt what
+    it stored."""
+
+    def __init__(self, keys: list[str]) -> None:
+        self.keys = keys
+
+    def list(self, prefix: str) -> Iterator[ObjectInfo]:
+        return iter([ObjectInfo(k, 4) for k in self.keys if k.startswith(prefix)])
 
     def get_bytes(self, key: str) -> bytes:
         raise AssertionError(f"{key} was read back")
 
 
 def test_an_encrypted_file_stored_again_is_compared_by_its_facts_not_read_back() -> None:
-    row = WalSegment(name="mariadb-bin.000002", size_bytes=4, encrypted_to=[public(TEAM)])
-    storage: Any = Untouchable()
-    assert stored_logs.is_stored_already(storage, row, b"abcd", lambda: True)
-    assert not stored_logs.is_stored_already(storage, row, b"abcd", lambda: False)
-    assert not stored_logs.is_stored_already(storage, row, b"abcde", lambda: True)
+    key = "prod/pitr/binlog/mariadb-bin.000002.zst.age"
+    row = WalSegment(name="mariadb-bin.000002", key=key, size_bytes=4, encrypted_to=[public(TEAM)])
+    storage: Any = Untouchable([key])
+    assert stored_logs.stored_copy(storage, row, b"abcd", lambda: True) is StoredCopy.SAME
+    assert stored_logs.stored_copy(storage, row, b"abcd", lambda: False) is StoredCopy.OTHER
+    assert stored_logs.stored_copy(storage, row, b"abcde", lambda: True) is StoredCopy.OTHER
+
+
+def test_a_file_whose_object_was_deleted_is_stored_again_not_called_diverged() -> None:
+    key = "prod/pitr/wal/000000010000000000000003.zst"
+    for encrypted_to in (None, [public(TEAM)]):
+        row = WalSegment(name=key[14:38], key=key, size_bytes=4, encrypted_to=encrypted_to)
+        # Another object whose key starts with this one's does not count as this one.
+        storage: Any = Untouchable([key + ".age"] if encrypted_to is None else [])
+        assert stored_logs.stored_copy(storage, row, b"abcd", lambda: True) is StoredCopy.GONE

@@ -179,16 +179,18 @@ def store_file(
         if existing is not None:
             session.expunge(existing)
     if existing is not None and not partial:
-        if stored_logs.is_stored_already(
+        copy = stored_logs.stored_copy(
             storage, existing, raw, lambda: _same_facts(existing, contents)
-        ):
-            return False
-        raise StreamBroken(
-            f"binlog file {name} is already stored with other content: the server's binary log "
-            "diverged from the stored one (was it reset or re-created?); disable and enable "
-            "point-in-time recovery to start a new stream, and take a new backup",
-            WAL_DIVERGED,
         )
+        if copy is stored_logs.StoredCopy.SAME:
+            return False
+        if copy is stored_logs.StoredCopy.OTHER:
+            raise StreamBroken(
+                f"binlog file {name} is already stored with other content: the server's binary log "
+                "diverged from the stored one (was it reset or re-created?); disable and enable "
+                "point-in-time recovery to start a new stream, and take a new backup",
+                WAL_DIVERGED,
+            )
     sealed = stored_logs.seal(
         ctx, database, storage_name, binlog_key(prefix, database, indexed), raw
     )

@@ -5,6 +5,7 @@ listed, so that an object deleted behind Strongbox's back shows as a gap)."""
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import logging
 from collections.abc import Callable
@@ -69,21 +70,31 @@ def seal(ctx: Context, database: str, storage_name: str, key: str, raw: bytes) -
     return SealedLog(key + age_stream.SUFFIX, sealed, recipients)
 
 
-def is_stored_already(
+class StoredCopy(enum.Enum):
+    """What the storage holds for an indexed file that is being stored again."""
+
+    SAME = "same"  # the same content: nothing to do
+    GONE = "gone"  # the object was deleted from the storage: storing it again heals the gap
+    OTHER = "other"  # other content under the same name: the history diverged
+
+
+def stored_copy(
     storage: BackupStorage, row: WalSegment, raw: bytes, same_facts: Callable[[], bool]
-) -> bool:
-    """Whether `raw` is the content stored for `row` (a restart between an upload and the
-    removal from the spool stores the same file again). A plain object is read back and
-    compared; an encrypted one cannot be (the server has no identity), so the facts read from
-    both are compared instead (`same_facts`: positions and commit times, which a diverged
-    history does not share), with the size."""
+) -> StoredCopy:
+    """How `raw` compares with what is stored for `row` (a restart between an upload and the
+    removal from the spool, or a receiver that resumes from an older position, stores the same
+    file again). A plain object is read back and compared; an encrypted one cannot be (the
+    server has no identity), so the facts read from both are compared instead (`same_facts`:
+    positions and commit times, which a diverged history does not share), with the size. A
+    storage that cannot be read raises: the stream is retried, not declared diverged."""
+    if not any(o.key == row.key for o in storage.list(row.key)):
+        return StoredCopy.GONE
     if row.encrypted_to:
-        return row.size_bytes == len(raw) and same_facts()
-    try:
+        same = row.size_bytes == len(raw) and same_facts()
+    else:
         data = storage.get_bytes(row.key)
-    except StrongboxError:
-        return False
-    return bool(zstandard.ZstdDecompressor().decompressobj().decompress(data) == raw)
+        same = zstandard.ZstdDecompressor().decompressobj().decompress(data) == raw
+    return StoredCopy.SAME if same else StoredCopy.OTHER
 
 
 def drop_moved(storage: BackupStorage, old_key: str | None, new_key: str) -> None:

@@ -83,17 +83,19 @@ def store_file(ctx: Context, spool: Spool, wal: WalName, raw: bytes) -> bool:
         if existing is not None:
             session.expunge(existing)
     if existing is not None and wal.kind != PARTIAL:
-        if stored_logs.is_stored_already(
+        copy = stored_logs.stored_copy(
             storage, existing, raw, lambda: _same_facts(existing, contents)
-        ):
-            return False
-        raise StreamBroken(
-            f"WAL file {wal.name} is already stored with other content: the server's WAL "
-            "history diverged from the stored one (was it restored or re-created?); the new "
-            f"file stays in {spool.folder}; disable and enable point-in-time recovery to "
-            "start a new stream, and take a new base backup",
-            WAL_DIVERGED,
         )
+        if copy is stored_logs.StoredCopy.SAME:
+            return False
+        if copy is stored_logs.StoredCopy.OTHER:
+            raise StreamBroken(
+                f"WAL file {wal.name} is already stored with other content: the server's WAL "
+                "history diverged from the stored one (was it restored or re-created?); the new "
+                f"file stays in {spool.folder}; disable and enable point-in-time recovery to "
+                "start a new stream, and take a new base backup",
+                WAL_DIVERGED,
+            )
     sealed = stored_logs.seal(
         ctx, spool.database, spool.storage, wal_key(prefix, spool.database, wal.name), raw
     )
