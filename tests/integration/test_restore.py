@@ -117,6 +117,41 @@ def test_postgresql_round_trips_into_a_new_database_and_another_server(
     second_pg.execute("DROP DATABASE rshop")
 
 
+def test_estimated_rows_come_without_analyze_also_for_a_table_without_an_index(
+    strongbox: RunningServer, pg_server: PostgresServer, seaweed: SeaweedServer, s3_bucket: str
+) -> None:
+    # A restore does not ANALYZE (it would read every table while the requester waits): the
+    # estimate is the row count an index build leaves, or the live rows the statistics counted
+    # while a table without an index was loaded.
+    pg_server.execute("DROP DATABASE IF EXISTS heaps WITH (FORCE)")
+    pg_server.execute("CREATE DATABASE heaps")
+    pg_server.execute(
+        "CREATE TABLE heap AS SELECT g AS n, md5(g::text) AS t FROM generate_series(1, 30000) g;"
+        " CREATE TABLE keyed (id int PRIMARY KEY, t text);"
+        " INSERT INTO keyed SELECT g, md5(g::text) FROM generate_series(1, 20000) g",
+        "heaps",
+    )
+    register_pg(strongbox, "prod", pg_server, ["heaps"])
+    register_bucket(strongbox, seaweed, s3_bucket)
+    back_up(strongbox, "prod", "b1")
+    try:
+        for jobs, target in ((1, "heaps_one"), (2, "heaps_two")):
+            done = restore(
+                strongbox, "prod", backup="b1", database_map={"heaps": target}, jobs=jobs
+            )
+            assert done["state"] == "succeeded", done["error"]
+            summary = done["summary"][0]
+            assert (summary["tables"], summary["rows_estimated"]) == (2, True)
+            assert abs(summary["rows"] - 50000) <= 5000, summary
+            analyzed = pg_server.query(
+                "SELECT count(*) FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL", target
+            )
+            assert analyzed == [(0,)]
+    finally:
+        for name in ("heaps", "heaps_one", "heaps_two"):
+            pg_server.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 def test_overwrite_puts_the_original_content_back(
     strongbox: RunningServer,
     pg_server: PostgresServer,

@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from strongbox.engines.base import ConnectionInfo, DatabaseSummary
+from strongbox.engines.base import ConnectionInfo
 from strongbox.engines.common import scrub
 from strongbox.errors import refused
 
@@ -63,26 +63,6 @@ def swap(pg: Connection, conn: ConnectionInfo, target: str, side: str, aside: st
                 "make the user its owner",
                 SWAP_FAILED,
             ) from None
-
-
-def estimate(pg: Connection, user_tables: str) -> DatabaseSummary:
-    """The tables `user_tables` (a query of schema and table names) lists, and the sum of their
-    rows as the planner knows them (pg_class.reltuples). A freshly restored table was never
-    analyzed (its estimate is unknown), so ANALYZE runs first; an ANALYZE cut by the statement
-    timeout is given up and the estimates read as they are (unknown counts as 0)."""
-    try:
-        pg.execute("ANALYZE")
-    except psycopg.errors.QueryCanceled:
-        log.warning("ANALYZE did not finish in time; row estimates may be stale")
-    tables = pg.execute(user_tables).fetchall()
-    rows = 0
-    for schema, table in tables:
-        reltuples = pg.execute(
-            "SELECT reltuples FROM pg_class WHERE oid = %s::regclass",
-            (sql.Identifier(schema, table).as_string(pg),),
-        ).fetchone()
-        rows += max(0, int(reltuples[0])) if reltuples else 0
-    return DatabaseSummary(tables=len(tables), rows=rows, estimated=True)
 
 
 def _short(exc: psycopg.Error, conn: ConnectionInfo) -> str:

@@ -61,7 +61,7 @@ class RestoreCreate(Input):
     exact_counts: bool = Field(
         default=False,
         description="count every table's rows after the restore (slow on large databases); "
-        "by default the summary gives the planner's estimate, with rows_estimated true",
+        "by default the summary gives the server's estimate, with rows_estimated true",
     )
     name: Name | None = None
     new_instance: NewInstance | None = Field(
