@@ -76,6 +76,12 @@ class ToolScope:
 _current = threading.local()
 
 
+def current_scope() -> ToolScope | None:
+    """The tool scope of the calling thread's job, for a thread it starts to enter."""
+    scope: ToolScope | None = getattr(_current, "scope", None)
+    return scope
+
+
 class ToolProcess:
     """A running tool whose stdout (or stdin) the caller streams.
 

@@ -202,6 +202,7 @@ def _write_new_file(
                 out.write(data)
                 raw += len(data)
                 if on_raw_bytes is not None:
+                    out.flush()  # the count may be read as "this much can be read back"
                     on_raw_bytes(raw)
     except OSError as exc:  # the local disk: full, or the folder gone
         path.unlink(missing_ok=True)
@@ -224,36 +225,15 @@ def feed_from_storage(
     stall_seconds: float,
     on_raw_bytes: OnBytes | None = None,
     identities: Identities = None,
-    keep_copy: Path | None = None,
 ) -> int:
-    """Stream the decompressed object into the tool's stdin; returns the raw bytes fed. With
-    `keep_copy`, every byte fed is also written to that new file (0600), so that a second tool
-    can read the whole artifact once it is verified.
+    """Stream the decompressed object into the tool's stdin; returns the raw bytes fed.
 
     Raises ToolFailedError when the tool fails or stalls, ChecksumMismatchError when the object
     is damaged, StalledError when the storage stalls (the tool may have written some or all of
     it: the caller must undo and remove the copy)."""
     flow = Flow()
     chunks = _decompressed(storage, key, expected_sha256, stall_seconds, flow, identities)
-    if keep_copy is not None:
-        chunks = _copied(chunks, keep_copy, key_label(key))
     return _feed(chunks, command, stall_seconds, flow, key_label(key), on_raw_bytes)
-
-
-def _copied(chunks: Iterable[bytes], path: Path, what: str) -> Iterator[bytes]:
-    """`chunks`, each also written to the new file `path` before it is handed on."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with open(fd, "wb") as out:
-            for data in chunks:
-                out.write(data)
-                yield data
-    except OSError as exc:  # the local disk: full, or the folder gone
-        raise StrongboxError(
-            f"could not write the local copy of {what} into the scratch folder: {exc.strerror}",
-            SCRATCH_WRITE_FAILED,
-            ErrorKind.REFUSED,
-        ) from exc
 
 
 def feed_from_file(
@@ -343,15 +323,12 @@ def feed_from_tool(
     stall_seconds: float,
     what: str,
     on_raw_bytes: OnBytes | None = None,
-    keep_copy: Path | None = None,
 ) -> int:
     """Stream the stdout of the dump program `argv` (e.g. pg_dump of a database of a recovered
     instance) into the restore tool's stdin; returns the bytes fed. Raises ToolFailedError when
     either program fails or stalls (the caller must undo what the tool wrote)."""
     flow = Flow()
     chunks = _tool_chunks(argv, env, stall_seconds, flow)
-    if keep_copy is not None:
-        chunks = _copied(chunks, keep_copy, what)
     return _feed(chunks, command, stall_seconds, flow, what, on_raw_bytes)
 
 

@@ -232,6 +232,20 @@ class RestoringEngine(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class EarlyRestorePlan:
+    """A parallel restore that starts while the artifact streams. `listing`, `schema` and the
+    data runs (`EarlyRestoringEngine.data_commands` of `data`) each read the artifact on stdin
+    from its start, as far as they need: `listing` prints its table of contents, `schema`
+    creates its objects, the data runs load the rows, several at once. `rest` reads the whole
+    verified local copy afterwards with several jobs (indexes, constraints)."""
+
+    listing: RestoreCommand
+    schema: RestoreCommand
+    data: RestoreCommand
+    rest: RestoreCommand
+
+
 @runtime_checkable
 class EarlyRestoringEngine(RestoringEngine, Protocol):
     """An engine whose parallel restore can start before the artifact is complete on disk:
@@ -239,10 +253,16 @@ class EarlyRestoringEngine(RestoringEngine, Protocol):
 
     def plan_early_restore(
         self, conn: ConnectionInfo, artifact_format: str, target: str, *, jobs: int, input_path: str
-    ) -> tuple[RestoreCommand, RestoreCommand]:
-        """Two commands that together restore the artifact into `target`: the first reads it on
-        stdin as it streams (schema and data), the second reads the whole local copy
-        `input_path` afterwards with `jobs` processes (indexes, constraints, grants)."""
+    ) -> EarlyRestorePlan:
+        """The runs that together restore the artifact into `target`, `rest` reading the local
+        copy `input_path` with `jobs` processes."""
+        ...
+
+    def data_commands(
+        self, plan: EarlyRestorePlan, listing: str, jobs: int, folder: Path
+    ) -> list[RestoreCommand]:
+        """`plan.data` as up to `jobs` runs at once, each loading a share of the tables of
+        `listing` (what `plan.listing` printed); files they need are written in `folder`."""
         ...
 
 

@@ -102,11 +102,10 @@ class DumpedDatabases:
         artifact: ManifestArtifact,
         command: RestoreCommand,
         progress: Progress,
-        keep_copy: Path | None = None,
     ) -> int:
         dump = self._dump(artifact)
         what = f"pg_dump of {artifact.dbname}"
-        return feed_from_tool(dump.argv, dump.env, command, self.stall, what, progress, keep_copy)
+        return feed_from_tool(dump.argv, dump.env, command, self.stall, what, progress)
 
     def download(self, artifact: ManifestArtifact, path: Path, progress: Progress) -> int:
         dump = self._dump(artifact)

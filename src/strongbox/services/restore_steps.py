@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import logging
 import secrets
+import shutil
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
-from strongbox import restore_pipeline, scratch
+from strongbox import copy_followers, restore_pipeline, scratch
 from strongbox.domain.manifest import ManifestArtifact
 from strongbox.domain.restore_plan import CREATE, FILL, OVERWRITE, PlannedDatabase
 from strongbox.domain.side_names import side_names
@@ -67,10 +68,8 @@ class ArtifactSource(Protocol):
         artifact: ManifestArtifact,
         command: RestoreCommand,
         progress: Progress,
-        keep_copy: Path | None = None,
     ) -> int:
-        """Stream the dump into `command`'s stdin; returns the bytes fed. With `keep_copy`,
-        the bytes fed are also written to that new file."""
+        """Stream the dump into `command`'s stdin; returns the bytes fed."""
         ...
 
     def download(self, artifact: ManifestArtifact, path: Path, progress: Progress) -> int:
@@ -96,7 +95,6 @@ class StoredArtifacts:
         artifact: ManifestArtifact,
         command: RestoreCommand,
         progress: Progress,
-        keep_copy: Path | None = None,
     ) -> int:
         return restore_pipeline.feed_from_storage(
             self.storage,
@@ -106,7 +104,6 @@ class StoredArtifacts:
             self.stall,
             progress,
             identities=self.identities if artifact.encrypted_to else None,
-            keep_copy=keep_copy,
         )
 
     def download(self, artifact: ManifestArtifact, path: Path, progress: Progress) -> int:
@@ -306,19 +303,33 @@ class TargetRestorer:
     def _fill_early(
         self, engine: EarlyRestoringEngine, index: int, database: str, item: PlannedDatabase
     ) -> None:
-        """Schema and data from the stream while a local copy is written beside it; once the
-        stream ended verified, the rest (indexes, constraints) from that copy in parallel."""
+        """The artifact downloaded into a local copy while the restore's programs read that
+        copy as it grows: schema, then rows in several runs at once (`copy_followers`); once
+        the copy is verified whole, the rest (indexes, constraints) from it in parallel."""
         artifact = item.artifact
         copy = scratch.artifact_path(self.folder, index)
         scratch.require_room(self.scratch_root, artifact.raw_bytes, f"the artifact {artifact.key}")
-        first, rest = engine.plan_early_restore(
+        plan = engine.plan_early_restore(
             self.conn, artifact.format, database, jobs=self.parallel_jobs, input_path=str(copy)
         )
+        lists = self.folder / f"lists-{index + 1}"
+        lists.mkdir(mode=0o700)
+
+        def download(grew: Callable[[int], None]) -> int:
+            return self.source.download(artifact, copy, _Growing(self.progress, grew))
+
         try:
-            raw = self.source.feed(artifact, first, self.progress, keep_copy=copy)
-            restore_pipeline.feed_from_file(copy, rest, self.stall, artifact.key)
+            raw = copy_followers.restore_while_copying(
+                copy,
+                download,
+                plan,
+                lambda listing: engine.data_commands(plan, listing, self.parallel_jobs, lists),
+                self.stall,
+            )
+            restore_pipeline.feed_from_file(copy, plan.rest, self.stall, artifact.key)
         finally:
             copy.unlink(missing_ok=True)
+            shutil.rmtree(lists, ignore_errors=True)
         self.progress.artifact_done(raw)
 
     def summarize(self, database: str) -> dict[str, Any]:
@@ -369,6 +380,25 @@ class TargetRestorer:
         return _with_state(exc, state)
 
 
+class _Growing:
+    """The restore's progress, also telling the local copy how far it is written."""
+
+    def __init__(self, progress: Progress, grew: Callable[[int], None]) -> None:
+        self._progress = progress
+        self._grew = grew
+
+    def __call__(self, raw_bytes: int) -> None:
+        self._progress(raw_bytes)
+        self._grew(raw_bytes)
+
+    def artifact_done(self, raw_bytes: int) -> None:
+        self._progress.artifact_done(raw_bytes)
+
+    def heartbeat(self, raw_bytes: int = 0) -> None:
+        self._progress.heartbeat(raw_bytes)
+        self._grew(raw_bytes)
+
+
 def starts_early(engine: RestoringEngine, item: PlannedDatabase, parallel_jobs: int) -> bool:
     """Whether a restore of `item` with `parallel_jobs` starts while its artifact streams: a
     parallel restore into a database made for it (created, or the side database of a swap)."""
@@ -390,14 +420,16 @@ def planned_commands(
     artifact, target = item.artifact, item.target
     if starts_early(engine, item, parallel_jobs):
         assert isinstance(engine, EarlyRestoringEngine)
-        commands = engine.plan_early_restore(
+        plan = engine.plan_early_restore(
             conn, artifact.format, target, jobs=parallel_jobs, input_path=copy_placeholder
         )
         step = (
-            f"restore the schema and rows of {artifact.key} into {target} as it streams, "
-            "keeping a local copy; once verified, its indexes and constraints from that copy"
+            f"restore the schema of {artifact.key} into {target} as it streams, then its rows "
+            f"with up to {parallel_jobs} programs at once, each loading a share of the tables, "
+            "all reading the local copy as it is written; once verified, its indexes and "
+            "constraints from that copy"
         )
-        return step, [command.argv for command in commands]
+        return step, [plan.schema.argv, plan.data.argv, plan.rest.argv]
     input_path = copy_placeholder if parallel_jobs > 1 else None
     command = engine.plan_restore(
         conn, artifact.format, target, jobs=parallel_jobs, input_path=input_path

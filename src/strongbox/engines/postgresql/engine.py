@@ -19,6 +19,7 @@ from strongbox.engines.base import (
     DatabaseSummary,
     DumpCommand,
     DumpLimits,
+    EarlyRestorePlan,
     ReceiverCommand,
     RestoreCommand,
     ServerInfo,
@@ -30,7 +31,14 @@ from strongbox.engines.common import (
     require_restore_input,
     safe_file_stems,
 )
-from strongbox.engines.postgresql import databases, physical, standby, wal_receiver, waldump
+from strongbox.engines.postgresql import (
+    databases,
+    early_restore,
+    physical,
+    standby,
+    wal_receiver,
+    waldump,
+)
 from strongbox.engines.postgresql import properties as postgresql_properties
 from strongbox.engines.postgresql import swap as postgresql_swap
 from strongbox.engines.postgresql.client_tools import ClientTool, pick_pg_dump, sibling
@@ -289,18 +297,23 @@ class PostgresEngine:
 
     def plan_early_restore(
         self, conn: ConnectionInfo, artifact_format: str, target: str, *, jobs: int, input_path: str
-    ) -> tuple[RestoreCommand, RestoreCommand]:
-        """`pg_restore --section=pre-data --section=data` from stdin while the artifact streams
-        (rows load as they arrive), then `pg_restore -j jobs --section=post-data` from the local
-        copy `input_path` (indexes and constraints built in parallel). Together the sections
-        are the whole archive; entries without a section of their own (grants, comments) go
-        with the section before them, as in one run."""
-        first = self.plan_restore(conn, artifact_format, target, jobs=1, input_path=None)
-        rest = self.plan_restore(conn, artifact_format, target, jobs=jobs, input_path=input_path)
-        return (
-            _with_sections(first, ("pre-data", "data")),
-            _with_sections(rest, ("post-data",)),
+    ) -> EarlyRestorePlan:
+        """See `early_restore.plan`: serial runs that read the artifact as it streams (its
+        table of contents, the pre-data section, shares of the data section), then
+        `pg_restore -j jobs --section=post-data` from the local copy `input_path`. Together the
+        sections are the whole archive; entries without a section of their own (grants,
+        comments) go with the section before them, as in one run."""
+        streamed = self.plan_restore(conn, artifact_format, target, jobs=1, input_path=None)
+        from_copy = self.plan_restore(
+            conn, artifact_format, target, jobs=jobs, input_path=input_path
         )
+        return early_restore.plan(streamed, from_copy)
+
+    def data_commands(
+        self, plan: EarlyRestorePlan, listing: str, jobs: int, folder: Path
+    ) -> list[RestoreCommand]:
+        """See `early_restore.data_commands`."""
+        return early_restore.data_commands(plan, listing, jobs, folder)
 
     def plan_globals_restore(self, conn: ConnectionInfo) -> RestoreCommand:
         """`psql -X -q -v ON_ERROR_STOP=0 -f -` on the maintenance database, applying the
@@ -338,10 +351,3 @@ class PostgresEngine:
 
     def _pick_pg_dump(self, server: ServerInfo) -> ClientTool:
         return pick_pg_dump(server, self.bin_dir, self.search_dirs)
-
-
-def _with_sections(command: RestoreCommand, sections: tuple[str, ...]) -> RestoreCommand:
-    """`command` (a `pg_restore` run) limited to the archive's `sections`."""
-    options = [f"--section={section}" for section in sections]
-    argv = [command.argv[0], *options, *command.argv[1:]]
-    return RestoreCommand(argv, command.env, command.input_path)
