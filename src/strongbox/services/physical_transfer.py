@@ -34,7 +34,7 @@ from strongbox.services.instance_build import (
     tear_down,
 )
 from strongbox.services.managed_instances import TRANSFER_PREFIX
-from strongbox.services.restore_steps import ArtifactSource, Progress
+from strongbox.services.restore_sources import ArtifactSource, Progress
 from strongbox.storage.base import BackupStorage
 
 DUMP_FORMAT = "pg_dump-custom"  # what `pg_dump -Fc` of the temporary instance gives

@@ -37,7 +37,8 @@ from strongbox.services.context import Context
 from strongbox.services.instance_build import PitrRecovery
 from strongbox.services.job_logs import logged
 from strongbox.services.restore_inputs import Prepared
-from strongbox.services.restore_steps import ArtifactSource, StoredArtifacts, TargetRestorer
+from strongbox.services.restore_sources import ArtifactSource, StoredArtifacts
+from strongbox.services.restore_steps import TargetRestorer
 from strongbox.services.state_moves import move_restore
 from strongbox.storage.base import BackupStorage
 

@@ -20,23 +20,21 @@ import shutil
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from strongbox import copy_followers, restore_pipeline, scratch
-from strongbox.domain.manifest import ManifestArtifact
 from strongbox.domain.restore_plan import CREATE, FILL, OVERWRITE, PlannedDatabase
 from strongbox.domain.side_names import side_names
 from strongbox.engines.base import (
     ConnectionInfo,
     EarlyRestoringEngine,
-    RestoreCommand,
     RestoringEngine,
     SwappingEngine,
 )
 from strongbox.errors import StrongboxError
 from strongbox.services import database_properties
 from strongbox.services.context import Context
-from strongbox.storage.base import BackupStorage
+from strongbox.services.restore_sources import ArtifactSource, Growing, Progress
 
 log = logging.getLogger(__name__)
 
@@ -47,75 +45,6 @@ Note = Callable[..., None]
 # restore replays the binlog there. Raises StrongboxError; the target is then handled as after
 # a failed fill.
 AfterFill = Callable[[str, PlannedDatabase], None]
-
-
-class Progress(Protocol):
-    """Bytes fed to the tools and a heartbeat, written on the restore's row."""
-
-    def __call__(self, raw_bytes: int) -> None: ...
-
-    def artifact_done(self, raw_bytes: int) -> None: ...
-
-    def heartbeat(self, _bytes: int = 0) -> None: ...
-
-
-class ArtifactSource(Protocol):
-    """Where the bytes of a database's dump come from: a stored artifact (verified by its
-    SHA-256), or a dump program run against a recovered instance (a physical backup)."""
-
-    def feed(
-        self,
-        artifact: ManifestArtifact,
-        command: RestoreCommand,
-        progress: Progress,
-    ) -> int:
-        """Stream the dump into `command`'s stdin; returns the bytes fed."""
-        ...
-
-    def download(self, artifact: ManifestArtifact, path: Path, progress: Progress) -> int:
-        """Write the whole dump into the new file `path`; returns its size."""
-        ...
-
-
-class StoredArtifacts:
-    """Dumps read from a storage, verified, decompressed (`restore_pipeline`)."""
-
-    def __init__(
-        self,
-        storage: BackupStorage,
-        stall_seconds: float,
-        identities: restore_pipeline.Identities = None,
-    ) -> None:
-        self.storage = storage
-        self.stall = stall_seconds
-        self.identities = identities  # of an encrypted backup's recipients, in memory only
-
-    def feed(
-        self,
-        artifact: ManifestArtifact,
-        command: RestoreCommand,
-        progress: Progress,
-    ) -> int:
-        return restore_pipeline.feed_from_storage(
-            self.storage,
-            artifact.object_keys(),
-            artifact.sha256,
-            command,
-            self.stall,
-            progress,
-            identities=self.identities if artifact.encrypted_to else None,
-        )
-
-    def download(self, artifact: ManifestArtifact, path: Path, progress: Progress) -> int:
-        return restore_pipeline.download(
-            self.storage,
-            artifact.object_keys(),
-            artifact.sha256,
-            path,
-            self.stall,
-            progress.heartbeat,
-            identities=self.identities if artifact.encrypted_to else None,
-        )
 
 
 class TargetRestorer:
@@ -316,7 +245,7 @@ class TargetRestorer:
         lists.mkdir(mode=0o700)
 
         def download(grew: Callable[[int], None]) -> int:
-            return self.source.download(artifact, copy, _Growing(self.progress, grew))
+            return self.source.download(artifact, copy, Growing(self.progress, grew))
 
         try:
             raw = copy_followers.restore_while_copying(
@@ -378,25 +307,6 @@ class TargetRestorer:
         else:
             state = f"database {item.target} was replaced and is incomplete: restore it again"
         return _with_state(exc, state)
-
-
-class _Growing:
-    """The restore's progress, also telling the local copy how far it is written."""
-
-    def __init__(self, progress: Progress, grew: Callable[[int], None]) -> None:
-        self._progress = progress
-        self._grew = grew
-
-    def __call__(self, raw_bytes: int) -> None:
-        self._progress(raw_bytes)
-        self._grew(raw_bytes)
-
-    def artifact_done(self, raw_bytes: int) -> None:
-        self._progress.artifact_done(raw_bytes)
-
-    def heartbeat(self, raw_bytes: int = 0) -> None:
-        self._progress.heartbeat(raw_bytes)
-        self._grew(raw_bytes)
 
 
 def starts_early(engine: RestoringEngine, item: PlannedDatabase, parallel_jobs: int) -> bool:
