@@ -85,7 +85,9 @@ class StoredArtifacts:
 
 
 class Growing:
-    """The restore's progress, also telling the local copy how far it is written."""
+    """The progress of an artifact whose local copy is read while it is written: the bytes
+    written are the restore's progress (its programs read them as they come), and the copy is
+    told how far it can be read."""
 
     def __init__(self, progress: Progress, grew: Callable[[int], None]) -> None:
         self._progress = progress
@@ -99,5 +101,4 @@ class Growing:
         self._progress.artifact_done(raw_bytes)
 
     def heartbeat(self, raw_bytes: int = 0) -> None:
-        self._progress.heartbeat(raw_bytes)
-        self._grew(raw_bytes)
+        self(raw_bytes)
