@@ -21,8 +21,9 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import IO
 
-from strongbox.engines.base import EarlyRestorePlan, RestoreCommand
+from strongbox.engines.base import DataLoad, EarlyRestorePlan, RestoreCommand
 from strongbox.pipeline import StallWatchdog
 from strongbox.process import ToolProcess, ToolScope, current_scope
 from strongbox.restore_pipeline import CHUNK, Flow
@@ -31,6 +32,7 @@ from strongbox.restore_pipeline import CHUNK, Flow
 WAIT_SECONDS = 0.5
 # How often the caller looks whether one of several programs failed.
 POLL_SECONDS = 0.1
+_OUTPUT_FAILED = "was stopped: what it wrote could not be used"
 
 
 class Abandoned(Exception):
@@ -108,13 +110,13 @@ def restore_while_copying(
     path: Path,
     download: Callable[[Callable[[int], None]], int],
     plan: EarlyRestorePlan,
-    data_commands: Callable[[str], list[RestoreCommand]],
+    data_load: Callable[[str], DataLoad],
     stall_seconds: float,
 ) -> int:
     """Download the artifact into the new file `path` (`download(grew)`, which calls `grew`
     with the bytes written so far and returns the total once they are verified) while the
     plan's runs read it: the table of contents, then the schema, then the rows
-    (`data_commands(listing)`, at once). Returns the bytes written once the download was
+    (`data_load(listing)`, its runs at once). Returns the bytes written once the download was
     verified and every run succeeded; the caller then runs `plan.rest` from the copy."""
     copy = GrowingCopy(path)
     scope = current_scope()
@@ -125,7 +127,8 @@ def restore_while_copying(
     try:
         listing = run_followers(copy, [plan.listing], stall_seconds, capture=True)
         run_followers(copy, [plan.schema], stall_seconds)
-        run_followers(copy, data_commands(listing), stall_seconds)
+        load = data_load(listing)
+        run_followers(copy, load.commands, stall_seconds, read_output=load.read_output)
         writer.join()
         error = copy.error()
         if error is not None:
@@ -157,9 +160,11 @@ def run_followers(
     stall_seconds: float,
     *,
     capture: bool = False,
+    read_output: Callable[[IO[bytes], Callable[[], None]], None] | None = None,
 ) -> str:
     """Run `commands` at once, each fed the copy from its start as it grows, until each has
-    ended; returns the first one's stdout when `capture`. Raises the writer's error when the
+    ended; returns the first one's stdout when `capture`, or has `read_output` read it (see
+    `_read_with`). Raises the writer's error when the
     download failed meanwhile, else ToolFailedError for the first program that failed (the
     others are stopped). A program may stop reading before the end: what it needs was read
     once it exits successfully."""
@@ -172,7 +177,11 @@ def run_followers(
                 command.argv,
                 command.env,
                 stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE if capture and index == 0 else subprocess.DEVNULL,
+                stdout=(
+                    subprocess.PIPE
+                    if index == 0 and (capture or read_output is not None)
+                    else subprocess.DEVNULL
+                ),
             )
             tools.append(tool)
             flow = Flow()
@@ -184,6 +193,8 @@ def run_followers(
             pump.start()
         if capture and tools:
             output = tools[0].stdout.read()
+        if read_output is not None and tools:
+            _read_with(tools[0], read_output, copy)
         _wait_all(tools, copy)
     finally:
         for tool in tools:
@@ -191,6 +202,25 @@ def run_followers(
         for pump in pumps:
             pump.join()
     return output.decode("utf-8", "replace")
+
+
+def _read_with(
+    tool: ToolProcess,
+    read_output: Callable[[IO[bytes], Callable[[], None]], None],
+    copy: GrowingCopy,
+) -> None:
+    """`read_output(tool's stdout, stop)`, where `stop` ends the tool. When it raises, the
+    error reported is the download's if that failed, else the tool's if the tool failed on its
+    own before (what it wrote was then cut short), else the reader's."""
+    try:
+        read_output(tool.stdout, lambda: tool.kill(_OUTPUT_FAILED))
+    except BaseException:
+        _raise_writer_error(copy)
+        if tool.poll() is None:
+            tool.kill(_OUTPUT_FAILED)
+        elif tool.killed_because != _OUTPUT_FAILED:
+            tool.check()
+        raise
 
 
 def _pump(copy: GrowingCopy, tool: ToolProcess, flow: Flow, watchdog: StallWatchdog) -> None:

@@ -8,11 +8,12 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import pytest
 
 from strongbox.copy_followers import Abandoned, GrowingCopy, restore_while_copying, run_followers
-from strongbox.engines.base import EarlyRestorePlan, RestoreCommand
+from strongbox.engines.base import DataLoad, EarlyRestorePlan, RestoreCommand
 from strongbox.errors import StrongboxError
 from strongbox.process import ToolFailedError
 
@@ -108,7 +109,7 @@ def test_a_failing_reader_stops_the_others_and_the_download(tmp_path: Path) -> N
     # The second data run fails after a little of the input; the first would read it all.
     runs = [sh("cat > /dev/null"), sh("head -c 100000 > /dev/null; echo 'bad row' >&2; exit 3")]
     with pytest.raises(ToolFailedError) as caught:
-        restore_while_copying(tmp_path / "copy", slow_download, plan, lambda _: runs, 60)
+        restore_while_copying(tmp_path / "copy", slow_download, plan, lambda _: DataLoad(runs), 60)
     assert "bad row" in str(caught.value)
     # The download stopped long before its end (100 chunks at 0.05 s each).
     assert downloaded[-1] < 100 * CHUNK
@@ -123,9 +124,9 @@ def test_the_whole_run_returns_the_bytes_written_once_every_step_succeeded(tmp_p
         rest=sh("true"),
     )
 
-    def commands(listing: str) -> list[RestoreCommand]:
+    def commands(listing: str) -> DataLoad:
         seen.append(listing)
-        return [sh(f"cat > {tmp_path / 'a'}"), sh(f"cat > {tmp_path / 'b'}")]
+        return DataLoad([sh(f"cat > {tmp_path / 'a'}"), sh(f"cat > {tmp_path / 'b'}")])
 
     written = restore_while_copying(
         tmp_path / "copy", writer(tmp_path / "copy"), plan, commands, 60
@@ -142,3 +143,48 @@ def test_an_abandoned_copy_stops_its_writer(tmp_path: Path) -> None:
     thread = started(copy, writer(copy.path))
     thread.join()
     assert isinstance(copy.error(), Abandoned)
+
+
+def test_what_a_program_writes_is_read_as_it_comes(tmp_path: Path) -> None:
+    copy = GrowingCopy(tmp_path / "copy")
+    thread = started(copy, writer(copy.path))
+    read: list[bytes] = []
+
+    def read_output(out: IO[bytes], stop: Callable[[], None]) -> None:
+        read.append(out.read())
+
+    run_followers(copy, [sh("tr a-z A-Z")], stall_seconds=60, read_output=read_output)
+    thread.join()
+    assert read == [CONTENT.upper()]
+
+
+def test_a_reader_that_fails_stops_its_program_and_is_the_error_raised(tmp_path: Path) -> None:
+    copy = GrowingCopy(tmp_path / "copy")
+    thread = started(copy, writer(copy.path))
+
+    def read_output(out: IO[bytes], stop: Callable[[], None]) -> None:
+        out.read(1000)
+        raise StrongboxError("the rows could not be loaded", "rows-load-failed")
+
+    # `cat` would wait for its input to end; it is stopped instead.
+    with pytest.raises(StrongboxError) as caught:
+        run_followers(copy, [sh("cat")], stall_seconds=60, read_output=read_output)
+    thread.join()
+    assert caught.value.code == "rows-load-failed"
+
+
+def test_a_program_that_fails_before_its_reader_notices_is_the_error_raised(
+    tmp_path: Path,
+) -> None:
+    copy = GrowingCopy(tmp_path / "copy")
+    thread = started(copy, writer(copy.path))
+
+    def read_output(out: IO[bytes], stop: Callable[[], None]) -> None:
+        out.read()
+        raise StrongboxError("the script ended inside rows", "unreadable-data-section")
+
+    failing = sh("head -c 500; echo 'archive damaged' >&2; exit 1")
+    with pytest.raises(ToolFailedError) as caught:
+        run_followers(copy, [failing], stall_seconds=60, read_output=read_output)
+    thread.join()
+    assert "archive damaged" in str(caught.value)

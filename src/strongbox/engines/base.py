@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import IO, Any, Protocol, runtime_checkable
 
 from strongbox.domain.binlog_replay import ReplayPlan
 from strongbox.domain.database_properties import DatabaseProperties
@@ -235,7 +235,7 @@ class RestoringEngine(Protocol):
 @dataclass(frozen=True)
 class EarlyRestorePlan:
     """A parallel restore that starts while the artifact streams. `listing`, `schema` and the
-    data runs (`EarlyRestoringEngine.data_commands` of `data`) each read the artifact on stdin
+    data runs (`EarlyRestoringEngine.data_load` of `data`) each read the artifact on stdin
     from its start, as far as they need: `listing` prints its table of contents, `schema`
     creates its objects, the data runs load the rows, several at once. `rest` reads the whole
     verified local copy afterwards with several jobs (indexes, constraints)."""
@@ -244,6 +244,16 @@ class EarlyRestorePlan:
     schema: RestoreCommand
     data: RestoreCommand
     rest: RestoreCommand
+
+
+@dataclass(frozen=True)
+class DataLoad:
+    """The runs that load the rows, at once, each reading the artifact on stdin from its
+    start. With `read_output`, the first run's stdout is read by it, given a callable that
+    stops that run (when what it wrote could not be used)."""
+
+    commands: list[RestoreCommand]
+    read_output: Callable[[IO[bytes], Callable[[], None]], None] | None = None
 
 
 @runtime_checkable
@@ -258,11 +268,20 @@ class EarlyRestoringEngine(RestoringEngine, Protocol):
         copy `input_path` with `jobs` processes."""
         ...
 
-    def data_commands(
-        self, plan: EarlyRestorePlan, listing: str, jobs: int, folder: Path
-    ) -> list[RestoreCommand]:
-        """`plan.data` as up to `jobs` runs at once, each loading a share of the tables of
-        `listing` (what `plan.listing` printed); files they need are written in `folder`."""
+    def data_load(
+        self,
+        conn: ConnectionInfo,
+        target: str,
+        plan: EarlyRestorePlan,
+        listing: str,
+        *,
+        jobs: int,
+        folder: Path,
+        stall_seconds: float,
+    ) -> DataLoad:
+        """How `plan.data` loads the rows into `target` (whose schema is restored) with up to
+        `jobs` sessions at once; `listing` is what `plan.listing` printed, files the runs need
+        are written in `folder`."""
         ...
 
 

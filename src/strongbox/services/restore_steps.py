@@ -252,7 +252,15 @@ class TargetRestorer:
                 copy,
                 download,
                 plan,
-                lambda listing: engine.data_commands(plan, listing, self.parallel_jobs, lists),
+                lambda listing: engine.data_load(
+                    self.conn,
+                    database,
+                    plan,
+                    listing,
+                    jobs=self.parallel_jobs,
+                    folder=lists,
+                    stall_seconds=self.stall,
+                ),
                 self.stall,
             )
             restore_pipeline.feed_from_file(copy, plan.rest, self.stall, artifact.key)

@@ -49,6 +49,12 @@ def data_commands(
     return commands
 
 
+def script_command(data: RestoreCommand) -> RestoreCommand:
+    """The data section as a script on stdout (`pg_restore --section=data -f -`), reading the
+    archive on stdin like `data`: the same program, without a database to connect to."""
+    return RestoreCommand([data.argv[0], "--section=data", "-f", "-"], data.env, None)
+
+
 def data_shares(listing: str, parts: int) -> list[list[str]]:
     """The entry lines of `listing` in up to `parts` lists, in the archive's order: the table
     data entries dealt out in turn (their sizes are not in the listing), every other entry in

@@ -8,15 +8,16 @@ names the next step. No message ever contains the password.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from strongbox.domain.database_properties import DatabaseProperties
 from strongbox.engines.base import (
     UNKNOWN_DATABASE,
     ConnectionInfo,
     DatabaseSummary,
+    DataLoad,
     DumpCommand,
     DumpLimits,
     EarlyRestorePlan,
@@ -35,6 +36,7 @@ from strongbox.engines.postgresql import (
     databases,
     early_restore,
     physical,
+    row_sessions,
     standby,
     wal_receiver,
     waldump,
@@ -309,11 +311,36 @@ class PostgresEngine:
         )
         return early_restore.plan(streamed, from_copy)
 
-    def data_commands(
-        self, plan: EarlyRestorePlan, listing: str, jobs: int, folder: Path
-    ) -> list[RestoreCommand]:
-        """See `early_restore.data_commands`."""
-        return early_restore.data_commands(plan, listing, jobs, folder)
+    def data_load(
+        self,
+        conn: ConnectionInfo,
+        target: str,
+        plan: EarlyRestorePlan,
+        listing: str,
+        *,
+        jobs: int,
+        folder: Path,
+        stall_seconds: float,
+    ) -> DataLoad:
+        """Each table's rows shared among `jobs` sessions (`row_sessions`), reading the
+        script of one `pg_restore -f -` run; `jobs` runs each loading whole tables
+        (`early_restore.data_commands`) when a name in `target` spans lines, which the
+        script reader does not accept, or for one job."""
+        with connect(conn, _PLAN_TIMEOUT, dbname=target) as pg:
+            one_line = row_sessions.names_fit_on_one_line(pg)
+        if jobs < 2 or not one_line:
+            return DataLoad(early_restore.data_commands(plan, listing, jobs, folder))
+
+        def read_output(script: IO[bytes], stop_reading: Callable[[], None]) -> None:
+            row_sessions.load_rows(
+                script,
+                lambda: row_sessions.session(conn, target, _PLAN_TIMEOUT),
+                jobs,
+                stall_seconds,
+                stop_reading,
+            )
+
+        return DataLoad([early_restore.script_command(plan.data)], read_output)
 
     def plan_globals_restore(self, conn: ConnectionInfo) -> RestoreCommand:
         """`psql -X -q -v ON_ERROR_STOP=0 -f -` on the maintenance database, applying the
