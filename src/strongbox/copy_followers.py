@@ -33,6 +33,7 @@ WAIT_SECONDS = 0.5
 # How often the caller looks whether one of several programs failed.
 POLL_SECONDS = 0.1
 _OUTPUT_FAILED = "was stopped: what it wrote could not be used"
+_ENDING_SECONDS = 1.0  # for a tool whose output ended to exit
 
 
 class Abandoned(Exception):
@@ -216,10 +217,13 @@ def _read_with(
         read_output(tool.stdout, lambda: tool.kill(_OUTPUT_FAILED))
     except BaseException:
         _raise_writer_error(copy)
-        if tool.poll() is None:
-            tool.kill(_OUTPUT_FAILED)
-        elif tool.killed_because != _OUTPUT_FAILED:
-            tool.check()
+        # A reader that failed at the end of the output: the tool is ending, maybe failing.
+        deadline = time.monotonic() + _ENDING_SECONDS
+        while tool.poll() is None and time.monotonic() < deadline:
+            time.sleep(POLL_SECONDS / 10)
+        tool.kill(_OUTPUT_FAILED)
+        if tool.killed_because != _OUTPUT_FAILED:
+            tool.check()  # it ended on its own: a failure of its own is the error
         raise
 
 

@@ -151,7 +151,10 @@ class ToolProcess:
         return b"".join(self._stderr_tail).decode("utf-8", "replace").strip()
 
     def kill(self, reason: str) -> None:
-        """Stop the tool (and its process group) now; `reason` goes into the error message."""
+        """Stop the tool (and its process group) now; `reason` goes into the error message.
+        A tool that already ended keeps its own exit status as the reason."""
+        if self._proc.poll() is not None:
+            return
         self.killed_because = reason
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self._proc.pid, signal.SIGKILL)

@@ -105,6 +105,7 @@ def test_a_failing_reader_stops_the_others_and_the_download(tmp_path: Path) -> N
         schema=sh("head -c 1 > /dev/null"),
         data=sh("cat > /dev/null"),
         rest=sh("true"),
+        data_script=sh("cat"),
     )
     # The second data run fails after a little of the input; the first would read it all.
     runs = [sh("cat > /dev/null"), sh("head -c 100000 > /dev/null; echo 'bad row' >&2; exit 3")]
@@ -122,6 +123,7 @@ def test_the_whole_run_returns_the_bytes_written_once_every_step_succeeded(tmp_p
         schema=sh(f"head -c 100 > {tmp_path / 'schema'}"),
         data=sh("cat"),
         rest=sh("true"),
+        data_script=sh("cat"),
     )
 
     def commands(listing: str) -> DataLoad:

@@ -306,12 +306,12 @@ def test_dry_run_shows_the_plan_and_does_nothing(
     assert plan["artifacts"][0]["verify_before_writing"] is True
     assert any("side database next to rshop" in s and "swap" in s for s in plan["steps"])
     # A parallel restore into the side database starts as the artifact streams (the schema,
-    # then the rows in shares at once), and builds the rest from the verified local copy with
-    # two jobs.
+    # then the rows through several sessions from the data section's script), and builds the
+    # rest from the verified local copy with two jobs.
     schema, data, rest = plan["commands"]
     assert schema[0].endswith("pg_restore")
     assert schema[1] == "--section=pre-data"
-    assert data[1] == "--section=data"
+    assert data[1:] == ["--section=data", "-f", "-"]  # a script: it connects nowhere
     assert "-j" not in schema
     assert "-j" not in data
     assert rest[1] == "--section=post-data"

@@ -91,8 +91,11 @@ def test_the_early_plan_reads_the_stream_for_its_listing_schema_and_rows_and_the
     assert plan.schema.argv[1] == "--section=pre-data"
     assert plan.data.argv[1] == "--section=data"
     assert plan.rest.argv[1] == "--section=post-data"
+    assert plan.data_script.argv == ["/usr/bin/pg_restore", "--section=data", "-f", "-"]
     assert plan.rest.input_path == "/s/1.dump"
-    assert {c.input_path for c in (plan.listing, plan.schema, plan.data)} == {None}
+    assert {c.input_path for c in (plan.listing, plan.schema, plan.data, plan.data_script)} == {
+        None
+    }
 
 
 def test_the_rows_are_dealt_out_by_table_and_every_other_entry_goes_with_the_first_share(

@@ -244,6 +244,9 @@ class EarlyRestorePlan:
     schema: RestoreCommand
     data: RestoreCommand
     rest: RestoreCommand
+    # The data section printed as a script on stdout, for the rows to be loaded by several
+    # sessions (`EarlyRestoringEngine.data_load`).
+    data_script: RestoreCommand
 
 
 @dataclass(frozen=True)

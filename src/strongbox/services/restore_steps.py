@@ -343,11 +343,12 @@ def planned_commands(
         )
         step = (
             f"restore the schema of {artifact.key} into {target} as it streams, then its rows "
-            f"with up to {parallel_jobs} programs at once, each loading a share of the tables, "
-            "all reading the local copy as it is written; once verified, its indexes and "
-            "constraints from that copy"
+            f"through {parallel_jobs} sessions at once, each table's rows shared among them "
+            "(the data section printed by pg_restore; a share of the tables per run instead "
+            "when a name holds a line break), all reading the local copy as it is written; "
+            "once verified, its indexes and constraints from that copy"
         )
-        return step, [plan.schema.argv, plan.data.argv, plan.rest.argv]
+        return step, [plan.schema.argv, plan.data_script.argv, plan.rest.argv]
     input_path = copy_placeholder if parallel_jobs > 1 else None
     command = engine.plan_restore(
         conn, artifact.format, target, jobs=parallel_jobs, input_path=input_path

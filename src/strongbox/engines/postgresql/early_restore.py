@@ -28,6 +28,7 @@ def plan(streamed: RestoreCommand, from_copy: RestoreCommand) -> EarlyRestorePla
         schema=with_sections(streamed, ("pre-data",)),
         data=with_sections(streamed, ("data",)),
         rest=with_sections(from_copy, ("post-data",)),
+        data_script=script_command(streamed),
     )
 
 
@@ -49,10 +50,10 @@ def data_commands(
     return commands
 
 
-def script_command(data: RestoreCommand) -> RestoreCommand:
+def script_command(streamed: RestoreCommand) -> RestoreCommand:
     """The data section as a script on stdout (`pg_restore --section=data -f -`), reading the
-    archive on stdin like `data`: the same program, without a database to connect to."""
-    return RestoreCommand([data.argv[0], "--section=data", "-f", "-"], data.env, None)
+    archive on stdin like `streamed`: the same program, without a database to connect to."""
+    return RestoreCommand([streamed.argv[0], "--section=data", "-f", "-"], streamed.env, None)
 
 
 def data_shares(listing: str, parts: int) -> list[list[str]]:

@@ -340,7 +340,7 @@ class PostgresEngine:
                 stop_reading,
             )
 
-        return DataLoad([early_restore.script_command(plan.data)], read_output)
+        return DataLoad([plan.data_script], read_output)
 
     def plan_globals_restore(self, conn: ConnectionInfo) -> RestoreCommand:
         """`psql -X -q -v ON_ERROR_STOP=0 -f -` on the maintenance database, applying the
