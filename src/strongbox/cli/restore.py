@@ -35,7 +35,9 @@ def restore(
     ] = None,
     overwrite: Annotated[bool, typer.Option(help="replace target databases holding data")] = False,
     restore_globals: Annotated[bool, typer.Option(help="PostgreSQL: restore roles first")] = False,
-    jobs: Annotated[int, typer.Option(help="PostgreSQL: parallel pg_restore jobs")] = 2,
+    jobs: Annotated[
+        int, typer.Option(help="PostgreSQL: sessions loading rows at once, pg_restore jobs")
+    ] = 2,
     exact_counts: Annotated[
         bool,
         typer.Option(help="count every table's rows afterwards (default: the planner's estimate)"),

@@ -56,7 +56,11 @@ class RestoreCreate(Input):
     overwrite: bool = Field(default=False, description="replace target databases holding data")
     restore_globals: bool = Field(default=False, description="PostgreSQL: restore roles first")
     jobs: Annotated[int, Field(ge=1, le=16)] = Field(
-        default=2, description="PostgreSQL: parallel pg_restore jobs (1 streams without a file)"
+        default=2,
+        description=(
+            "PostgreSQL: sessions loading rows at once and pg_restore jobs for indexes"
+            " (1 streams without a file)"
+        ),
     )
     exact_counts: bool = Field(
         default=False,
