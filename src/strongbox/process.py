@@ -152,10 +152,10 @@ class ToolProcess:
 
     def kill(self, reason: str) -> None:
         """Stop the tool (and its process group) now; `reason` goes into the error message.
-        A tool that already ended keeps its own exit status as the reason."""
-        if self._proc.poll() is not None:
-            return
-        self.killed_because = reason
+        A tool that already ended keeps its own exit status as the reason (what it started may
+        still run, and is stopped all the same)."""
+        if self._proc.poll() is None:
+            self.killed_because = reason
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self._proc.pid, signal.SIGKILL)
 
