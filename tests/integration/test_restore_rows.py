@@ -97,7 +97,7 @@ def test_a_table_name_with_a_line_break_is_restored_table_by_table(
 def test_a_session_ended_by_the_database_fails_the_restore_and_leaves_nothing(
     strongbox: RunningServer, pg_server: PostgresServer
 ) -> None:
-    seed(pg_server, "rows_src", 1_000_000, PLAIN)
+    seed(pg_server, "rows_src", 500_000, PLAIN)
     before = content(pg_server, "rows_src", PLAIN)
     register_pg(strongbox, "prod", pg_server, ["rows_src"])
     back_up(strongbox, "prod", "b1")
