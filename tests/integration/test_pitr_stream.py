@@ -415,3 +415,39 @@ def test_a_restarted_strongbox_resumes_from_the_slot_without_a_gap(
         strongbox.client.put("/api/v1/databases/resumed/pitr", json={"enabled": False})
     finally:
         stop_server(strongbox, server)
+
+
+def test_a_partial_file_cut_short_while_it_was_prepared_does_not_stop_the_stream(
+    source: PostgresServer, tmp_path: Path
+) -> None:
+    # pg_receivewal fills a new segment's file with zeros before it writes any WAL into it; a
+    # receiver stopped meanwhile leaves a short file of zeros, which a new pg_receivewal
+    # refuses ("should be 0 or 16777216 bytes") and a reader cannot read.
+    data = tmp_path / "data"
+    strongbox, server = start_server(data)
+    try:
+        _setup(strongbox, source, tmp_path / "store", "padded")
+        _enable(strongbox, "padded")
+        _wait("streaming", lambda: _status(strongbox, "padded")["state"] == "streaming")
+        _commit_marker(source, 50)
+    finally:
+        stop_server(strongbox, server)
+    spool = data / "spool" / "padded"
+    current = max(p.name for p in spool.iterdir() if p.name.endswith(".partial"))
+    timeline_and_log, segment = current[:16], int(current[16:24], 16)
+    cut_short = spool / f"{timeline_and_log}{segment + 1:08X}.partial"
+    cut_short.write_bytes(bytes(3 * 1024 * 1024))
+    before, after, while_down = _commit_marker(source, 51)
+    source.execute("SELECT pg_switch_wal()")
+    strongbox, server = start_server(data)
+    try:
+        row = _wait(
+            "the segment written while down", lambda: _segment(strongbox, "padded", while_down)
+        )
+        assert row.last_commit_at is not None
+        assert before <= row.last_commit_at <= after
+        assert _status(strongbox, "padded")["state"] == "streaming"
+        assert _status(strongbox, "padded")["gaps"] == []
+        strongbox.client.put("/api/v1/databases/padded/pitr", json={"enabled": False})
+    finally:
+        stop_server(strongbox, server)

@@ -80,6 +80,21 @@ def parse_wal_name(name: str) -> WalName:
     raise ValueError(f"not a WAL file name: {name!r}")
 
 
+# A WAL file's first page: every page of WAL pg_receivewal writes starts with a header whose
+# first bytes (the magic number) are never zero.
+FIRST_PAGE = 8192
+
+
+def holds_no_wal(head: bytes) -> bool:
+    """Whether a WAL file whose first bytes (up to FIRST_PAGE) are `head` holds no WAL yet:
+    pg_receivewal fills a new segment's `.partial` with zeros before it writes the first page.
+
+    >>> holds_no_wal(bytes(FIRST_PAGE)), holds_no_wal(b""), holds_no_wal(b"\\x10\\xd1" + bytes(8))
+    (True, True, False)
+    """
+    return head.count(0) == len(head)
+
+
 def segments_per_log(segment_size: int = DEFAULT_SEGMENT_SIZE) -> int:
     """
     >>> segments_per_log()

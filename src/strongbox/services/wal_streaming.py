@@ -3,6 +3,7 @@ the stream's slot, store what it wrote, and record the stream's state."""
 
 from __future__ import annotations
 
+import logging
 import subprocess
 from dataclasses import dataclass
 
@@ -15,9 +16,16 @@ from strongbox.errors import StrongboxError
 from strongbox.process import ToolProcess
 from strongbox.services import databases, pitr
 from strongbox.services.context import Context
-from strongbox.services.wal_uploads import Spool, StreamBroken, upload_ready
+from strongbox.services.wal_uploads import (
+    Spool,
+    StreamBroken,
+    drop_unwritten_partials,
+    upload_ready,
+)
 
 SLOT_PROBLEM = "pitr-slot-unusable"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -47,6 +55,8 @@ def open_receiver(ctx: Context, database: str) -> Receiver:
     _refuse_unusable_slot(ctx, database, slot, engine.slot_status(conn, slot, timeout))
     folder = pitr.spool_of(ctx, database)
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for name in drop_unwritten_partials(folder):
+        log.info("WAL stream of %s: removed %s, never written into", database, name)
     command = engine.receiver_command(conn, slot, folder, timeout)
     process = ToolProcess(command.argv, command.env, stdout=subprocess.DEVNULL)
     spool = Spool(database, storage, folder, engine, command.wal_reader)

@@ -20,7 +20,15 @@ from sqlalchemy.orm import Session
 
 from strongbox.catalog.models import PitrStream, WalSegment
 from strongbox.domain.keys import wal_key
-from strongbox.domain.wal import HISTORY, PARTIAL, SEGMENT, WalName, parse_wal_name
+from strongbox.domain.wal import (
+    FIRST_PAGE,
+    HISTORY,
+    PARTIAL,
+    SEGMENT,
+    WalName,
+    holds_no_wal,
+    parse_wal_name,
+)
 from strongbox.engines.base import StreamingEngine, WalContents
 from strongbox.errors import StrongboxError
 from strongbox.services import storages, stored_logs
@@ -65,11 +73,29 @@ def upload_ready(ctx: Context, spool: Spool, *, partial: bool) -> int:
             raw = (spool.folder / wal.name).read_bytes()
         except FileNotFoundError:  # the partial completed (renamed) meanwhile
             continue
+        if wal.kind == PARTIAL and holds_no_wal(raw[:FIRST_PAGE]):
+            continue  # being prepared by the receiver: nothing arrived in it yet
         if store_file(ctx, spool, wal, raw):
             stored += 1
         if wal.kind != PARTIAL:
             (spool.folder / wal.name).unlink(missing_ok=True)
     return stored
+
+
+def drop_unwritten_partials(spool: Path) -> list[str]:
+    """Remove the `.partial` files of `spool` that hold no WAL yet, and return their names.
+    A receiver stopped while it filled a new segment's file with zeros leaves it shorter than
+    a segment, and the next pg_receivewal refuses to start on it; nothing was received into it,
+    so the next receiver fetches that segment from the slot again. Only while no receiver
+    writes into `spool`."""
+    dropped = []
+    for path in sorted(spool.glob("*.partial")):
+        with path.open("rb") as wal:
+            head = wal.read(FIRST_PAGE)
+        if holds_no_wal(head):
+            path.unlink()
+            dropped.append(path.name)
+    return dropped
 
 
 def store_file(ctx: Context, spool: Spool, wal: WalName, raw: bytes) -> bool:
