@@ -429,13 +429,12 @@ def test_a_partial_file_cut_short_while_it_was_prepared_does_not_stop_the_stream
         _setup(strongbox, source, tmp_path / "store", "padded")
         _enable(strongbox, "padded")
         _wait("streaming", lambda: _status(strongbox, "padded")["state"] == "streaming")
-        _commit_marker(source, 50)
+        _, _, current = _commit_marker(source, 50)
     finally:
         stop_server(strongbox, server)
-    spool = data / "spool" / "padded"
-    current = max(p.name for p in spool.iterdir() if p.name.endswith(".partial"))
+    # The next segment's file, the newest in the spool: the next receiver starts there.
     timeline_and_log, segment = current[:16], int(current[16:24], 16)
-    cut_short = spool / f"{timeline_and_log}{segment + 1:08X}.partial"
+    cut_short = data / "spool" / "padded" / f"{timeline_and_log}{segment + 1:08X}.partial"
     cut_short.write_bytes(bytes(3 * 1024 * 1024))
     before, after, while_down = _commit_marker(source, 51)
     source.execute("SELECT pg_switch_wal()")

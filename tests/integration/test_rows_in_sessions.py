@@ -178,14 +178,14 @@ def test_a_database_that_takes_no_rows_stops_the_load_after_the_stall_timeout(
                 1.0,
                 script.stop,
             )
+        # While the lock is still held: the sessions were canceled, not left waiting on it.
+        waiting = pg_server.query(
+            "SELECT count(*) FROM pg_stat_activity"
+            f" WHERE datname = '{target}' AND query LIKE 'COPY%' AND state = 'active'"
+        )
         holder.rollback()
     assert stalled.value.code == row_sessions.ROWS_STALLED
     assert script.stopped.is_set()
-    # The sessions were canceled, not left waiting on the lock.
-    waiting = pg_server.query(
-        "SELECT count(*) FROM pg_stat_activity"
-        f" WHERE datname = '{target}' AND query LIKE 'COPY%' AND state = 'active'"
-    )
     assert waiting == [(0,)]
 
 
